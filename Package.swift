@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Module graph (dependencies point one way):
+//   C shims  <-  GraphIR  <-  Planner  <-  Executor  <-  M2MModel  <-  m2mc
+//   CFFTW, CHDF5  <-  M2MData  <-  M2MModel
+// Release builds want a CPU flag for vectorization; pass it on the command line
+// (`-Xswiftc -target-cpu -Xswiftc x86-64-v3`), never as unsafeFlags here.
+let package = Package(
+    name: "M2M",
+    products: [
+        .executable(name: "m2mc", targets: ["m2mc"]),
+        .library(name: "M2MModel", targets: ["M2MModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
+    ],
+    targets: [
+        // Thin system-library shims: each C library is wrapped exactly once.
+        .systemLibrary(name: "CFFTW", path: "Sources/CFFTW"),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CNUMA", path: "Sources/CNUMA"),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
+
+        .target(name: "GraphIR"),
+        .target(name: "Planner", dependencies: ["GraphIR", "CFFTW", "CNUMA"]),
+        .target(name: "Executor", dependencies: ["GraphIR", "Planner", "CFFTW", "COpenBLAS", "CNUMA"]),
+        .target(name: "M2MData", dependencies: ["CFFTW", "CHDF5"]),
+        .target(name: "M2MModel", dependencies: ["GraphIR", "Planner", "Executor", "M2MData"]),
+        .executableTarget(
+            name: "m2mc",
+            dependencies: [
+                "M2MModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ]
+        ),
+
+        .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
+        .testTarget(name: "PlannerTests", dependencies: ["GraphIR", "Planner"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["GraphIR", "Planner", "Executor"]),
+        .testTarget(name: "M2MDataTests", dependencies: ["M2MData", "CHDF5"]),
+        .testTarget(name: "M2MModelTests", dependencies: ["M2MModel", "m2mc"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

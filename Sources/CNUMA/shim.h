@@ -1,0 +1,2 @@
+// libnuma (Debian libnuma-dev): node discovery and memory placement.
+#include <numa.h>
