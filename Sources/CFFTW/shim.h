@@ -1,2 +1,3 @@
-// FFTW3 single precision (Debian libfftw3-dev), with its threads library.
+// FFTW3 (Debian libfftw3-dev): single precision with its threads library for the model,
+// double precision for the data generator.
 #include <fftw3.h>
