@@ -1,4 +1,0 @@
-// Temporary: replaced by the full verifier from branch `ir`.
-extension Graph {
-    public func verify() throws {}
-}
