@@ -2,10 +2,14 @@
 /// code (Swift has no fast-math; libm calls block vectorization).
 enum FastMath {
     /// e^x, relative error below 2e-7 for x in [-87, 88]; saturates outside.
+    /// Rounds with the 1.5 * 2^23 trick and builds 2^k from bits, so no libm call or
+    /// trapping conversion blocks vectorization.
     @inline(__always)
     static func exp(_ x: Float) -> Float {
-        let t = min(max(x * 1.442695041, -126), 127)          // x / ln 2
-        let k = t.rounded(.toNearestOrEven)
+        var t = x * 1.442695041                                // x / ln 2
+        t = t < -126 ? -126 : (t > 127 ? 127 : t)
+        let shifted = t + 12_582_912                           // 1.5 * 2^23: rounds t to an integer
+        let k = shifted - 12_582_912
         let f = (t - k) * 0.6931471806                         // |f| <= ln2 / 2
         // Taylor series of e^f to degree 7 (error < 3e-9 on |f| <= 0.347).
         var p: Float = 1.0 / 5040
@@ -16,8 +20,8 @@ enum FastMath {
         p = p * f + 0.5
         p = p * f + 1
         p = p * f + 1
-        let scale = Float(bitPattern: UInt32(bitPattern: Int32(k) + 127) << 23)
-        return p * scale
+        let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
+        return p * Float(bitPattern: exponent)
     }
 
     /// tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|); absolute error below 3e-7.
