@@ -3,7 +3,7 @@ extension NavierStokesSolver {
     /// Dealiased advection term (u . grad w)_k of the coefficients `w` into `out`:
     /// psi_k = w_k / |2 pi k|^2, u = d psi/dy, v = -d psi/dx, product formed on the grid.
     func advection(of w: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>) {
-        let (rows, cols) = (size, columns)
+        let (rows, cols) = (size, grid.columns)
         // Each derivative: multiply by i*k, i.e. (re, im) -> (-k im, k re).
         func derivative(_ factor: (Int, Int) -> Double, into phys: UnsafeMutablePointer<Double>) {
             for r in 0..<rows {
@@ -14,16 +14,16 @@ extension NavierStokesSolver {
                     spec[2 * m + 1] = f * w[2 * m]
                 }
             }
-            synthesize(spec, into: phys)
+            grid.synthesize(spec, into: phys)
         }
-        derivative({ r, c in self.ky[r] * self.invK2[r * cols + c] }, into: physU)
-        derivative({ r, c in -self.kx[c] * self.invK2[r * cols + c] }, into: physV)
-        derivative({ _, c in self.kx[c] }, into: physWx)
-        derivative({ r, _ in self.ky[r] }, into: physWy)
+        derivative({ r, c in self.grid.ky[r] * self.invK2[r * cols + c] }, into: physU)
+        derivative({ r, c in -self.grid.kx[c] * self.invK2[r * cols + c] }, into: physV)
+        derivative({ _, c in self.grid.kx[c] }, into: physWx)
+        derivative({ r, _ in self.grid.ky[r] }, into: physWy)
         for j in 0..<(size * size) {
             physU[j] = physU[j] * physWx[j] + physV[j] * physWy[j]
         }
-        transform(physU, into: out)
+        grid.transform(physU, into: out)
         for m in 0..<(rows * cols) {
             out[2 * m] *= dealias[m]
             out[2 * m + 1] *= dealias[m]
@@ -33,7 +33,7 @@ extension NavierStokesSolver {
     /// One step: Heun predictor-corrector on advection and forcing, Crank-Nicolson on viscosity,
     /// w <- ((1 - dt nu k^2/2) w + dt (f - N)) / (1 + dt nu k^2/2).
     func step() {
-        let modes = size * columns
+        let modes = grid.modes
         advection(of: state, into: n1)
         for m in 0..<modes {
             for p in 0..<2 {
@@ -60,8 +60,8 @@ extension NavierStokesSolver {
     private func spectralSum(_ weight: (Int) -> Double) -> Double {
         var total = 0.0
         for r in 0..<size {
-            for c in 0..<columns {
-                let m = r * columns + c
+            for c in 0..<grid.columns {
+                let m = r * grid.columns + c
                 let mult = (c == 0 || c == size / 2) ? 1.0 : 2.0
                 total += mult * weight(m) * (state[2 * m] * state[2 * m] + state[2 * m + 1] * state[2 * m + 1])
             }

@@ -1,0 +1,99 @@
+import CHDF5
+import Foundation
+
+/// MATLAB v7.3 `.mat` files (HDF5 inside), as published with the FNO benchmark, read through
+/// libhdf5. MATLAB is column-major, so an array MATLAB calls [N, 64, 64, T] is stored with HDF5
+/// dims [T, 64, 64, N]; reading reverses the axes back to C order [N, 64, 64, T], as the FNO
+/// scripts' h5py loader does.
+public enum MatFile {
+    /// libhdf5 (serial build) is not thread-safe: all calls from M2MData go through this lock.
+    static let lock = NSLock()
+
+    /// Shape of dataset `name` in MATLAB (= our C) order, without reading the data.
+    public static func shape(_ path: String, dataset name: String) throws -> [Int] {
+        try withDataset(path, name) { _, dims in dims.reversed() }
+    }
+
+    /// Reads dataset `name` as Float in C order with MATLAB's axis order; with `requireFinite`, a
+    /// NaN or infinity is an error naming its position.
+    public static func read(_ path: String, dataset name: String, requireFinite: Bool = true) throws -> NpyArray {
+        let (dims, raw): ([Int], [Float]) = try withDataset(path, name) { dataset, dims in
+            let count = dims.reduce(1, *)
+            var raw = [Float](repeating: 0, count: count)
+            let status = raw.withUnsafeMutableBytes {
+                H5Dread(dataset, H5T_NATIVE_FLOAT_g, hid_t(H5S_ALL), hid_t(H5S_ALL), hid_t(H5P_DEFAULT), $0.baseAddress)
+            }
+            guard status >= 0 else { throw DataError(path, "cannot read dataset '\(name)' (damaged or truncated file)") }
+            return (dims, raw)
+        }
+        let shape = Array(dims.reversed())
+        let values = reverseAxes(raw, dims: dims)
+        if requireFinite, let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw DataError(path, "dataset '\(name)': non-finite value (\(values[bad])) at flat index \(bad) of shape \(shape)")
+        }
+        return NpyArray(shape: shape, values: values)
+    }
+
+    /// Transposes a C-order array with `dims` to the C-order array with reversed dims.
+    static func reverseAxes(_ source: [Float], dims: [Int]) -> [Float] {
+        let rank = dims.count
+        guard rank > 1 else { return source }
+        var sourceStrides = [Int](repeating: 1, count: rank)
+        for a in stride(from: rank - 2, through: 0, by: -1) { sourceStrides[a] = sourceStrides[a + 1] * dims[a + 1] }
+        let outDims = Array(dims.reversed())
+        let outSourceStrides = Array(sourceStrides.reversed())  // source step per output axis
+        var out = [Float](repeating: 0, count: source.count)
+        guard !source.isEmpty else { return out }
+        var index = [Int](repeating: 0, count: rank)
+        var offset = 0
+        for j in 0..<source.count {
+            out[j] = source[offset]
+            var a = rank - 1
+            while a >= 0 {
+                index[a] += 1
+                offset += outSourceStrides[a]
+                if index[a] < outDims[a] { break }
+                offset -= outSourceStrides[a] * outDims[a]
+                index[a] = 0
+                a -= 1
+            }
+        }
+        return out
+    }
+
+    private static func withFile<T>(_ path: String, _ body: (hid_t) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        H5open()
+        H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)  // errors are reported by us, not printed by libhdf5
+        guard FileManager.default.isReadableFile(atPath: path) else { throw DataError(path, "cannot open: no such readable file") }
+        guard H5Fis_hdf5(path) > 0 else {
+            throw DataError(path, "not a MATLAB v7.3 (HDF5) file; older .mat versions are not supported, re-save with -v7.3")
+        }
+        let file = H5Fopen(path, 0 /* H5F_ACC_RDONLY */, hid_t(H5P_DEFAULT))
+        guard file >= 0 else { throw DataError(path, "cannot open as HDF5 (damaged or truncated file)") }
+        defer { H5Fclose(file) }
+        return try body(file)
+    }
+
+    private static func withDataset<T>(_ path: String, _ name: String, _ body: (hid_t, [Int]) throws -> T) throws -> T {
+        try withFile(path) { file in
+            guard H5Lexists(file, name, hid_t(H5P_DEFAULT)) > 0 else { throw DataError(path, "no dataset '\(name)'") }
+            let dataset = H5Dopen2(file, name, hid_t(H5P_DEFAULT))
+            guard dataset >= 0 else { throw DataError(path, "cannot open dataset '\(name)'") }
+            defer { H5Dclose(dataset) }
+            let type = H5Dget_type(dataset)
+            defer { H5Tclose(type) }
+            guard H5Tget_class(type) == H5T_FLOAT else {
+                throw DataError(path, "dataset '\(name)' is not floating point (need single or double)")
+            }
+            let space = H5Dget_space(dataset)
+            defer { H5Sclose(space) }
+            let rank = Int(H5Sget_simple_extent_ndims(space))
+            guard rank >= 1 else { throw DataError(path, "dataset '\(name)' has no dimensions") }
+            var dims = [hsize_t](repeating: 0, count: rank)
+            H5Sget_simple_extent_dims(space, &dims, nil)
+            return try body(dataset, dims.map { Int($0) })
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import CHDF5
+import XCTest
+@testable import M2MData
+
+final class MatFileTests: XCTestCase {
+    /// Writes an HDF5 file laid out as MATLAB v7.3 saves u [N, H, W, T] and a [N, H, W]:
+    /// dims reversed, with MATLAB's 512-byte user block; returns the file's path.
+    static func writeMatLike(_ path: String, n: Int, h: Int, w: Int, t: Int, u: (Int, Int, Int, Int) -> Float) {
+        H5open()
+        let fcpl = H5Pcreate(H5P_CLS_FILE_CREATE_ID_g)
+        H5Pset_userblock(fcpl, 512)
+        let file = H5Fcreate(path, 2 /* H5F_ACC_TRUNC */, fcpl, hid_t(H5P_DEFAULT))
+        func put(_ name: String, _ dims: [Int], _ value: ([Int]) -> Float) {
+            // dims are HDF5 (C-order) dims; value gets the HDF5 index.
+            var data = [Float](repeating: 0, count: dims.reduce(1, *))
+            var index = [Int](repeating: 0, count: dims.count)
+            for j in 0..<data.count {
+                var rest = j
+                for a in stride(from: dims.count - 1, through: 0, by: -1) { index[a] = rest % dims[a]; rest /= dims[a] }
+                data[j] = value(index)
+            }
+            let hdims = dims.map { hsize_t($0) }
+            let space = H5Screate_simple(Int32(dims.count), hdims, nil)
+            let set = H5Dcreate2(file, name, H5T_IEEE_F32LE_g, space, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+            _ = data.withUnsafeBytes { H5Dwrite(set, H5T_NATIVE_FLOAT_g, hid_t(H5S_ALL), hid_t(H5S_ALL), hid_t(H5P_DEFAULT), $0.baseAddress) }
+            H5Dclose(set)
+            H5Sclose(space)
+        }
+        put("u", [t, w, h, n]) { u($0[3], $0[2], $0[1], $0[0]) }
+        put("a", [w, h, n]) { u($0[2], $0[1], $0[0], 0) - 1000 }
+        H5Fclose(file)
+        H5Pclose(fcpl)
+    }
+
+    static func value(_ n: Int, _ y: Int, _ x: Int, _ t: Int) -> Float { Float(n * 1000 + y * 100 + x * 10 + t) }
+
+    func testReadsTransposedMatlabLayout() throws {
+        let dir = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/ns.mat"
+        MatFileTests.writeMatLike(path, n: 2, h: 3, w: 4, t: 5, u: MatFileTests.value)
+        XCTAssertEqual(try MatFile.shape(path, dataset: "u"), [2, 3, 4, 5])
+        let u = try MatFile.read(path, dataset: "u")
+        XCTAssertEqual(u.shape, [2, 3, 4, 5])
+        for n in 0..<2 { for y in 0..<3 { for x in 0..<4 { for t in 0..<5 {
+            XCTAssertEqual(u.values[((n * 3 + y) * 4 + x) * 5 + t], MatFileTests.value(n, y, x, t))
+        } } } }
+        let a = try MatFile.read(path, dataset: "a")
+        XCTAssertEqual(a.shape, [2, 3, 4])
+        XCTAssertEqual(a.values[(1 * 3 + 2) * 4 + 3], MatFileTests.value(1, 2, 3, 0) - 1000)
+    }
+
+    func testBadMatFiles() throws {
+        let dir = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = dir + "/old.mat"
+        _ = FileManager.default.createFile(atPath: text, contents: Data("MATLAB 5.0 MAT-file".utf8))
+        XCTAssertThrowsError(try MatFile.read(text, dataset: "u")) { XCTAssertTrue("\($0)".contains("not a MATLAB v7.3"), "\($0)") }
+        let path = dir + "/nan.mat"
+        MatFileTests.writeMatLike(path, n: 1, h: 2, w: 2, t: 2) { n, y, x, t in y == 1 && t == 1 ? .nan : 1 }
+        XCTAssertThrowsError(try MatFile.read(path, dataset: "u")) { XCTAssertTrue("\($0)".contains("non-finite"), "\($0)") }
+        XCTAssertThrowsError(try MatFile.read(path, dataset: "v")) { XCTAssertTrue("\($0)".contains("no dataset 'v'"), "\($0)") }
+    }
+}
