@@ -1,4 +1,5 @@
 import COpenBLAS
+import Dispatch
 import GraphIR
 import Planner
 
@@ -55,6 +56,16 @@ public final class ExecutableProgram: @unchecked Sendable {
     /// Executes the schedule once.
     public func run() {
         for kernel in kernels { pool.run(kernel) }
+    }
+
+    /// Executes the schedule once, adding each scheduled node's wall time (seconds)
+    /// to `seconds[i]` for the i-th node of the schedule.
+    public func runProfiled(_ seconds: UnsafeMutablePointer<Double>) {
+        for (i, kernel) in kernels.enumerated() {
+            let start = DispatchTime.now().uptimeNanoseconds
+            pool.run(kernel)
+            seconds[i] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
     }
 
     /// Float view of an input or output value in the arena, by name; nil if absent.

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import M2MModel
 import Planner
+import Executor
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,6 +19,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Worker threads.") var threads: Int = 2
     @Option(help: "FFTW planning rigor when compiling a config.") var fftw: FFTRigor = .measure
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "Also time every op of the schedule (per-op profile on stderr).") var profile = false
 
     func run() throws {
         try reportingUserErrors {
@@ -39,6 +41,7 @@ struct BenchCommand: ParsableCommand {
                 fillRandom(program.buffer(Programs.input)!, count: program.type(of: Programs.input)!.elementCount, seed: 1)
                 let t = time(program.run, allocations: &allocations, bytes: &allocatedBytes)
                 figures.merge(t.figures(prefix: "infer", flops: compiled.inference.graph.analyticFLOPs)) { a, _ in a }
+                if profile { printProfile(program) }
             }
             if doTrain {
                 let program = try runtime.program(CompiledModel.trainingName)
@@ -50,6 +53,7 @@ struct BenchCommand: ParsableCommand {
                 let t = time({ scalars[1] += 1; program.run() }, allocations: &allocations, bytes: &allocatedBytes)
                 figures.merge(t.figures(prefix: "train", flops: compiled.training.graph.analyticFLOPs)) { a, _ in a }
                 figures["final_loss"] = Double(program.buffer(Programs.loss)![0])
+                if profile { printProfile(program) }
             }
             if AllocationCounter.isActive {
                 let measuredSteps = steps * ((doTrain ? 1 : 0) + (doInfer ? 1 : 0))
@@ -93,6 +97,22 @@ struct BenchCommand: ParsableCommand {
         allocations += counted?.count ?? 0
         bytes += counted?.bytes ?? 0
         return Timing(milliseconds: times)
+    }
+
+    /// Times each op over `steps` runs and prints the total per op kind, largest first.
+    func printProfile(_ program: ExecutableProgram) {
+        var seconds = [Double](repeating: 0, count: program.plan.schedule.count)
+        for _ in 0..<steps { seconds.withUnsafeMutableBufferPointer { program.runProfiled($0.baseAddress!) } }
+        var byOp: [String: Double] = [:]
+        for (i, n) in program.plan.schedule.enumerated() {
+            byOp[program.graph.nodes[n].op.name, default: 0] += seconds[i] * 1000 / Double(steps)
+        }
+        let total = byOp.values.reduce(0, +)
+        var lines = "profile of \(program.graph.name), ms per step (total \(String(format: "%.2f", total))):\n"
+        for (op, ms) in byOp.sorted(by: { $0.value > $1.value }) {
+            lines += String(format: "  %-26@ %8.2f  %5.1f%%\n", op as NSString, ms, 100 * ms / total)
+        }
+        FileHandle.standardError.write(Data(lines.utf8))
     }
 
     func fillRandom(_ p: UnsafeMutablePointer<Float>, count: Int, seed: UInt64) {
