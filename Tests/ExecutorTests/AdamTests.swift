@@ -9,7 +9,7 @@ final class AdamTests: XCTestCase {
         let ids = [b.parameter("p", type), b.input("g", type), b.state("m", type), b.state("v", type),
                    b.input("hyper", .f32(2))]
         try b.apply(.adam(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupled: decoupled), ids)
-        let program = try compile(b.graph)
+        let program = try compile(b.graph, threads: 3)
         let count = type.floatCount
         let p = randomFloats(count, seed: 100), g = randomFloats(count, seed: 101)
         let m = randomFloats(count, seed: 102, in: -0.1...0.1), v = randomFloats(count, seed: 103, in: 0...0.05)
@@ -32,6 +32,10 @@ final class AdamTests: XCTestCase {
 
     func testAdamWWithDecoupledWeightDecay() throws {
         try checkStep(.f32(4, 7), decoupled: true)
+    }
+
+    func testUpdateAcrossChunks() throws {
+        try checkStep(.f32(200, 200), decoupled: false)
     }
 
     func testComplexParametersUpdateAsRealPairs() throws {

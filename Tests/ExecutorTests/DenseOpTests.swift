@@ -42,4 +42,14 @@ final class DenseOpTests: XCTestCase {
             assertClose(sums, Reference.sumRows(dy.data, rows: rows.reduce(1, *), n: n), "sum_rows \(rows)")
         }
     }
+
+    /// Reductions over more than one 32768-element chunk, split over three threads.
+    func testReductionsAcrossChunks() throws {
+        let (k, n) = (190, 190)
+        let x = Tensor(.f32(3, 4, k), seed: 9), dy = Tensor(.f32(3, 4, n), seed: 10)
+        assertClose(try runOp(.linearGradWeight, [x, dy], threads: 3),
+                    Reference.linearGradWeight(x.data, dy.data, rows: 12, k: k, n: n), "linear_grad_weight")
+        let wide = Tensor(.f32(3, 2, 33_000), seed: 11)
+        assertClose(try runOp(.sumRows, [wide], threads: 3), Reference.sumRows(wide.data, rows: 6, n: 33_000), "sum_rows")
+    }
 }

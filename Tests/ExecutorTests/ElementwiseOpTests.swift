@@ -21,6 +21,14 @@ final class ElementwiseOpTests: XCTestCase {
         assertClose(try runOp(.add, [a, b]), zip(a.data, b.data).map { Double($0) + Double($1) }, "add")
     }
 
+    /// 40960 elements: two 32768-element chunks, split over three threads.
+    func testElementwiseOpsAcrossChunks() throws {
+        let big = TensorType.f32(2, 64, 64, 5)
+        let x = Tensor(big, seed: 21, in: -6...6), y = Tensor(big, seed: 22)
+        assertClose(try runOp(.gelu, [x], threads: 3), x.data.map(Reference.gelu), "gelu")
+        assertClose(try runOp(.add, [x, y], threads: 3), zip(x.data, y.data).map { Double($0) + Double($1) }, "add")
+    }
+
     func testFill() throws {
         XCTAssertEqual(try runOp(.fill(value: 2.5, shape: [3, 4]), []), Array(repeating: 2.5, count: 12))
         XCTAssertEqual(try runOp(.fill(value: -1, shape: []), []), [-1])
