@@ -60,7 +60,7 @@ enum Reference {
     // MARK: Spectral
 
     /// Kept modes of the direct DFT `X[kx,ky] = sum x[h,w] e^{-2 pi i (kx h/H + ky w/W)}`.
-    static func rfft2(_ x: [Float], _ g: SpectralGrid) -> [Double] {
+    static func rfft2<T: BinaryFloatingPoint>(_ x: [T], _ g: SpectralGrid) -> [Double] {
         var out = [Double](repeating: 0, count: 2 * g.spectrumCount)
         for (m, kx, ky) in g.keptModes {
             for s in 0..<g.n {
@@ -111,7 +111,7 @@ enum Reference {
 
     /// Gradient of `L(x) = sum_kept Re(G) Re(rfft2(x)) + Im(G) Im(rfft2(x))`:
     /// `dx[h,w] = Re(sum_k G_k e^{+2 pi i (kx h/H + ky w/W)})`.
-    static func rfft2Gradient(_ gradient: [Float], _ g: SpectralGrid) -> [Double] {
+    static func rfft2Gradient<T: BinaryFloatingPoint>(_ gradient: [T], _ g: SpectralGrid) -> [Double] {
         var out = [Double](repeating: 0, count: g.realCount)
         for s in 0..<g.n {
             for ch in 0..<g.c {
@@ -131,8 +131,24 @@ enum Reference {
         return out
     }
 
+    /// Gradient of `L(Y) = sum g * irfft2(Y)`: `dY[k] = mult(ky) / (H W) * sum g[h,w] e^{-i theta}`,
+    /// where columns 0 and W/2 count once and the interior columns, mirrored in a real signal, twice.
+    static func irfft2Gradient<T: BinaryFloatingPoint>(_ gradient: [T], _ g: SpectralGrid) -> [Double] {
+        var out = rfft2(gradient, g)
+        for (m, _, ky) in g.keptModes {
+            let scale = (ky == 0 || 2 * ky == g.w ? 1 : 2) / Double(g.h * g.w)
+            for s in 0..<g.n {
+                for ch in 0..<g.c {
+                    let i = g.spectral(m, s, ch)
+                    out[2 * i] *= scale; out[2 * i + 1] *= scale
+                }
+            }
+        }
+        return out
+    }
+
     /// `Y[m, n, o] = sum_i X[m, n, i] W[m, i, o]`.
-    static func spectralMix(_ x: [Float], _ w: [Float], modes: Int, batch: Int, ci: Int, co: Int) -> [Double] {
+    static func spectralMix<T: BinaryFloatingPoint>(_ x: [T], _ w: [T], modes: Int, batch: Int, ci: Int, co: Int) -> [Double] {
         let (x, w) = (x.map(Double.init), w.map(Double.init))
         var out = [Double](repeating: 0, count: 2 * modes * batch * co)
         for m in 0..<modes {
@@ -148,7 +164,7 @@ enum Reference {
     }
 
     /// `dX[m, n, i] = sum_o dY[m, n, o] conj(W[m, i, o])`.
-    static func spectralMixGradInput(_ dy: [Float], _ w: [Float], modes: Int, batch: Int, ci: Int, co: Int) -> [Double] {
+    static func spectralMixGradInput<T: BinaryFloatingPoint>(_ dy: [T], _ w: [T], modes: Int, batch: Int, ci: Int, co: Int) -> [Double] {
         let (dy, w) = (dy.map(Double.init), w.map(Double.init))
         var out = [Double](repeating: 0, count: 2 * modes * batch * ci)
         for m in 0..<modes {
@@ -166,7 +182,7 @@ enum Reference {
     }
 
     /// `dW[m, i, o] = sum_n conj(X[m, n, i]) dY[m, n, o]`.
-    static func spectralMixGradWeight(_ x: [Float], _ dy: [Float], modes: Int, batch: Int, ci: Int, co: Int) -> [Double] {
+    static func spectralMixGradWeight<T: BinaryFloatingPoint>(_ x: [T], _ dy: [T], modes: Int, batch: Int, ci: Int, co: Int) -> [Double] {
         let (x, dy) = (x.map(Double.init), dy.map(Double.init))
         var out = [Double](repeating: 0, count: 2 * modes * ci * co)
         for m in 0..<modes {
@@ -186,7 +202,7 @@ enum Reference {
     // MARK: Dense
 
     /// `y[r, j] = b[j] + sum_k x[r, k] w[k, j]` for `rows` rows.
-    static func linear(_ x: [Float], _ w: [Float], _ b: [Float], rows: Int, k: Int, n: Int) -> [Double] {
+    static func linear<T: BinaryFloatingPoint>(_ x: [T], _ w: [T], _ b: [T], rows: Int, k: Int, n: Int) -> [Double] {
         var out = [Double](repeating: 0, count: rows * n)
         for r in 0..<rows {
             for j in 0..<n {
@@ -199,7 +215,7 @@ enum Reference {
     }
 
     /// `dx[r, i] = sum_j dy[r, j] w[i, j]`.
-    static func linearGradInput(_ dy: [Float], _ w: [Float], rows: Int, k: Int, n: Int) -> [Double] {
+    static func linearGradInput<T: BinaryFloatingPoint>(_ dy: [T], _ w: [T], rows: Int, k: Int, n: Int) -> [Double] {
         var out = [Double](repeating: 0, count: rows * k)
         for r in 0..<rows {
             for i in 0..<k {
@@ -212,7 +228,7 @@ enum Reference {
     }
 
     /// `dw[i, j] = sum_r x[r, i] dy[r, j]`.
-    static func linearGradWeight(_ x: [Float], _ dy: [Float], rows: Int, k: Int, n: Int) -> [Double] {
+    static func linearGradWeight<T: BinaryFloatingPoint>(_ x: [T], _ dy: [T], rows: Int, k: Int, n: Int) -> [Double] {
         var out = [Double](repeating: 0, count: k * n)
         for i in 0..<k {
             for j in 0..<n {
@@ -225,7 +241,7 @@ enum Reference {
     }
 
     /// Column sums of a `[rows, n]` matrix.
-    static func sumRows(_ dy: [Float], rows: Int, n: Int) -> [Double] {
+    static func sumRows<T: BinaryFloatingPoint>(_ dy: [T], rows: Int, n: Int) -> [Double] {
         (0..<n).map { j in (0..<rows).reduce(0.0) { $0 + Double(dy[$1 * n + j]) } }
     }
 
@@ -233,12 +249,12 @@ enum Reference {
 
     static let geluScale = (2 / Double.pi).squareRoot()
 
-    static func gelu(_ x: Float) -> Double {
+    static func gelu<T: BinaryFloatingPoint>(_ x: T) -> Double {
         let x = Double(x)
         return 0.5 * x * (1 + tanh(geluScale * (x + 0.044715 * x * x * x)))
     }
 
-    static func geluDerivative(_ x: Float) -> Double {
+    static func geluDerivative<T: BinaryFloatingPoint>(_ x: T) -> Double {
         let x = Double(x)
         let t = tanh(geluScale * (x + 0.044715 * x * x * x))
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * geluScale * (1 + 3 * 0.044715 * x * x)
@@ -247,7 +263,7 @@ enum Reference {
     // MARK: Loss
 
     /// Per-sample `(||p - y||, ||y||)`.
-    static func norms(_ p: [Float], _ y: [Float], samples: Int) -> [(diff: Double, target: Double)] {
+    static func norms<T: BinaryFloatingPoint>(_ p: [T], _ y: [T], samples: Int) -> [(diff: Double, target: Double)] {
         let per = p.count / samples
         return (0..<samples).map { s in
             var d = 0.0, t = 0.0
@@ -260,12 +276,12 @@ enum Reference {
     }
 
     /// `mean_n ||p_n - y_n|| / ||y_n||`.
-    static func relativeL2Loss(_ p: [Float], _ y: [Float], samples: Int) -> Double {
+    static func relativeL2Loss<T: BinaryFloatingPoint>(_ p: [T], _ y: [T], samples: Int) -> Double {
         norms(p, y, samples: samples).reduce(0) { $0 + $1.diff / $1.target } / Double(samples)
     }
 
     /// `dL * (p - y) / (N ||p_n - y_n|| ||y_n||)`.
-    static func relativeL2LossGrad(_ p: [Float], _ y: [Float], seed: Float, samples: Int) -> [Double] {
+    static func relativeL2LossGrad<T: BinaryFloatingPoint>(_ p: [T], _ y: [T], seed: T, samples: Int) -> [Double] {
         let per = p.count / samples, n = norms(p, y, samples: samples)
         return p.indices.map { i in
             let (d, t) = n[i / per]

@@ -6,8 +6,9 @@ import GraphIR
 enum TrainingStepGraph {
     static let outputs = ["loss", "dlw", "dlb", "dsw", "dx"]
 
+    static let (h, w, c, co, m1, m2) = (8, 8, 3, 4, 2, 3)
+
     static func make(batch: Int = 5) throws -> Graph {
-        let (h, w, c, co, m1, m2) = (8, 8, 3, 4, 2, 3)
         var b = GraphBuilder(name: "training_step")
         let x = b.input("x", .f32(batch, h, w, c))
         let target = b.input("target", .f32(batch, h, w, co))
@@ -34,12 +35,16 @@ enum TrainingStepGraph {
         return b.graph
     }
 
-    /// Feeds every input, parameter and state of `program` with seeded random data.
-    static func feedRandom(_ program: ExecutableProgram) {
+    /// Feeds every input, parameter and state of `program` with seeded random data; returns it by name.
+    @discardableResult
+    static func feedRandom(_ program: ExecutableProgram) -> [String: [Float]] {
+        var fed: [String: [Float]] = [:]
         for (i, v) in program.graph.values.enumerated() {
             guard let name = v.kind.name else { continue }
-            program.feed(name, randomFloats(v.type.floatCount, seed: 200 + UInt64(i)))
+            fed[name] = randomFloats(v.type.floatCount, seed: 200 + UInt64(i))
+            program.feed(name, fed[name]!)
         }
+        return fed
     }
 
     /// Bit patterns of every output.
