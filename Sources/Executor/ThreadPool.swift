@@ -15,29 +15,22 @@ public protocol Kernel: AnyObject {
 
 /// A fixed set of worker threads that run each phase of a kernel with a static
 /// partition of its tiles: thread t always gets the t-th contiguous share.
+/// Workers hold only the pool's shared state, never the pool itself, so releasing
+/// the pool stops and joins them.
 public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
-    private let generation = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
-    private let stopping = Atomic<Bool>(false)
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
+    private let shared: SharedState
     private var threads: [pthread_t] = []
-    // The job being run; written by the caller before `generation` is bumped.
-    private unowned(unsafe) var kernel: Kernel?
-    private var phase = 0
-    private var tiles = 0
 
     public init(threads: Int) {
         threadCount = max(1, threads)
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&wake, nil)
+        shared = SharedState(threadCount: threadCount)
         for worker in 1..<threadCount {
-            let context = Unmanaged.passRetained(WorkerContext(pool: self, index: worker)).toOpaque()
+            let context = Unmanaged.passRetained(WorkerContext(shared: shared, index: worker)).toOpaque()
             var thread = pthread_t()
             let status = pthread_create(&thread, nil, { raw in
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                context.pool.workerLoop(context.index)
+                context.shared.workerLoop(context.index)
                 return nil
             }, context)
             precondition(status == 0, "pthread_create failed")
@@ -46,20 +39,15 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     deinit {
-        stopping.store(true, ordering: .releasing)
-        pthread_mutex_lock(&mutex)
-        generation.add(1, ordering: .releasing)
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
+        shared.stopping.store(true, ordering: .releasing)
+        shared.broadcast()
         for t in threads { pthread_join(t, nil) }
-        pthread_cond_destroy(&wake)
-        pthread_mutex_destroy(&mutex)
     }
 
     private final class WorkerContext {
-        unowned let pool: ThreadPool
+        let shared: SharedState
         let index: Int
-        init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+        init(shared: SharedState, index: Int) { self.shared = shared; self.index = index }
     }
 
     /// Runs every phase of `kernel` across the pool; returns when all tiles are done.
@@ -70,45 +58,75 @@ public final class ThreadPool: @unchecked Sendable {
                 for t in 0..<count { kernel.run(phase: p, tile: t) }
                 continue
             }
-            self.kernel = kernel
-            phase = p
-            tiles = count
-            pending.store(threadCount - 1, ordering: .relaxed)
+            shared.kernel = kernel
+            shared.phase = p
+            shared.tiles = count
+            shared.pending.store(threadCount - 1, ordering: .relaxed)
+            shared.broadcast()
+            shared.runShare(thread: 0)
+            var spins = 0
+            while shared.pending.load(ordering: .acquiring) != 0 {
+                spins += 1
+                if spins > 1000 { sched_yield() }
+            }
+            shared.kernel = nil
+        }
+    }
+
+    /// What the caller and the workers share: the job and its synchronization.
+    private final class SharedState: @unchecked Sendable {
+        let threadCount: Int
+        let generation = Atomic<Int>(0)
+        let pending = Atomic<Int>(0)
+        let stopping = Atomic<Bool>(false)
+        private var mutex = pthread_mutex_t()
+        private var wake = pthread_cond_t()
+        // The job being run; written by the caller before `generation` is bumped.
+        unowned(unsafe) var kernel: Kernel?
+        var phase = 0
+        var tiles = 0
+
+        init(threadCount: Int) {
+            self.threadCount = threadCount
+            pthread_mutex_init(&mutex, nil)
+            pthread_cond_init(&wake, nil)
+        }
+
+        deinit {
+            pthread_cond_destroy(&wake)
+            pthread_mutex_destroy(&mutex)
+        }
+
+        /// Starts a new generation: wakes every worker.
+        func broadcast() {
             pthread_mutex_lock(&mutex)
             generation.add(1, ordering: .releasing)
             pthread_cond_broadcast(&wake)
             pthread_mutex_unlock(&mutex)
-            runShare(thread: 0)
-            var spins = 0
-            while pending.load(ordering: .acquiring) != 0 {
-                spins += 1
-                if spins > 1000 { sched_yield() }
-            }
-            self.kernel = nil
         }
-    }
 
-    private func runShare(thread: Int) {
-        guard let kernel else { return }
-        let share = (tiles * thread / threadCount)..<(tiles * (thread + 1) / threadCount)
-        for t in share { kernel.run(phase: phase, tile: t) }
-    }
+        func runShare(thread: Int) {
+            guard let kernel else { return }
+            let share = (tiles * thread / threadCount)..<(tiles * (thread + 1) / threadCount)
+            for t in share { kernel.run(phase: phase, tile: t) }
+        }
 
-    private func workerLoop(_ index: Int) {
-        var seen = 0
-        while true {
-            // Spin briefly (the next phase usually follows at once), then sleep.
-            var spins = 0
-            while generation.load(ordering: .acquiring) == seen && spins < 20_000 { spins += 1 }
-            if generation.load(ordering: .acquiring) == seen {
-                pthread_mutex_lock(&mutex)
-                while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&wake, &mutex) }
-                pthread_mutex_unlock(&mutex)
+        func workerLoop(_ index: Int) {
+            var seen = 0
+            while true {
+                // Spin briefly (the next phase usually follows at once), then sleep.
+                var spins = 0
+                while generation.load(ordering: .acquiring) == seen && spins < 20_000 { spins += 1 }
+                if generation.load(ordering: .acquiring) == seen {
+                    pthread_mutex_lock(&mutex)
+                    while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&wake, &mutex) }
+                    pthread_mutex_unlock(&mutex)
+                }
+                seen = generation.load(ordering: .acquiring)
+                if stopping.load(ordering: .acquiring) { return }
+                runShare(thread: index)
+                pending.subtract(1, ordering: .releasing)
             }
-            seen = generation.load(ordering: .acquiring)
-            if stopping.load(ordering: .acquiring) { return }
-            runShare(thread: index)
-            pending.subtract(1, ordering: .releasing)
         }
     }
 }

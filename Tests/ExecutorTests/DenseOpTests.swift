@@ -1,0 +1,55 @@
+import GraphIR
+import XCTest
+
+/// linear and its gradients on rows of a channels-last tensor and of a matrix.
+final class DenseOpTests: XCTestCase {
+    /// Leading shapes of the row operand: batched images and a plain matrix.
+    private let rowShapes: [[Int]] = [[2, 8, 8], [7]]
+    private let (k, n) = (3, 5)
+
+    func testLinear() throws {
+        for rows in rowShapes {
+            let count = rows.reduce(1, *)
+            let x = Tensor(TensorType(.f32, rows + [k]), seed: 1)
+            let w = Tensor(.f32(k, n), seed: 2), b = Tensor(.f32(n), seed: 3)
+            let y = try runOp(.linear, [x, w, b])
+            assertClose(y, Reference.linear(x.data, w.data, b.data, rows: count, k: k, n: n), "linear \(rows)")
+        }
+    }
+
+    func testLinearGradInput() throws {
+        for rows in rowShapes {
+            let count = rows.reduce(1, *)
+            let dy = Tensor(TensorType(.f32, rows + [n]), seed: 4), w = Tensor(.f32(k, n), seed: 5)
+            let dx = try runOp(.linearGradInput, [dy, w])
+            assertClose(dx, Reference.linearGradInput(dy.data, w.data, rows: count, k: k, n: n), "dx \(rows)")
+        }
+    }
+
+    func testLinearGradWeight() throws {
+        for rows in rowShapes {
+            let count = rows.reduce(1, *)
+            let x = Tensor(TensorType(.f32, rows + [k]), seed: 6), dy = Tensor(TensorType(.f32, rows + [n]), seed: 7)
+            let dw = try runOp(.linearGradWeight, [x, dy])
+            assertClose(dw, Reference.linearGradWeight(x.data, dy.data, rows: count, k: k, n: n), "dw \(rows)")
+        }
+    }
+
+    func testSumRows() throws {
+        for rows in rowShapes {
+            let dy = Tensor(TensorType(.f32, rows + [n]), seed: 8)
+            let sums = try runOp(.sumRows, [dy])
+            assertClose(sums, Reference.sumRows(dy.data, rows: rows.reduce(1, *), n: n), "sum_rows \(rows)")
+        }
+    }
+
+    /// Reductions over more than one 32768-element chunk, split over three threads.
+    func testReductionsAcrossChunks() throws {
+        let (k, n) = (190, 190)
+        let x = Tensor(.f32(3, 4, k), seed: 9), dy = Tensor(.f32(3, 4, n), seed: 10)
+        assertClose(try runOp(.linearGradWeight, [x, dy], threads: 3),
+                    Reference.linearGradWeight(x.data, dy.data, rows: 12, k: k, n: n), "linear_grad_weight")
+        let wide = Tensor(.f32(3, 2, 33_000), seed: 11)
+        assertClose(try runOp(.sumRows, [wide], threads: 3), Reference.sumRows(wide.data, rows: 6, n: 33_000), "sum_rows")
+    }
+}
