@@ -46,12 +46,13 @@ public enum ProgramPlanner {
         for (s, n) in schedule.enumerated() { step[n] = s }
         let end = max(schedule.count - 1, 0)
 
-        // Liveness of arena values: from definition (inputs: before step 0) to last read.
+        // Liveness of arena values: from definition to last read. Inputs are slots the
+        // caller fills before a run and may read or refill after it: live throughout.
         var first = [Int?](repeating: nil, count: graph.values.count)
         var last = [Int](repeating: 0, count: graph.values.count)
         for (v, value) in graph.values.enumerated() {
             switch value.kind {
-            case .input: first[v] = 0
+            case .input: first[v] = 0; last[v] = end
             case .result(let node): first[v] = step[node]; last[v] = step[node]
             case .parameter, .state: break
             }

@@ -24,7 +24,7 @@ final class ProgramPlannerTests: XCTestCase {
                                      .workspace(node: 0), .workspace(node: 2)])
         let workspace = 2 * 8 * (8 / 2 + 1) * 3 * 8   // N x H x (W/2+1) x C complex
         let expected = [
-            BufferRequest(size: 1536, firstUse: 0, lastUse: 3),       // input x: step 0 to its last reader
+            BufferRequest(size: 1536, firstUse: 0, lastUse: 3),       // input x: a slot, live the whole program
             BufferRequest(size: 576, firstUse: 0, lastUse: 3),        // s: an output, so to the end
             BufferRequest(size: 576, firstUse: 1, lastUse: 2),        // m: node 1 to its reader
             BufferRequest(size: 1536, firstUse: 2, lastUse: 3),       // y
