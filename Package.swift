@@ -32,6 +32,7 @@ let package = Package(
             name: "m2mc",
             dependencies: [
                 "M2MModel",
+                "M2MData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]

@@ -1,0 +1,81 @@
+import COpenBLAS
+import GraphIR
+import Planner
+
+/// A planned graph bound to memory: the arena is allocated once here, every
+/// kernel and FFT plan is built once here, and `run()` then only executes the
+/// schedule — no heap allocation, no planning, no locks in the steady state.
+public final class ExecutableProgram: @unchecked Sendable {
+    public let graph: Graph
+    public let plan: ProgramPlan
+    public let store: PersistentStore
+    public let arena: AlignedBlock
+    private let pool: ThreadPool
+    private let kernels: [Kernel]
+    private let fftPlans: [FFTPlanSpec: FFTPlan]
+    private let valueOffsets: [Int?]
+
+    /// Binds `plan` to a new arena and to `store`'s persistent tensors. FFT plans are
+    /// made with `rigor`; with `wisdomOnly` they must come from imported wisdom.
+    public init(graph: Graph, plan: ProgramPlan, store: PersistentStore, pool: ThreadPool,
+                rigor: FFTRigor, wisdomOnly: Bool) throws {
+        Executor.configureLibraries()
+        self.graph = graph
+        self.plan = plan
+        self.store = store
+        self.pool = pool
+        let arena = AlignedBlock(byteCount: plan.arenaBytes, numaNode: 0)
+        self.arena = arena
+        var plans: [FFTPlanSpec: FFTPlan] = [:]
+        for spec in plan.transforms { plans[spec] = try FFTPlan(spec, rigor: rigor, wisdomOnly: wisdomOnly) }
+        fftPlans = plans
+        let valueOffsets = plan.valueOffsets(count: graph.values.count)
+        self.valueOffsets = valueOffsets
+        let workspaces = plan.workspaceOffsets(nodeCount: graph.nodes.count)
+
+        var addresses: [UnsafeMutableRawPointer] = []
+        for (v, value) in graph.values.enumerated() {
+            if let offset = valueOffsets[v] {
+                addresses.append(arena.base + offset)
+            } else {
+                guard let name = value.kind.name, let p = store.pointer(name) else {
+                    throw PlanError("value %\(v) has no storage in the plan")
+                }
+                addresses.append(UnsafeMutableRawPointer(p))
+            }
+        }
+        kernels = plan.schedule.map { n in
+            let node = graph.nodes[n]
+            return makeKernel(KernelBinding(graph: graph, node: node, inputs: node.inputs.map { addresses[$0] },
+                                            result: node.result.map { addresses[$0] },
+                                            workspace: workspaces[n].map { arena.base + $0 }, fftPlans: plans))
+        }
+    }
+
+    /// Executes the schedule once.
+    public func run() {
+        for kernel in kernels { pool.run(kernel) }
+    }
+
+    /// Float view of an input or output value in the arena, by name; nil if absent.
+    public func buffer(_ name: String) -> UnsafeMutablePointer<Float>? {
+        guard let v = graph.output(named: name) ?? graph.value(named: name), let offset = valueOffsets[v] else {
+            return nil
+        }
+        return (arena.base + offset).assumingMemoryBound(to: Float.self)
+    }
+
+    /// Type of an input or output, by name.
+    public func type(of name: String) -> TensorType? {
+        (graph.output(named: name) ?? graph.value(named: name)).map { graph.values[$0].type }
+    }
+}
+
+/// Process-wide library settings.
+public enum Executor {
+    /// OpenBLAS runs single-threaded inside our own static partition: its own
+    /// threading would oversubscribe the cores and change the summation order.
+    public static func configureLibraries() {
+        openblas_set_num_threads(1)
+    }
+}

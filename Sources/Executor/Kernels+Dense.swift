@@ -1,0 +1,101 @@
+import COpenBLAS
+import GraphIR
+import Planner
+
+/// `y = x w + b` per row tile (one batch sample): bias broadcast, then sgemm with beta 1.
+final class LinearKernel: Kernel {
+    let x, w, b, y: UnsafeMutablePointer<Float>
+    let rows, k, n, tiles: Int
+    init(_ bind: KernelBinding) {
+        (x, w, b, y) = (bind.input(0), bind.input(1), bind.input(2), bind.output)
+        let t = bind.type(ofInput: 0)
+        k = t.shape.last!; n = bind.type(ofInput: 1).shape[1]
+        tiles = KernelShape.rowTiles(t); rows = t.elementCount / k / tiles
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { tiles }
+    func run(phase: Int, tile: Int) {
+        let yt = y + tile * rows * n
+        for r in 0..<rows { (yt + r * n).update(from: b, count: n) }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n), Int32(k),
+                    1, x + tile * rows * k, Int32(k), w, Int32(n), 1, yt, Int32(n))
+    }
+}
+
+/// `dx = dy w^T` per row tile.
+final class LinearGradInputKernel: Kernel {
+    let dy, w, dx: UnsafeMutablePointer<Float>
+    let rows, k, n, tiles: Int
+    init(_ bind: KernelBinding) {
+        (dy, w, dx) = (bind.input(0), bind.input(1), bind.output)
+        let t = bind.type(ofInput: 0)
+        n = t.shape.last!; k = bind.type(ofInput: 1).shape[0]
+        tiles = KernelShape.rowTiles(t); rows = t.elementCount / n / tiles
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { tiles }
+    func run(phase: Int, tile: Int) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(k), Int32(n),
+                    1, dy + tile * rows * n, Int32(n), w, Int32(n), 0, dx + tile * rows * k, Int32(k))
+    }
+}
+
+/// Sums per-tile partials `partial[t][e]` over t in tile order, parallel over elements.
+func reducePartials(_ partial: UnsafeMutablePointer<Float>, tiles: Int, elements: Int,
+                    into out: UnsafeMutablePointer<Float>, chunk: Int) {
+    let start = chunk * elementwiseChunk, end = min(elements, start + elementwiseChunk)
+    guard start < end else { return }
+    (out + start).update(from: partial + start, count: end - start)
+    for t in 1..<max(tiles, 1) {
+        let p = partial + t * elements
+        for e in start..<end { out[e] += p[e] }
+    }
+}
+
+/// `dw = x^T dy`: per-sample partial products, then a fixed-order sum over samples.
+final class LinearGradWeightKernel: Kernel {
+    let x, dy, dw, partial: UnsafeMutablePointer<Float>
+    let rows, k, n, tiles: Int
+    init(_ bind: KernelBinding) {
+        (x, dy, dw, partial) = (bind.input(0), bind.input(1), bind.output, bind.scratch)
+        let t = bind.type(ofInput: 0)
+        k = t.shape.last!; n = bind.type(ofInput: 1).shape.last!
+        tiles = KernelShape.rowTiles(t); rows = t.elementCount / k / tiles
+    }
+    var phaseCount: Int { 2 }
+    func tileCount(phase: Int) -> Int { phase == 0 ? tiles : chunks(k * n) }
+    func run(phase: Int, tile: Int) {
+        if phase == 0 {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(n), Int32(rows),
+                        1, x + tile * rows * k, Int32(k), dy + tile * rows * n, Int32(n), 0,
+                        partial + tile * k * n, Int32(n))
+        } else {
+            reducePartials(partial, tiles: tiles, elements: k * n, into: dw, chunk: tile)
+        }
+    }
+}
+
+/// Column sums of `dy[..., n]` (bias gradient): per-sample partials, then a fixed-order sum.
+final class SumRowsKernel: Kernel {
+    let dy, out, partial: UnsafeMutablePointer<Float>
+    let rows, n, tiles: Int
+    init(_ bind: KernelBinding) {
+        (dy, out, partial) = (bind.input(0), bind.output, bind.scratch)
+        let t = bind.type(ofInput: 0)
+        n = t.shape.last!; tiles = KernelShape.rowTiles(t); rows = t.elementCount / n / tiles
+    }
+    var phaseCount: Int { 2 }
+    func tileCount(phase: Int) -> Int { phase == 0 ? tiles : chunks(n) }
+    func run(phase: Int, tile: Int) {
+        if phase == 0 {
+            let p = partial + tile * n, src = dy + tile * rows * n
+            p.update(from: src, count: n)
+            for r in 1..<max(rows, 1) {
+                let row = src + r * n
+                for c in 0..<n { p[c] += row[c] }
+            }
+        } else {
+            reducePartials(partial, tiles: tiles, elements: n, into: out, chunk: tile)
+        }
+    }
+}

@@ -1,0 +1,168 @@
+import COpenBLAS
+import Foundation
+import GraphIR
+import Planner
+
+/// Geometry shared by the spectral kernels: one batch sample per tile, a
+/// `[H, W/2+1, C]` complex workspace tile per sample, kept modes in `[M, N, C]`.
+struct SpectralGeometry {
+    let t: SpectralTransforms
+    let samples: Int
+    var h: Int { t.height }
+    var halfWidth: Int { t.halfWidth }
+    var c: Int { t.channels }
+
+    /// Workspace row (frequency index along H) of kept-mode row `r` of block `block`.
+    @inline(__always) func sourceRow(block: Int, row: Int) -> Int { block == 0 ? row : h - t.modes1 + row }
+
+    /// Float offset of mode (block, row, col) of sample n in the `[M, N, C]` spectrum.
+    @inline(__always) func modeOffset(block: Int, row: Int, col: Int, sample: Int) -> Int {
+        (((block * t.modes1 + row) * t.modes2 + col) * samples + sample) * c * 2
+    }
+
+    /// Float offset of (frequency row, column) in a workspace tile.
+    @inline(__always) func workspaceOffset(row: Int, col: Int) -> Int { (row * halfWidth + col) * c * 2 }
+
+    /// Weight of a half-spectrum column in a full real transform (interior columns count twice).
+    @inline(__always) func columnMultiplicity(_ col: Int) -> Float {
+        col == 0 || 2 * col == t.width ? 1 : 2
+    }
+}
+
+/// rfft2 (x -> kept modes) and irfft2_grad (dy -> its adjoint spectrum): r2c along W,
+/// complex FFT along H on the kept columns only, then a gather of the kept modes.
+final class ForwardSpectralKernel: Kernel {
+    let g: SpectralGeometry
+    let x, y, workspace: UnsafeMutablePointer<Float>
+    let alongW, alongH: FFTPlan
+    let isAdjoint: Bool
+    init(_ bind: KernelBinding) {
+        let t = KernelShape.spectralTransforms(bind.node, in: bind.graph)!
+        g = SpectralGeometry(t: t, samples: bind.type(ofInput: 0).shape[0])
+        (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
+        alongW = bind.fftPlans[t.realToComplexW]!
+        alongH = bind.fftPlans[t.complexH(forward: true)]!
+        if case .irfft2Grad = bind.node.op { isAdjoint = true } else { isAdjoint = false }
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { g.samples }
+    func run(phase: Int, tile n: Int) {
+        let ws = workspace + n * g.t.workspaceTileElements * 2
+        alongW.execute(x + n * g.h * g.t.width * g.c, ws)
+        alongH.execute(ws, ws)
+        let normalization = 1 / Float(g.h * g.t.width)
+        for block in 0..<2 {
+            for row in 0..<g.t.modes1 {
+                for col in 0..<g.t.modes2 {
+                    let src = ws + g.workspaceOffset(row: g.sourceRow(block: block, row: row), col: col)
+                    let dst = y + g.modeOffset(block: block, row: row, col: col, sample: n)
+                    if isAdjoint {
+                        let scale = normalization * g.columnMultiplicity(col)
+                        for i in 0..<(2 * g.c) { dst[i] = scale * src[i] }
+                    } else {
+                        dst.update(from: src, count: 2 * g.c)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// irfft2 (kept modes -> x, scaled 1/(HW)) and rfft2_grad (the exact adjoint of rfft2):
+/// scatter into a zeroed workspace, complex FFT along H on the kept columns, c2r along W.
+final class InverseSpectralKernel: Kernel {
+    let g: SpectralGeometry
+    let x, y, workspace: UnsafeMutablePointer<Float>
+    let alongH, alongW: FFTPlan
+    let isAdjoint: Bool
+    init(_ bind: KernelBinding) {
+        let t = KernelShape.spectralTransforms(bind.node, in: bind.graph)!
+        g = SpectralGeometry(t: t, samples: bind.resultType.shape[0])
+        (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
+        alongH = bind.fftPlans[t.complexH(forward: false)]!
+        alongW = bind.fftPlans[t.complexToRealW]!
+        if case .rfft2Grad = bind.node.op { isAdjoint = true } else { isAdjoint = false }
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { g.samples }
+    func run(phase: Int, tile n: Int) {
+        let ws = workspace + n * g.t.workspaceTileElements * 2
+        ws.update(repeating: 0, count: g.t.workspaceTileElements * 2)
+        let scale: Float = isAdjoint ? 1 : 1 / Float(g.h * g.t.width)
+        for block in 0..<2 {
+            for row in 0..<g.t.modes1 {
+                for col in 0..<g.t.modes2 {
+                    let src = x + g.modeOffset(block: block, row: row, col: col, sample: n)
+                    let dst = ws + g.workspaceOffset(row: g.sourceRow(block: block, row: row), col: col)
+                    for i in 0..<(2 * g.c) { dst[i] = scale * src[i] }
+                }
+            }
+        }
+        if isAdjoint { makeAdjointOfRealTransform(ws) }
+        alongH.execute(ws, ws)
+        alongW.execute(ws, y + n * g.h * g.t.width * g.c)
+    }
+
+    /// Turns a gradient G of the half spectrum into Z with c2r(Z) = Re(sum G e^{+i theta}):
+    /// interior columns are halved (c2r counts them twice); the DC and Nyquist
+    /// columns are made Hermitian along H, Z[k] = (G[k] + conj G[-k]) / 2.
+    private func makeAdjointOfRealTransform(_ ws: UnsafeMutablePointer<Float>) {
+        for col in 0..<g.t.modes2 {
+            if g.columnMultiplicity(col) == 2 {
+                for row in 0..<g.h {
+                    let p = ws + g.workspaceOffset(row: row, col: col)
+                    for i in 0..<(2 * g.c) { p[i] *= 0.5 }
+                }
+                continue
+            }
+            for row in 0...(g.h / 2) {
+                let a = ws + g.workspaceOffset(row: row, col: col)
+                let b = ws + g.workspaceOffset(row: (g.h - row) % g.h, col: col)
+                for ch in 0..<g.c {
+                    let re = 0.5 * (a[2 * ch] + b[2 * ch]), im = 0.5 * (a[2 * ch + 1] - b[2 * ch + 1])
+                    a[2 * ch] = re; a[2 * ch + 1] = im
+                    b[2 * ch] = re; b[2 * ch + 1] = -im
+                }
+            }
+        }
+    }
+}
+
+/// Per-mode complex matrix products (one cgemm per mode, each a tile):
+/// spectral_mix `Y = X W`, its input gradient `dY W^H`, its weight gradient `X^H dY`.
+final class SpectralMixKernel: Kernel {
+    let a, b, y: UnsafeMutablePointer<Float>
+    let modes, batch, rowsA, colsA, rowsB, colsB, colsY: Int
+    let op: Op
+    private let constants = UnsafeMutablePointer<Float>.allocate(capacity: 4)   // alpha = 1, beta = 0
+    init(_ bind: KernelBinding) {
+        (a, b, y) = (bind.input(0), bind.input(1), bind.output)
+        op = bind.node.op
+        let sa = bind.type(ofInput: 0).shape, sb = bind.type(ofInput: 1).shape
+        modes = sa[0]; batch = sa[1]
+        (rowsA, colsA, rowsB, colsB) = (sa[1], sa[2], sb[1], sb[2])
+        colsY = bind.resultType.shape[2]
+        constants.update(from: [1, 0, 0, 0], count: 4)
+    }
+    deinit { constants.deallocate() }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { modes }
+    func run(phase: Int, tile m: Int) {
+        let alpha = UnsafeRawPointer(constants), beta = UnsafeRawPointer(constants + 2)
+        let am = a + 2 * m * rowsA * colsA, bm = b + 2 * m * rowsB * colsB
+        switch op {
+        case .spectralMix:          // [N, Ci] x [Ci, Co]
+            let ym = y + 2 * m * batch * colsY
+            cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(batch), Int32(colsB), Int32(colsA),
+                        alpha, am, Int32(colsA), bm, Int32(colsB), beta, ym, Int32(colsY))
+        case .spectralMixGradInput: // [N, Co] x [Ci, Co]^H
+            let ym = y + 2 * m * batch * colsY
+            cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasConjTrans, Int32(batch), Int32(rowsB), Int32(colsA),
+                        alpha, am, Int32(colsA), bm, Int32(colsB), beta, ym, Int32(colsY))
+        default:                    // [N, Ci]^H x [N, Co]
+            let ym = y + 2 * m * colsA * colsB
+            cblas_cgemm(CblasRowMajor, CblasConjTrans, CblasNoTrans, Int32(colsA), Int32(colsB), Int32(batch),
+                        alpha, am, Int32(colsA), bm, Int32(colsB), beta, ym, Int32(colsB))
+        }
+    }
+}

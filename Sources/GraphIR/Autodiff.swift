@@ -1,0 +1,113 @@
+/// Reverse-mode automatic differentiation as a graph pass: appends the backward
+/// pass of `loss` to the graph as ordinary nodes, so that the planner schedules
+/// and arena-plans it like the forward pass (activations live exactly as long as
+/// the backward pass reads them).
+public enum Autodiff {
+    /// Appends nodes computing d loss / d v for each v in `wrt`; returns the
+    /// gradient value of each, in `wrt` order. Contributions to a value used more
+    /// than once are summed in consumer order (a fixed order: deterministic).
+    public static func appendBackward(to builder: inout GraphBuilder, loss: ValueID,
+                                      wrt: [ValueID]) throws -> [ValueID] {
+        let graph = builder.graph
+        guard graph.values[loss].type == TensorType(.f32, []) else {
+            throw GraphError("autodiff: the loss must be a scalar f32[], got \(graph.values[loss].type)")
+        }
+        // Forward sweep: which values depend on a value we differentiate with respect to.
+        var needsGradient = [Bool](repeating: false, count: graph.values.count)
+        for v in wrt { needsGradient[v] = true }
+        for node in graph.nodes {
+            if let r = node.result, node.inputs.contains(where: { needsGradient[$0] }) { needsGradient[r] = true }
+        }
+        // Reverse sweep from the loss.
+        var gradient = [ValueID?](repeating: nil, count: graph.values.count)
+        gradient[loss] = try builder(.fill(value: 1, shape: []))
+        for node in graph.nodes.reversed() {
+            guard let r = node.result, let dy = gradient[r] else { continue }
+            let needs = node.inputs.map { needsGradient[$0] }
+            guard needs.contains(true) else { continue }
+            guard let rule = GradientRules.rule(for: node.op) else {
+                throw GraphError("autodiff: \(node.op.name) is not differentiable")
+            }
+            let contributions = try rule(&builder, node, dy, needs)
+            for (i, input) in node.inputs.enumerated() where needs[i] {
+                guard let g = contributions[i] else {
+                    throw GraphError("autodiff: \(node.op.name) has no gradient for input \(i)")
+                }
+                if let previous = gradient[input] {
+                    gradient[input] = try builder(.add, previous, g)
+                } else {
+                    gradient[input] = g
+                }
+            }
+        }
+        return try wrt.map { v in
+            guard let g = gradient[v] else {
+                throw GraphError("autodiff: the loss does not depend on \(graph.values[v].kind.name ?? "%\(v)")")
+            }
+            return g
+        }
+    }
+}
+
+/// Gradient of one node: given its output gradient `dy` and which inputs need a
+/// gradient, appends nodes and returns one gradient per input (nil where not needed).
+public typealias GradientRule = (_ builder: inout GraphBuilder, _ node: Node, _ dy: ValueID,
+                                 _ needs: [Bool]) throws -> [ValueID?]
+
+/// The registry: one gradient rule per differentiable op, nowhere else.
+public enum GradientRules {
+    public static func rule(for op: Op) -> GradientRule? {
+        switch op {
+        case .linear:
+            return { b, node, dy, needs in
+                let (x, w) = (node.inputs[0], node.inputs[1])
+                return [needs[0] ? try b(.linearGradInput, dy, w) : nil,
+                        needs[1] ? try b(.linearGradWeight, x, dy) : nil,
+                        needs[2] ? try b(.sumRows, dy) : nil]
+            }
+        case .gelu:
+            return { b, node, dy, _ in [try b(.geluGrad, node.inputs[0], dy)] }
+        case .add:
+            return { _, _, dy, _ in [dy, dy] }
+        case .appendCoordinates:
+            return { b, node, dy, _ in
+                [try b(.sliceChannels(start: 0, count: b.type(of: node.inputs[0]).shape[3]), dy)]
+            }
+        case .sliceChannels(let start, _):
+            return { b, node, dy, _ in
+                [try b(.padChannels(start: start, total: b.type(of: node.inputs[0]).shape[3]), dy)]
+            }
+        case .padChannels(let start, _):
+            return { b, node, dy, _ in
+                [try b(.sliceChannels(start: start, count: b.type(of: node.inputs[0]).shape[3]), dy)]
+            }
+        case .concatChannels:
+            return { b, node, dy, needs in
+                let ca = b.type(of: node.inputs[0]).shape[3], cb = b.type(of: node.inputs[1]).shape[3]
+                return [needs[0] ? try b(.sliceChannels(start: 0, count: ca), dy) : nil,
+                        needs[1] ? try b(.sliceChannels(start: ca, count: cb), dy) : nil]
+            }
+        case .rfft2(let m1, let m2):
+            return { b, node, dy, _ in
+                let s = b.type(of: node.inputs[0]).shape
+                return [try b(.rfft2Grad(height: s[1], width: s[2], modes1: m1, modes2: m2), dy)]
+            }
+        case .irfft2(_, _, let m1, let m2):
+            return { b, _, dy, _ in [try b(.irfft2Grad(modes1: m1, modes2: m2), dy)] }
+        case .spectralMix:
+            return { b, node, dy, needs in
+                let (x, w) = (node.inputs[0], node.inputs[1])
+                return [needs[0] ? try b(.spectralMixGradInput, dy, w) : nil,
+                        needs[1] ? try b(.spectralMixGradWeight, x, dy) : nil]
+            }
+        case .relativeL2Loss:
+            // The target is data: no gradient flows into it.
+            return { b, node, dy, _ in [try b(.relativeL2LossGrad, node.inputs[0], node.inputs[1], dy), nil] }
+        case .fill:
+            return { _, _, _, _ in [] }
+        case .linearGradInput, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
+             .spectralMixGradInput, .spectralMixGradWeight, .relativeL2LossGrad, .adam:
+            return nil   // backward and optimizer ops are not differentiated again
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+extension Graph {
+    /// Analytic floating-point operations of one run, counted as the peers count
+    /// them (../shared/peers/common.py): matmuls 2mnk, complex MACs 8, each real
+    /// 2-D FFT 2.5 N log2 N (dense, although our transforms are pruned), Adam 10
+    /// per real parameter; elementwise ops and copies are not counted.
+    public var analyticFLOPs: Double {
+        var total = 0.0
+        for node in nodes {
+            let t = node.inputs.map { values[$0].type }
+            switch node.op {
+            case .linear, .linearGradInput:
+                let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
+                total += 2 * rows * k * Double(t[1].shape[node.op == .linear ? 1 : 0])
+            case .linearGradWeight:
+                let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
+                total += 2 * rows * k * Double(t[1].shape.last!)
+            case .rfft2, .irfft2Grad:
+                total += Self.fftFLOPs(t[0].shape)
+            case .irfft2, .rfft2Grad:
+                total += Self.fftFLOPs(values[node.result!].type.shape)
+            case .spectralMix, .spectralMixGradInput:
+                let (m, n, k) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
+                total += 8 * m * n * k * Double(values[node.result!].type.shape[2])
+            case .spectralMixGradWeight:
+                let (m, n, ci) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
+                total += 8 * m * n * ci * Double(t[1].shape[2])
+            case .adam:
+                total += 10 * Double(t[0].elementCount * (t[0].dtype == .c64 ? 2 : 1))
+            default:
+                break
+            }
+        }
+        return total
+    }
+
+    /// 2.5 N log2 N per channel and sample of a `[N, H, W, C]` real field.
+    static func fftFLOPs(_ shape: [Int]) -> Double {
+        let points = Double(shape[1] * shape[2])
+        return 2.5 * points * log2(points) * Double(shape[0] * shape[3])
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import GraphIR
+import M2MData
+import Planner
+
+/// One program of a compiled model: its graph and its plan.
+public struct CompiledProgram: Equatable {
+    public var name: String
+    public var graph: Graph
+    public var plan: ProgramPlan
+}
+
+/// Everything decided before the first step (the `.m2m` plan file): the config,
+/// the inference and training programs with schedules and arena layouts, the
+/// persistent layout, and the FFTW wisdom that fixes every FFT algorithm.
+public struct CompiledModel {
+    public static let inferenceName = "infer"
+    public static let trainingName = "train"
+
+    public var config: ModelConfig
+    public var programs: [CompiledProgram]
+    public var persistent: PersistentLayout
+    public var fftRigor: FFTRigor
+    public var wisdom: String
+    public var threads: Int
+    public var compileMilliseconds: Double
+    public var fftPlanningMilliseconds: Double
+
+    public func program(_ name: String) -> CompiledProgram? { programs.first { $0.name == name } }
+    public var inference: CompiledProgram { program(Self.inferenceName)! }
+    public var training: CompiledProgram { program(Self.trainingName)! }
+
+    /// Builds, verifies and plans both programs, and plans every FFT with `rigor`.
+    /// `trainingRollout` overrides the config's `rollout_train` (bench uses 1).
+    public static func compile(_ config: ModelConfig, rigor: FFTRigor, threads: Int,
+                               trainingRollout: Int? = nil) throws -> CompiledModel {
+        let start = DispatchTime.now()
+        let graphs = [(inferenceName, try Programs.inference(config)),
+                      (trainingName, try Programs.training(config, rollout: trainingRollout))]
+        let programs = try graphs.map { CompiledProgram(name: $0.0, graph: $0.1, plan: try ProgramPlanner.plan($0.1)) }
+        let persistent = try PersistentLayout(programs.map(\.graph))
+        let fftStart = DispatchTime.now()
+        try FFTPlan.importWisdom("")
+        var plans: [FFTPlan] = []
+        for spec in Set(programs.flatMap(\.plan.transforms)).sorted(by: { $0.description < $1.description }) {
+            plans.append(try FFTPlan(spec, rigor: rigor))
+        }
+        let wisdom = rigor == .measure ? FFTPlan.exportWisdom() : ""
+        let end = DispatchTime.now()
+        return CompiledModel(config: config, programs: programs, persistent: persistent, fftRigor: rigor,
+                             wisdom: wisdom, threads: threads,
+                             compileMilliseconds: milliseconds(start, end),
+                             fftPlanningMilliseconds: milliseconds(fftStart, end))
+    }
+}
+
+func milliseconds(_ a: DispatchTime, _ b: DispatchTime) -> Double {
+    Double(b.uptimeNanoseconds - a.uptimeNanoseconds) / 1e6
+}

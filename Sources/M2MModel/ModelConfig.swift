@@ -1,0 +1,177 @@
+import Foundation
+
+/// A user-facing error: one line naming the file, key or value at fault.
+public struct UserError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Optimizer settings (M2M.md section 2: Adam, lr 1e-3, weight decay 1e-4, x0.5 every 100 epochs).
+public struct OptimizerConfig: Codable, Equatable, Sendable {
+    public var lr = 1e-3
+    public var weightDecay = 1e-4
+    /// false: L2 decay added to the gradient (torch.optim.Adam, the FNO reference); true: AdamW.
+    public var decoupledWeightDecay = false
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    public var epsilon = 1e-8
+    /// Learning rate times `gamma` every `stepSize` epochs.
+    public var stepSize = 100
+    public var gamma = 0.5
+}
+
+/// A model configuration (configs/*.json). Every key has a default; an unknown
+/// key, a wrong type or an impossible value is an error naming the key.
+public struct ModelConfig: Codable, Equatable, Sendable {
+    public enum Task: String, Codable, Sendable { case timeStepping = "time_stepping", steady }
+
+    public var name = "fno"
+    public var model = "fno"
+    public var task = Task.timeStepping
+    public var grid = [64, 64]
+    /// Input frames (time stepping); 1 for steady operators.
+    public var tIn = 10
+    /// Rollout steps evaluated and predicted.
+    public var tOut = 10
+    /// Autoregressive steps unrolled in the training graph (1 = one-step training).
+    public var rolloutTrain = 10
+    public var width = 32
+    public var modes = [12, 12]
+    public var layers = 4
+    public var projectionHidden = 128
+    public var batch = 20
+    public var seed: UInt64 = 0
+    public var epochs = 500
+    public var ntrain = 1000
+    public var ntest = 200
+    public var optimizer = OptimizerConfig()
+
+    public init() {}
+
+    static let keys: [String: String] = [
+        "name": "name", "model": "model", "task": "task", "grid": "grid", "t_in": "tIn", "t_out": "tOut",
+        "rollout_train": "rolloutTrain", "width": "width", "modes": "modes", "layers": "layers",
+        "projection_hidden": "projectionHidden", "batch": "batch", "seed": "seed", "epochs": "epochs",
+        "ntrain": "ntrain", "ntest": "ntest", "optimizer": "optimizer",
+    ]
+    static let optimizerKeys = ["lr", "weight_decay", "decoupled_weight_decay", "beta1", "beta2", "epsilon",
+                                "step_size", "gamma"]
+
+    /// Reads and validates a config file.
+    public static func load(_ path: String) throws -> ModelConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UserError("\(path): cannot read the config file")
+        }
+        return try parse(data, source: path)
+    }
+
+    /// Parses and validates config JSON; `source` names it in errors.
+    public static func parse(_ data: Data, source: String) throws -> ModelConfig {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw UserError("\(source): not a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { keys[$0] == nil }) {
+            throw UserError("\(source): unknown key '\(unknown)'")
+        }
+        if let opt = object["optimizer"] as? [String: Any],
+           let unknown = opt.keys.sorted().first(where: { !optimizerKeys.contains($0) }) {
+            throw UserError("\(source): unknown key 'optimizer.\(unknown)'")
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let config: ModelConfig
+        do {
+            config = try decoder.decode(ModelConfig.self, from: data)
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw UserError("\(source): key '\(key)' has the wrong type")
+        } catch DecodingError.dataCorrupted(let context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw UserError("\(source): key '\(key)': \(context.debugDescription)")
+        } catch {
+            throw UserError("\(source): \(error)")
+        }
+        try config.validate(source: source)
+        return config
+    }
+
+    /// Checks values; the first problem is reported with its key.
+    public func validate(source: String) throws {
+        func check(_ ok: Bool, _ key: String, _ why: String) throws {
+            if !ok { throw UserError("\(source): key '\(key)' \(why)") }
+        }
+        try check(model == "fno", "model", "is '\(model)': this build implements 'fno' (M2M mixture models are not implemented yet)")
+        try check(grid.count == 2 && grid.allSatisfy { $0 >= 4 }, "grid", "must be [H, W] with H, W >= 4")
+        try check(grid.count == 2 && grid[1] % 2 == 0, "grid", "must have an even W (real FFT)")
+        try check(modes.count == 2 && modes.allSatisfy { $0 >= 1 }, "modes", "must be [modes1, modes2] >= 1")
+        try check(modes.count == 2 && grid.count == 2 && 2 * modes[0] <= grid[0] && modes[1] <= grid[1] / 2 + 1,
+                  "modes", "\(modes) do not fit grid \(grid): need 2*modes1 <= H and modes2 <= W/2+1")
+        try check(width >= 1, "width", "must be >= 1")
+        try check(layers >= 1, "layers", "must be >= 1")
+        try check(projectionHidden >= 1, "projection_hidden", "must be >= 1")
+        try check(batch >= 1, "batch", "must be >= 1")
+        try check(tIn >= 1, "t_in", "must be >= 1")
+        try check(task == .timeStepping || tIn == 1, "t_in", "must be 1 for a steady task")
+        try check(tOut >= 1 && (task == .timeStepping || tOut == 1), "t_out", "must be >= 1 (1 for a steady task)")
+        try check(rolloutTrain >= 1 && rolloutTrain <= tOut, "rollout_train", "must be in 1...t_out")
+        try check(epochs >= 1, "epochs", "must be >= 1")
+        try check(ntrain >= 1 && ntest >= 1, "ntrain", "and ntest must be >= 1")
+        try check(optimizer.lr > 0, "optimizer.lr", "must be > 0")
+        try check(optimizer.weightDecay >= 0, "optimizer.weight_decay", "must be >= 0")
+        try check((0..<1).contains(optimizer.beta1) && (0..<1).contains(optimizer.beta2), "optimizer.beta1",
+                  "and beta2 must be in [0, 1)")
+        try check(optimizer.epsilon > 0, "optimizer.epsilon", "must be > 0")
+        try check(optimizer.stepSize >= 1 && optimizer.gamma > 0, "optimizer.step_size", "must be >= 1 with gamma > 0")
+    }
+
+    /// Channels of the model input: frames plus nothing else (coordinates are appended in the graph).
+    public var inputChannels: Int { tIn }
+
+    /// The canonical JSON text of this config (stored in compiled plans).
+    public func canonicalJSON() -> Data {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return try! encoder.encode(self)
+    }
+}
+
+extension ModelConfig {
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? name
+        model = try c.decodeIfPresent(String.self, forKey: .model) ?? model
+        task = try c.decodeIfPresent(Task.self, forKey: .task) ?? task
+        grid = try c.decodeIfPresent([Int].self, forKey: .grid) ?? grid
+        tIn = try c.decodeIfPresent(Int.self, forKey: .tIn) ?? tIn
+        tOut = try c.decodeIfPresent(Int.self, forKey: .tOut) ?? tOut
+        rolloutTrain = try c.decodeIfPresent(Int.self, forKey: .rolloutTrain) ?? min(rolloutTrain, tOut)
+        width = try c.decodeIfPresent(Int.self, forKey: .width) ?? width
+        modes = try c.decodeIfPresent([Int].self, forKey: .modes) ?? modes
+        layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? layers
+        projectionHidden = try c.decodeIfPresent(Int.self, forKey: .projectionHidden) ?? projectionHidden
+        batch = try c.decodeIfPresent(Int.self, forKey: .batch) ?? batch
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? epochs
+        ntrain = try c.decodeIfPresent(Int.self, forKey: .ntrain) ?? ntrain
+        ntest = try c.decodeIfPresent(Int.self, forKey: .ntest) ?? ntest
+        optimizer = try c.decodeIfPresent(OptimizerConfig.self, forKey: .optimizer) ?? optimizer
+    }
+}
+
+extension OptimizerConfig {
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lr = try c.decodeIfPresent(Double.self, forKey: .lr) ?? lr
+        weightDecay = try c.decodeIfPresent(Double.self, forKey: .weightDecay) ?? weightDecay
+        decoupledWeightDecay = try c.decodeIfPresent(Bool.self, forKey: .decoupledWeightDecay) ?? decoupledWeightDecay
+        beta1 = try c.decodeIfPresent(Double.self, forKey: .beta1) ?? beta1
+        beta2 = try c.decodeIfPresent(Double.self, forKey: .beta2) ?? beta2
+        epsilon = try c.decodeIfPresent(Double.self, forKey: .epsilon) ?? epsilon
+        stepSize = try c.decodeIfPresent(Int.self, forKey: .stepSize) ?? stepSize
+        gamma = try c.decodeIfPresent(Double.self, forKey: .gamma) ?? gamma
+    }
+}

@@ -1,0 +1,49 @@
+import Executor
+import Foundation
+
+extension ModelRuntime {
+    /// Autoregressive prediction for `count` samples: `inputs` is `[count, H, W, t_in]`
+    /// (newest frame last), the result `[count, H, W, rollout]`. Samples run in
+    /// batches of the compiled batch size (the last batch padded with zeros); each
+    /// prediction becomes the newest frame of the next step's window.
+    public func predict(_ inputs: UnsafeBufferPointer<Float>, count: Int, rollout: Int) throws -> [Float] {
+        let (h, w, t) = (config.grid[0], config.grid[1], config.inputChannels)
+        let pixels = h * w
+        guard inputs.count == count * pixels * t else {
+            throw UserError("input has \(inputs.count) values, expected \(count) x \(h) x \(w) x \(t)")
+        }
+        guard rollout >= 1 else { throw UserError("--rollout must be >= 1") }
+        guard config.task == .timeStepping || rollout == 1 else {
+            throw UserError("a steady operator has no rollout: use --rollout 1")
+        }
+        let program = try self.program(CompiledModel.inferenceName)
+        let window = program.buffer(Programs.input)!, prediction = program.buffer(Programs.prediction)!
+        let batch = config.batch
+        var result = [Float](repeating: 0, count: count * pixels * rollout)
+        for first in stride(from: 0, to: count, by: batch) {
+            let n = min(batch, count - first)
+            window.update(from: inputs.baseAddress! + first * pixels * t, count: n * pixels * t)
+            (window + n * pixels * t).update(repeating: 0, count: (batch - n) * pixels * t)
+            for step in 0..<rollout {
+                program.run()
+                for s in 0..<n {
+                    for p in 0..<pixels {
+                        result[((first + s) * pixels + p) * rollout + step] = prediction[s * pixels + p]
+                    }
+                }
+                if step < rollout - 1 { Self.shiftWindow(window, newest: prediction, pixels: batch * pixels, frames: t) }
+            }
+        }
+        return result
+    }
+
+    /// Drops the oldest frame of each pixel's window and appends `newest`.
+    static func shiftWindow(_ window: UnsafeMutablePointer<Float>, newest: UnsafeMutablePointer<Float>,
+                            pixels: Int, frames: Int) {
+        for p in 0..<pixels {
+            let frame = window + p * frames
+            for f in 0..<(frames - 1) { frame[f] = frame[f + 1] }
+            frame[frames - 1] = newest[p]
+        }
+    }
+}

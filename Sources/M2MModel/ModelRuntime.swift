@@ -1,0 +1,89 @@
+import Foundation
+import Executor
+import GraphIR
+import Planner
+
+/// A compiled model bound to memory: one persistent block of weights and
+/// optimizer state shared by the inference and training programs, each program's
+/// arena allocated once when first used, FFT plans re-created from the stored wisdom.
+public final class ModelRuntime {
+    public let compiled: CompiledModel
+    public let store: PersistentStore
+    public let pool: ThreadPool
+    private var programs: [String: ExecutableProgram] = [:]
+
+    /// Binds `compiled` with `threads` worker threads and the config's seeded initial weights.
+    public init(_ compiled: CompiledModel, threads: Int) throws {
+        guard threads >= 1 else { throw UserError("--threads must be >= 1") }
+        self.compiled = compiled
+        try FFTPlan.importWisdom(compiled.wisdom)
+        store = PersistentStore(layout: compiled.persistent)
+        pool = ThreadPool(threads: threads)
+        initializeWeights()
+    }
+
+    public var config: ModelConfig { compiled.config }
+    public var parameterTypes: [(name: String, type: TensorType)] { FNO2d(config: config).parameterTypes }
+
+    /// Real scalars in all trainable parameters (complex counts twice).
+    public var parameterCount: Int {
+        parameterTypes.reduce(0) { $0 + $1.type.elementCount * ($1.type.dtype == .c64 ? 2 : 1) }
+    }
+
+    /// Seeded initialization of every weight; Adam moments zero.
+    public func initializeWeights() {
+        memset(store.block.base, 0, store.block.byteCount)
+        WeightInit.initialize({ name, values in
+            self.store.pointer(name)!.update(from: values, count: values.count)
+        }, parameters: parameterTypes, seed: config.seed)
+    }
+
+    /// The executable program `name` ("infer" or "train"), built on first use.
+    public func program(_ name: String) throws -> ExecutableProgram {
+        if let p = programs[name] { return p }
+        guard let c = compiled.program(name) else { throw UserError("the model has no program '\(name)'") }
+        let p = try ExecutableProgram(graph: c.graph, plan: c.plan, store: store, pool: pool,
+                                      rigor: compiled.fftRigor, wisdomOnly: compiled.fftRigor == .measure)
+        programs[name] = p
+        return p
+    }
+
+    // MARK: Weights and checkpoints
+
+    /// The persistent tensors saved in a file: parameters, plus Adam moments for checkpoints.
+    func persistentEntries(includeOptimizer: Bool) -> [PersistentLayout.Entry] {
+        compiled.persistent.entries.filter { $0.isParameter || includeOptimizer }
+    }
+
+    /// Shape in the safetensors file: complex tensors get a trailing (re, im) dimension.
+    static func fileShape(_ e: PersistentLayout.Entry) -> [Int] { e.dtype == "c64" ? e.shape + [2] : e.shape }
+
+    /// Saves weights (and optimizer state when `includeOptimizer`) with metadata, atomically.
+    public func save(to path: String, includeOptimizer: Bool, metadata: [String: String]) throws {
+        let tensors = persistentEntries(includeOptimizer: includeOptimizer).map { e in
+            let shape = Self.fileShape(e)
+            return (e.name, shape, UnsafeBufferPointer(start: store.pointer(e.name)!, count: shape.reduce(1, *)))
+        }
+        try SafeTensors.write(tensors, metadata: metadata, to: path)
+    }
+
+    /// Loads weights (and optimizer state when `includeOptimizer`) after checking
+    /// that every tensor is present with the right shape; returns the metadata.
+    /// Nothing is modified unless the whole file is valid.
+    @discardableResult
+    public func load(from path: String, includeOptimizer: Bool) throws -> [String: String] {
+        let (tensors, metadata) = try SafeTensors.read(path)
+        let wanted = persistentEntries(includeOptimizer: includeOptimizer)
+        for e in wanted {
+            guard let t = tensors[e.name] else { throw UserError("\(path): missing tensor '\(e.name)'") }
+            guard t.shape == Self.fileShape(e) else {
+                throw UserError("\(path): tensor '\(e.name)' has shape \(t.shape), the model expects \(Self.fileShape(e))")
+            }
+        }
+        if let extra = tensors.keys.sorted().first(where: { compiled.persistent.entry(named: $0) == nil }) {
+            throw UserError("\(path): tensor '\(extra)' is not part of this model")
+        }
+        for e in wanted { store.pointer(e.name)!.update(from: tensors[e.name]!.values, count: tensors[e.name]!.values.count) }
+        return metadata
+    }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import M2MModel
+import Planner
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the BENCH.md figures: step times, GFLOP/s, allocations, arena and memory.",
+        discussion: "The training step benchmarked is one-step training (rollout 1), the peers' step.")
+
+    @Argument(help: "Model config (JSON) or compiled plan (.m2m).") var model: String
+    @Flag(help: "Benchmark the training step.") var train = false
+    @Flag(help: "Benchmark inference.") var infer = false
+    @Option(help: "Timed steps (after warm-up).") var steps: Int = 30
+    @Option(help: "Warm-up steps.") var warmup: Int = 5
+    @Option(help: "Worker threads.") var threads: Int = 2
+    @Option(help: "FFTW planning rigor when compiling a config.") var fftw: FFTRigor = .measure
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        try reportingUserErrors {
+            guard steps >= 1, warmup >= 0 else { throw UserError("--steps must be >= 1 and --warmup >= 0") }
+            let doTrain = train || !infer, doInfer = infer || !train
+            let compiled = try loadModel(model, rigor: fftw, trainingRollout: 1)
+            let runtime = try ModelRuntime(compiled, threads: threads)
+            let summary = ModelSummary(compiled)
+            var figures: [String: Any] = summary.json
+            figures["threads"] = threads
+            figures["cpu"] = cpuModelName()
+            figures["steps"] = steps
+            figures["warmup"] = warmup
+            figures["train_rollout"] = compiled.training.graph.values[compiled.training.graph.value(named: Programs.target)!].type.shape[3]
+            figures["allocation_counting"] = AllocationCounter.isActive
+            var allocations = 0, allocatedBytes = 0
+            if doInfer {
+                let program = try runtime.program(CompiledModel.inferenceName)
+                fillRandom(program.buffer(Programs.input)!, count: program.type(of: Programs.input)!.elementCount, seed: 1)
+                let t = time(program.run, allocations: &allocations, bytes: &allocatedBytes)
+                figures.merge(t.figures(prefix: "infer", flops: compiled.inference.graph.analyticFLOPs)) { a, _ in a }
+            }
+            if doTrain {
+                let program = try runtime.program(CompiledModel.trainingName)
+                fillRandom(program.buffer(Programs.input)!, count: program.type(of: Programs.input)!.elementCount, seed: 2)
+                fillRandom(program.buffer(Programs.target)!, count: program.type(of: Programs.target)!.elementCount, seed: 3)
+                let scalars = program.buffer(Programs.optimizerScalars)!
+                scalars[0] = Float(compiled.config.optimizer.lr)
+                scalars[1] = 0
+                let t = time({ scalars[1] += 1; program.run() }, allocations: &allocations, bytes: &allocatedBytes)
+                figures.merge(t.figures(prefix: "train", flops: compiled.training.graph.analyticFLOPs)) { a, _ in a }
+                figures["final_loss"] = Double(program.buffer(Programs.loss)![0])
+            }
+            if AllocationCounter.isActive {
+                let measuredSteps = steps * ((doTrain ? 1 : 0) + (doInfer ? 1 : 0))
+                figures["allocations_per_step"] = Double(allocations) / Double(measuredSteps)
+                figures["bytes_allocated_per_step"] = Double(allocatedBytes) / Double(measuredSteps)
+            } else {
+                figures["allocations_per_step"] = NSNull()
+                figures["bytes_allocated_per_step"] = NSNull()
+            }
+            figures["peak_rss_bytes"] = peakResidentBytes()
+            if json {
+                printJSON(figures)
+            } else {
+                for key in figures.keys.sorted() { print("\(key): \(figures[key]!)") }
+            }
+        }
+    }
+
+    struct Timing {
+        var milliseconds: [Double]
+        func figures(prefix: String, flops: Double) -> [String: Any] {
+            let sorted = milliseconds.sorted()
+            let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+                : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            return ["\(prefix)_ms_median": median, "\(prefix)_ms_min": sorted.first!, "\(prefix)_ms_max": sorted.last!,
+                    "\(prefix)_gflops_per_s": flops / (median * 1e6)]
+        }
+    }
+
+    /// Warm-up, then `steps` individually timed runs; allocations counted over the timed runs.
+    func time(_ step: () -> Void, allocations: inout Int, bytes: inout Int) -> Timing {
+        for _ in 0..<warmup { step() }
+        var times = [Double](repeating: 0, count: steps)
+        let counted = AllocationCounter.measure {
+            for i in 0..<steps {
+                let start = DispatchTime.now().uptimeNanoseconds
+                step()
+                times[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            }
+        }
+        allocations += counted?.count ?? 0
+        bytes += counted?.bytes ?? 0
+        return Timing(milliseconds: times)
+    }
+
+    func fillRandom(_ p: UnsafeMutablePointer<Float>, count: Int, seed: UInt64) {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        for i in 0..<count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            p[i] = Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
+        }
+    }
+}

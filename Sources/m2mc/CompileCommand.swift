@@ -1,0 +1,29 @@
+import ArgumentParser
+import M2MModel
+import Planner
+
+struct CompileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compile",
+        abstract: "Build, verify and plan a model config into a compiled .m2m plan file.")
+
+    @Argument(help: "Model config (JSON).") var config: String
+    @Option(name: .short, help: "Output plan file.") var output: String
+    @Option(help: "FFTW planning rigor: estimate or measure (wisdom is stored in the plan).") var fftw: FFTRigor = .measure
+    @Option(help: "Default worker threads stored in the plan.") var threads: Int = 2
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        try reportingUserErrors {
+            guard threads >= 1 else { throw UserError("--threads must be >= 1") }
+            let model = try CompiledModel.compile(try ModelConfig.load(config), rigor: fftw, threads: threads)
+            try model.write(to: output)
+            let summary = ModelSummary(model)
+            if json {
+                printJSON(summary.json.merging(["path": output]) { a, _ in a })
+            } else {
+                print("compiled \(model.config.name) -> \(output): \(summary.oneLine)")
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import M2MData
+import M2MModel
+
+struct InferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Run inference on user data: [N, H, W, t_in] (or [N, H, W] for steady operators) -> [N, H, W, T].")
+
+    @Argument(help: "Compiled plan file (.m2m).") var model: String
+    @Option(help: "Weights (safetensors); default: the config's seeded initialization.") var weights: String?
+    @Option(help: "Input array (.npy, float32 or float64).") var input: String
+    @Option(name: .short, help: "Output array (.npy).") var output: String
+    @Option(help: "Autoregressive steps (time stepping).") var rollout: Int = 1
+    @Option(help: "Worker threads (default: the plan's).") var threads: Int?
+
+    func run() throws {
+        try reportingUserErrors {
+            let compiled = try CompiledModel.load(model)
+            let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
+            if let weights { try runtime.load(from: weights, includeOptimizer: false) }
+            let array = try Npy.read(input)
+            let c = compiled.config
+            let steady = c.task == .steady
+            let expected = steady ? "[N, \(c.grid[0]), \(c.grid[1])]" : "[N, \(c.grid[0]), \(c.grid[1]), \(c.tIn)]"
+            let shapeOK = steady
+                ? array.shape.count == 3 && Array(array.shape[1...]) == c.grid
+                : array.shape.count == 4 && Array(array.shape[1...]) == c.grid + [c.tIn]
+            guard shapeOK, array.shape[0] >= 1 else {
+                throw UserError("\(input): shape \(array.shape), the model expects \(expected)")
+            }
+            let n = array.shape[0]
+            let predicted = try array.values.withUnsafeBufferPointer {
+                try runtime.predict($0, count: n, rollout: rollout)
+            }
+            let shape = steady ? [n] + c.grid : [n] + c.grid + [rollout]
+            try Npy.write(predicted, shape: shape, to: output)
+            print("wrote \(output) \(shape)")
+        }
+    }
+}
