@@ -15,19 +15,38 @@ public enum MatFile {
     }
 
     /// Reads dataset `name` as Float in C order with MATLAB's axis order; with `requireFinite`, a
-    /// NaN or infinity is an error naming its position.
+    /// NaN or infinity is an error naming its position. The outermost MATLAB axis (samples) is
+    /// read in blocks and transposed block by block, so memory peaks near the result's size.
     public static func read(_ path: String, dataset name: String, requireFinite: Bool = true) throws -> NpyArray {
-        let (dims, raw): ([Int], [Float]) = try withDataset(path, name) { dataset, dims in
-            let count = dims.reduce(1, *)
-            var raw = [Float](repeating: 0, count: count)
-            let status = raw.withUnsafeMutableBytes {
-                H5Dread(dataset, H5T_NATIVE_FLOAT_g, hid_t(H5S_ALL), hid_t(H5S_ALL), hid_t(H5P_DEFAULT), $0.baseAddress)
+        let (shape, values): ([Int], [Float]) = try withDataset(path, name) { dataset, dims in
+            let samples = dims[dims.count - 1]
+            let inner = Array(dims.dropLast())
+            let perSample = inner.reduce(1, *)
+            var values = [Float](repeating: 0, count: samples * perSample)
+            let fileSpace = H5Dget_space(dataset)
+            defer { H5Sclose(fileSpace) }
+            let blockSize = 64
+            var start = 0
+            while start < samples {
+                let block = min(blockSize, samples - start)
+                let offset = [hsize_t](repeating: 0, count: inner.count) + [hsize_t(start)]
+                let extent = inner.map { hsize_t($0) } + [hsize_t(block)]
+                H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, offset, nil, extent, nil)
+                let memorySpace = H5Screate_simple(Int32(extent.count), extent, nil)
+                defer { H5Sclose(memorySpace) }
+                var raw = [Float](repeating: 0, count: perSample * block)
+                let status = raw.withUnsafeMutableBytes {
+                    H5Dread(dataset, H5T_NATIVE_FLOAT_g, memorySpace, fileSpace, hid_t(H5P_DEFAULT), $0.baseAddress)
+                }
+                guard status >= 0 else { throw DataError(path, "cannot read dataset '\(name)' (damaged or truncated file)") }
+                let transposed = reverseAxes(raw, dims: inner + [block])
+                values.withUnsafeMutableBufferPointer { out in
+                    transposed.withUnsafeBufferPointer { (out.baseAddress! + start * perSample).update(from: $0.baseAddress!, count: $0.count) }
+                }
+                start += block
             }
-            guard status >= 0 else { throw DataError(path, "cannot read dataset '\(name)' (damaged or truncated file)") }
-            return (dims, raw)
+            return (dims.reversed(), values)
         }
-        let shape = Array(dims.reversed())
-        let values = reverseAxes(raw, dims: dims)
         if requireFinite, let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw DataError(path, "dataset '\(name)': non-finite value (\(values[bad])) at flat index \(bad) of shape \(shape)")
         }
