@@ -15,22 +15,25 @@ final class ProgressReporter {
         self.total = max(1, total)
     }
 
-    /// Reports that `done` of `total` units are finished.
-    func update(_ done: Int) {
+    /// Reports that `done` of `total` units are finished; `detail` (e.g. the loss) follows
+    /// the counts. A terminal is redrawn at most ten times a second.
+    func update(_ done: Int, detail: String = "") {
         let elapsed = Date().timeIntervalSince(start)
         let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : .nan
         if isTerminal {
+            guard done >= total || Date().timeIntervalSince(lastLine) >= 0.1 else { return }
+            lastLine = Date()
             let width = 30
             let filled = width * done / total
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            write("\r\(label) [\(bar)] \(done)/\(total)  \(ProgressReporter.clock(elapsed)) elapsed, ETA \(ProgressReporter.clock(eta))\u{1B}[K")
+            write("\r\(label) [\(bar)] \(done)/\(total)\(detail)  \(ProgressReporter.clock(elapsed)) elapsed, ETA \(ProgressReporter.clock(eta))\u{1B}[K")
             if done >= total { write("\n") }
         } else {
             let tenth = 10 * done / total
             guard tenth != lastTenth || Date().timeIntervalSince(lastLine) >= 10 else { return }
             lastTenth = tenth
             lastLine = Date()
-            write("\(label): \(done)/\(total) (\(100 * done / total)%), \(ProgressReporter.clock(elapsed)) elapsed, ETA \(ProgressReporter.clock(eta))\n")
+            write("\(label): \(done)/\(total) (\(100 * done / total)%)\(detail), \(ProgressReporter.clock(elapsed)) elapsed, ETA \(ProgressReporter.clock(eta))\n")
         }
     }
 

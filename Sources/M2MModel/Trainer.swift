@@ -1,0 +1,160 @@
+import Executor
+import Foundation
+import M2MData
+
+/// Progress of a training run, reported after every step.
+public struct TrainingProgress {
+    public var epoch: Int, epochs: Int
+    public var batch: Int, batches: Int
+    public var loss: Double
+    public var elapsedSeconds: Double
+    /// Steps still to run in this invocation, for the ETA.
+    public var remainingSteps: Int
+    public var stepsDone: Int
+}
+
+/// The training loop: seeded per-epoch shuffles, batches copied into the training
+/// program's input slots, the learning rate fed as a runtime scalar (x gamma every
+/// step_size epochs), test evaluation and metrics each epoch, atomic checkpoints.
+/// Everything that decides the numbers is a function of (config, seed, epoch), so a
+/// run resumed from a checkpoint ends bit-identical to one never interrupted.
+public final class Trainer {
+    public let runtime: ModelRuntime
+    public let data: Dataset
+    public let train: Range<Int>, test: Range<Int>
+    public let runDirectory: String
+    public var checkpointEvery = 10
+    public var progress: ((TrainingProgress) -> Void)?
+    public var epochFinished: (([String: Any]) -> Void)?
+
+    /// Optimizer steps taken so far (Adam's bias-correction step count).
+    public private(set) var step = 0
+    /// Epochs completed so far.
+    public private(set) var epoch = 0
+
+    public init(runtime: ModelRuntime, data: Dataset, ntrain: Int, ntest: Int, runDirectory: String) throws {
+        let config = runtime.config
+        guard data.height == config.grid[0], data.width == config.grid[1] else {
+            throw UserError("\(data.path): grid \(data.height)x\(data.width) does not match the model's \(config.grid[0])x\(config.grid[1])")
+        }
+        try data.validateWindow(tIn: config.tIn, tOut: config.tOut)
+        (train, test) = try data.split(ntrain: ntrain, ntest: ntest)
+        guard train.count >= config.batch else {
+            throw UserError("--ntrain \(ntrain) is smaller than the batch size \(config.batch)")
+        }
+        self.runtime = runtime
+        self.data = data
+        self.runDirectory = runDirectory
+    }
+
+    var config: ModelConfig { runtime.config }
+    var metricsPath: String { runDirectory + "/metrics.jsonl" }
+    public var lastCheckpointPath: String { runDirectory + "/last.safetensors" }
+
+    /// Learning rate of a (0-based) epoch: step decay.
+    public func learningRate(epoch: Int) -> Double {
+        config.optimizer.lr * pow(config.optimizer.gamma, Double(epoch / config.optimizer.stepSize))
+    }
+
+    /// Restores weights, Adam moments and counters from a checkpoint written by this loop.
+    public func resume(from path: String) throws {
+        let metadata = try runtime.load(from: path, includeOptimizer: true)
+        guard let e = metadata["epoch"].flatMap(Int.init), let s = metadata["step"].flatMap(Int.init),
+              metadata["config"] == config.name else {
+            throw UserError("\(path): not a training checkpoint of model '\(config.name)' (metadata epoch/step/config missing)")
+        }
+        guard metadata["seed"] == String(config.seed) else {
+            throw UserError("\(path): checkpoint was trained with seed \(metadata["seed"] ?? "?"), the model has seed \(config.seed)")
+        }
+        (epoch, step) = (e, s)
+        try trimMetrics(after: e)
+    }
+
+    /// Trains until `epochs` epochs are complete in total.
+    public func run(epochs: Int) throws {
+        guard epochs >= epoch else { throw UserError("--epochs \(epochs) is before the checkpoint's epoch \(epoch)") }
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        let program = try runtime.program(CompiledModel.trainingName)
+        let input = program.buffer(Programs.input)!, target = program.buffer(Programs.target)!
+        let scalars = program.buffer(Programs.optimizerScalars)!, loss = program.buffer(Programs.loss)!
+        let rollout = program.type(of: Programs.target)!.shape[3]
+        let batch = config.batch, batches = train.count / batch
+        var order = Array(train)
+        let start = DispatchTime.now()
+        let totalSteps = (epochs - epoch) * batches
+        var stepsDone = 0
+        while epoch < epochs {
+            let epochStart = DispatchTime.now()
+            for (i, sample) in train.enumerated() { order[i] = sample }
+            var rng = SeededGenerator(seed: config.seed, stream: 0x5EED_0000 + UInt64(epoch))
+            rng.shuffle(&order)
+            let lr = learningRate(epoch: epoch)
+            var lossSum = 0.0
+            try order.withUnsafeBufferPointer { indices in
+                for b in 0..<batches {
+                    let slice = UnsafeBufferPointer(rebasing: indices[(b * batch)..<((b + 1) * batch)])
+                    data.fillBatch(indices: slice, tIn: config.tIn, tOut: rollout, input: input, target: target)
+                    step += 1
+                    scalars[0] = Float(lr)
+                    scalars[1] = Float(step)
+                    program.run()
+                    let l = Double(loss[0])
+                    guard l.isFinite else {
+                        throw UserError("training diverged: loss is \(l) at epoch \(epoch + 1), batch \(b + 1); lower optimizer.lr")
+                    }
+                    lossSum += l
+                    stepsDone += 1
+                    progress?(TrainingProgress(epoch: epoch + 1, epochs: epochs, batch: b + 1, batches: batches,
+                                               loss: lossSum / Double(b + 1),
+                                               elapsedSeconds: seconds(since: start),
+                                               remainingSteps: totalSteps - stepsDone, stepsDone: stepsDone))
+                }
+            }
+            epoch += 1
+            let evaluation = try runtime.evaluate(data, samples: test)
+            var record: [String: Any] = [
+                "epoch": epoch, "step": step, "lr": lr, "train_loss": lossSum / Double(batches),
+                "train_loss_per_rollout_step": lossSum / Double(batches * rollout),
+                "seconds": seconds(since: epochStart),
+            ]
+            record.merge(evaluation.json) { a, _ in a }
+            try appendMetrics(record)
+            try saveCheckpoint(to: lastCheckpointPath)
+            if epoch % checkpointEvery == 0 || epoch == epochs {
+                try saveCheckpoint(to: runDirectory + String(format: "/ckpt-%05d.safetensors", epoch))
+            }
+            epochFinished?(record)
+        }
+    }
+
+    /// Weights, Adam moments, counters and the RNG scheme, atomically.
+    public func saveCheckpoint(to path: String) throws {
+        try runtime.save(to: path, includeOptimizer: true, metadata: [
+            "format": "m2m-checkpoint-1", "config": config.name, "epoch": String(epoch), "step": String(step),
+            "seed": String(config.seed), "lr": String(learningRate(epoch: epoch)),
+            "rng": "splitmix64(seed, stream 0x5EED0000 + epoch) shuffles each epoch",
+        ])
+    }
+
+    private func appendMetrics(_ record: [String: Any]) throws {
+        let line = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        var existing = FileManager.default.contents(atPath: metricsPath) ?? Data()
+        existing.append(line)
+        existing.append(0x0A)
+        try AtomicFile.write(existing, to: metricsPath)
+    }
+
+    /// Keeps only the metrics of epochs up to `epoch` (a resumed run rewrites later ones).
+    private func trimMetrics(after epoch: Int) throws {
+        guard let data = FileManager.default.contents(atPath: metricsPath) else { return }
+        let kept = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { line in
+            let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return (record?["epoch"] as? Int).map { $0 <= epoch } ?? false
+        }
+        try AtomicFile.write(Data((kept.map { $0 + "\n" }.joined()).utf8), to: metricsPath)
+    }
+}
+
+func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}

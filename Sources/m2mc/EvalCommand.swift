@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import M2MData
+import M2MModel
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Relative L2 error per rollout step and overall on the test samples.")
+
+    @Argument(help: "Compiled plan file (.m2m).") var model: String
+    @Option(help: "Weights or checkpoint (safetensors); default: the config's seeded initialization.") var weights: String?
+    @Option(help: "Data folder (datagen output) or FNO .mat file.") var data: String
+    @Option(help: "Test samples: the last M (default: the config's).") var ntest: Int?
+    @Option(help: "Worker threads (default: the plan's).") var threads: Int?
+    @Option(name: .short, help: "Output folder for evaluation files (eval.json).") var output: String = "eval"
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        try reportingUserErrors {
+            let compiled = try CompiledModel.load(model)
+            let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
+            if let weights { try runtime.load(from: weights, includeOptimizer: false) }
+            let dataset = try Dataset(path: data)
+            let count = ntest ?? compiled.config.ntest
+            let test = try dataset.split(ntrain: 0, ntest: count).test
+            let result = try runtime.evaluate(dataset, samples: test)
+            var figures = result.json
+            figures["config"] = compiled.config.name
+            figures["weights"] = weights ?? "seeded initialization"
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            let path = output + "/eval.json"
+            try AtomicFile.write(try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys, .prettyPrinted]),
+                                 to: path)
+            if json {
+                printJSON(figures.merging(["eval_file": path]) { a, _ in a })
+            } else {
+                for (k, e) in result.perStep.enumerated() { print(String(format: "step %2d: rel. L2 %.5f", k + 1, e)) }
+                print(String(format: "test rel. L2 %.5f over %d samples", result.overall, result.samples))
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import M2MData
+import M2MModel
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a compiled model; writes RUN/metrics.jsonl, RUN/ckpt-*.safetensors and RUN/last.safetensors.")
+
+    @Argument(help: "Compiled plan file (.m2m).") var model: String
+    @Option(help: "Data folder (datagen output) or FNO .mat file.") var data: String
+    @Option(name: .short, help: "Run folder.") var output: String
+    @Option(help: "Total epochs (default: the config's); a resumed run trains the remaining ones.") var epochs: Int?
+    @Option(help: "Training samples: the first N (default: the config's).") var ntrain: Int?
+    @Option(help: "Test samples: the last M (default: the config's).") var ntest: Int?
+    @Option(help: "Worker threads (default: the plan's).") var threads: Int?
+    @Option(help: "Checkpoint written by an earlier run to continue from.") var resume: String?
+    @Option(help: "Write RUN/ckpt-<epoch>.safetensors every K epochs (and at the end).") var checkpointEvery: Int = 10
+    @Flag(help: "Print one JSON object with the final figures.") var json = false
+
+    func run() throws {
+        try reportingUserErrors {
+            let compiled = try CompiledModel.load(model)
+            let config = compiled.config
+            guard checkpointEvery >= 1 else { throw UserError("--checkpoint-every must be >= 1") }
+            let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
+            let dataset = try Dataset(path: data)
+            let trainer = try Trainer(runtime: runtime, data: dataset, ntrain: ntrain ?? config.ntrain,
+                                      ntest: ntest ?? config.ntest, runDirectory: output)
+            trainer.checkpointEvery = checkpointEvery
+            if let resume { try trainer.resume(from: resume) }
+            let total = epochs ?? config.epochs
+            let batches = trainer.train.count / config.batch
+            let reporter = ProgressReporter(label: "train", total: max(1, (total - trainer.epoch) * batches))
+            trainer.progress = { p in
+                reporter.update(p.stepsDone, detail: String(format: " epoch %d/%d loss %.4f", p.epoch, p.epochs, p.loss))
+            }
+            var last: [String: Any] = [:]
+            trainer.epochFinished = { record in
+                last = record
+                if !json {
+                    FileHandle.standardError.write(Data(String(
+                        format: "epoch %d: train loss %.5f, test rel. L2 %.5f (%.1f s)\n",
+                        record["epoch"] as! Int, record["train_loss"] as! Double,
+                        record["test_rel_l2"] as! Double, record["seconds"] as! Double).utf8))
+                }
+            }
+            try trainer.run(epochs: total)
+            if json {
+                printJSON(last.merging(["run": output, "last_checkpoint": trainer.lastCheckpointPath]) { a, _ in a })
+            } else {
+                print("trained \(config.name) to epoch \(trainer.epoch); checkpoint \(trainer.lastCheckpointPath)")
+            }
+        }
+    }
+}
