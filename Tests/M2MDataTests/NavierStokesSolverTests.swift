@@ -39,7 +39,6 @@ final class NavierStokesSolverTests: XCTestCase {
         }
         let coarse = drift(dt: 0.02)
         let fine = drift(dt: 0.01)
-        print("inviscid drift dt 0.02: \(coarse), dt 0.01: \(fine)")
         XCTAssertLessThan(coarse.energy, 1e-3)
         XCTAssertLessThan(coarse.enstrophy, 1e-3)
         XCTAssertLessThan(fine.energy, coarse.energy / 3, "energy drift must shrink with dt: \(coarse) -> \(fine)")

@@ -4,7 +4,7 @@ import XCTest
 final class PoissonGeneratorTests: XCTestCase {
     /// mscale: the spectral Laplacian of the stored u is -f. The data are float32, and the
     /// Laplacian multiplies u's rounding error (about 6e-8 relative) by up to |2 pi k|^2, so
-    /// the bound is 1e-4 relative L2 at 64 x 64, not double precision.
+    /// the bound is 2e-5 relative L2 at 64 x 64 (observed up to 7e-6), not double precision.
     func testMultiScaleLaplacianOfUIsMinusF() throws {
         let res = 64
         let gen = try MultiScalePoissonGenerator(count: 3, res: res, seed: 2)
@@ -33,7 +33,7 @@ final class PoissonGeneratorTests: XCTestCase {
                 meanF += fj
                 meanU += Double(u[s * res * res + j])
             }
-            XCTAssertLessThan((diff / norm).squareRoot(), 1e-4, "sample \(s)")
+            XCTAssertLessThan((diff / norm).squareRoot(), 2e-5, "sample \(s)")
             XCTAssertEqual(meanF / Double(res * res), 0, accuracy: 1e-6)
             XCTAssertEqual(meanU / Double(res * res), 0, accuracy: 1e-6)
             XCTAssertGreaterThan(norm, 0)
