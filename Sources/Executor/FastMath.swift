@@ -24,28 +24,23 @@ enum FastMath {
         return p * Float(bitPattern: exponent)
     }
 
-    /// tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|); absolute error below 3e-7.
-    @inline(__always)
-    static func tanh(_ x: Float) -> Float {
-        let e = exp(-2 * abs(x))
-        let t = (1 - e) / (1 + e)
-        return x < 0 ? -t : t
-    }
-
     static let geluScale: Float = 0.7978845608    // sqrt(2 / pi)
     static let geluCubic: Float = 0.044715
 
-    /// GELU, tanh form.
+    /// GELU, tanh form, written as x * sigmoid(2u) with u = sqrt(2/pi) (x + 0.044715 x^3)
+    /// (since (1 + tanh u) / 2 = sigmoid(2u)): one exp and one division, no cancellation near 0.
     @inline(__always)
     static func gelu(_ x: Float) -> Float {
-        let t = tanh(geluScale * (x + geluCubic * x * x * x))
-        return 0.5 * x * (1 + t)
+        let u = geluScale * (x + geluCubic * x * x * x)
+        return x / (1 + exp(-2 * u))
     }
 
-    /// d gelu / dx of the tanh form.
+    /// d gelu / dx of the tanh form: s + 2 x s (1 - s) u'(x), s = sigmoid(2u).
     @inline(__always)
     static func geluDerivative(_ x: Float) -> Float {
-        let t = tanh(geluScale * (x + geluCubic * x * x * x))
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * geluScale * (1 + 3 * geluCubic * x * x)
+        let x2 = x * x
+        let u = geluScale * (x + geluCubic * x2 * x)
+        let s = 1 / (1 + exp(-2 * u))
+        return s + 2 * x * s * (1 - s) * geluScale * (1 + 3 * geluCubic * x2)
     }
 }

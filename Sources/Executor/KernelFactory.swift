@@ -26,7 +26,7 @@ func chunks(_ count: Int, _ size: Int = elementwiseChunk) -> Int { max(1, (count
 /// Builds the kernel that runs one node.
 func makeKernel(_ b: KernelBinding) -> Kernel {
     switch b.node.op {
-    case .linear: return LinearKernel(b)
+    case .linear, .linearGelu: return LinearKernel(b)
     case .linearGradInput: return LinearGradInputKernel(b)
     case .linearGradWeight: return LinearGradWeightKernel(b)
     case .sumRows: return SumRowsKernel(b)

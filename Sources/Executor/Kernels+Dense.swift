@@ -2,23 +2,39 @@ import COpenBLAS
 import GraphIR
 import Planner
 
-/// `y = x w + b` per row tile (one batch sample): bias broadcast, then sgemm with beta 1.
+/// `y = x w + b` (and `gelu(x w + b)` for `linear_gelu`) per row tile (one batch sample):
+/// bias broadcast then sgemm with beta 1, in row blocks small enough that the fused
+/// activation reads the block while it is still in cache.
 final class LinearKernel: Kernel {
     let x, w, b, y: UnsafeMutablePointer<Float>
     let rows, k, n, tiles: Int
+    let appliesGelu: Bool
+    /// Rows per sgemm call: about 256 KiB of output.
+    let blockRows: Int
     init(_ bind: KernelBinding) {
         (x, w, b, y) = (bind.input(0), bind.input(1), bind.input(2), bind.output)
         let t = bind.type(ofInput: 0)
         k = t.shape.last!; n = bind.type(ofInput: 1).shape[1]
         tiles = KernelShape.rowTiles(t); rows = t.elementCount / k / tiles
+        appliesGelu = bind.node.op == .linearGelu
+        blockRows = max(1, min(rows, (1 << 16) / n))
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles }
     func run(phase: Int, tile: Int) {
-        let yt = y + tile * rows * n
-        for r in 0..<rows { (yt + r * n).update(from: b, count: n) }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n), Int32(k),
-                    1, x + tile * rows * k, Int32(k), w, Int32(n), 1, yt, Int32(n))
+        var first = 0
+        while first < rows {
+            let count = min(blockRows, rows - first)
+            let row = tile * rows + first
+            let yb = y + row * n
+            for r in 0..<count { (yb + r * n).update(from: b, count: n) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n), Int32(k),
+                        1, x + row * k, Int32(k), w, Int32(n), 1, yb, Int32(n))
+            if appliesGelu {
+                for i in 0..<(count * n) { yb[i] = FastMath.gelu(yb[i]) }
+            }
+            first += count
+        }
     }
 }
 

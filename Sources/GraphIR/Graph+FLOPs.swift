@@ -10,9 +10,9 @@ extension Graph {
         for node in nodes {
             let t = node.inputs.map { values[$0].type }
             switch node.op {
-            case .linear, .linearGradInput:
+            case .linear, .linearGelu, .linearGradInput:
                 let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
-                total += 2 * rows * k * Double(t[1].shape[node.op == .linear ? 1 : 0])
+                total += 2 * rows * k * Double(t[1].shape[node.op == .linearGradInput ? 0 : 1])
             case .linearGradWeight:
                 let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
                 total += 2 * rows * k * Double(t[1].shape.last!)

@@ -17,7 +17,7 @@ extension Op {
         }
         let t = inputs
         switch self {
-        case .linear:
+        case .linear, .linearGelu:
             try require(t.allSatisfy { $0.dtype == .f32 }, "all inputs must be f32")
             try require(t[0].rank >= 1 && t[1].rank == 2 && t[2].rank == 1, "want x[...,K], w[K,N], b[N]")
             try require(t[0].shape.last == t[1].shape[0], "x's last dimension must equal w's rows")

@@ -5,6 +5,9 @@ public enum Op: Sendable, Hashable {
     // Forward ops.
     /// `x[..., K], w[K, N], b[N] -> x w + b`: pointwise linear layer (1x1 convolution).
     case linear
+    /// `gelu(x w + b)` in one pass: the fusion of a `linear` whose only reader is a `gelu`
+    /// (`Graph.fusingLinearGelu`). Inference only: it keeps no pre-activation for a backward pass.
+    case linearGelu
     /// GELU, tanh form: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     case gelu
     /// Elementwise sum of two tensors of the same type.
@@ -71,7 +74,7 @@ extension Op {
         case .add, .concatChannels, .spectralMix, .relativeL2Loss, .linearGradInput, .linearGradWeight,
              .geluGrad, .spectralMixGradInput, .spectralMixGradWeight:
             return 2
-        case .linear, .relativeL2LossGrad: return 3
+        case .linear, .linearGelu, .relativeL2LossGrad: return 3
         case .adam: return 5
         }
     }

@@ -17,6 +17,18 @@ final class DenseOpTests: XCTestCase {
         }
     }
 
+    /// The fused linear + gelu, with row blocks that do not divide the rows evenly.
+    func testLinearGelu() throws {
+        for rows in rowShapes + [[3, 37, 41]] {
+            let count = rows.reduce(1, *)
+            let x = Tensor(TensorType(.f32, rows + [k]), seed: 12)
+            let w = Tensor(.f32(k, n), seed: 13), b = Tensor(.f32(n), seed: 14)
+            let y = try runOp(.linearGelu, [x, w, b])
+            let expected = Reference.linear(x.data, w.data, b.data, rows: count, k: k, n: n).map { Reference.gelu($0) }
+            assertClose(y, expected, "linear_gelu \(rows)")
+        }
+    }
+
     func testLinearGradInput() throws {
         for rows in rowShapes {
             let count = rows.reduce(1, *)

@@ -46,7 +46,10 @@ enum SampleGraphs {
         let hyper = b.input("hyper", .f32(2))
         try b.apply(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 1e-4, decoupled: true), [w1, dW1, m, v, hyper])
 
+        let fused = try b(.linearGelu, a, w0, b0)
+
         b.output("loss", loss)
+        b.output("fused", fused)
         b.output("d.proj.bias", dB1)
         b.output("d.h", dH)
         b.output("d.spectral.weight", dSpectralWeight)

@@ -1,0 +1,40 @@
+import GraphIR
+import XCTest
+
+final class GraphFusionTests: XCTestCase {
+    /// x -> linear -> gelu -> linear -> output: the first pair fuses, the last linear stays.
+    func testLinearFollowedByItsOnlyGeluFuses() throws {
+        var b = GraphBuilder(name: "mlp")
+        let x = b.input("x", .f32(2, 3))
+        let w0 = b.parameter("w0", .f32(3, 4)), b0 = b.parameter("b0", .f32(4))
+        let w1 = b.parameter("w1", .f32(4, 1)), b1 = b.parameter("b1", .f32(1))
+        let h = try b(.gelu, try b(.linear, x, w0, b0))
+        b.output("y", try b(.linear, h, w1, b1))
+        let fused = try b.graph.fusingLinearGelu()
+        try fused.verify()
+        XCTAssertEqual(fused.nodes.map(\.op), [.linearGelu, .linear])
+        XCTAssertEqual(fused.nodes[0].inputs, [fused.value(named: "x")!, fused.value(named: "w0")!, fused.value(named: "b0")!])
+        XCTAssertEqual(fused.values.count, b.graph.values.count - 1)
+        XCTAssertEqual(fused.values[fused.output(named: "y")!].type, .f32(2, 1))
+    }
+
+    /// A pre-activation read by anything besides the gelu (here: an output) must survive.
+    func testPreActivationWithAnotherReaderIsNotFused() throws {
+        var b = GraphBuilder(name: "keep")
+        let x = b.input("x", .f32(2, 3))
+        let w = b.parameter("w", .f32(3, 4)), bias = b.parameter("b", .f32(4))
+        let pre = try b(.linear, x, w, bias)
+        b.output("act", try b(.gelu, pre))
+        b.output("pre", pre)
+        XCTAssertEqual(try b.graph.fusingLinearGelu(), b.graph)
+    }
+
+    /// Result-less nodes (Adam) keep their order relative to the others.
+    func testEveryOpGraphFusesOnlyWhereAllowedAndStaysValid() throws {
+        let graph = try SampleGraphs.everyOp()
+        let fused = try graph.fusingLinearGelu()
+        try fused.verify()
+        XCTAssertEqual(fused.nodes.filter { $0.op.name == "adam" }.count, 1)
+        XCTAssertEqual(try Graph(parsing: fused.text), fused)
+    }
+}
