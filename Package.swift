@@ -5,7 +5,7 @@ import PackageDescription
 //   C shims  <-  GraphIR  <-  Planner  <-  Executor  <-  M2MModel  <-  m2mc
 //   CFFTW, CHDF5  <-  M2MData  <-  M2MModel
 // Release builds want a CPU flag for vectorization; pass it on the command line
-// (`-Xswiftc -target-cpu -Xswiftc haswell`: AVX2 + FMA), never as unsafeFlags here.
+// (`-Xswiftc -target-cpu -Xswiftc native`, or `haswell` for a portable binary), never as unsafeFlags here.
 let package = Package(
     name: "M2M",
     products: [

@@ -10,7 +10,7 @@ PEERS=${PEERS_DIR:-../shared/peers}
 TC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 OUT=${OUT:-runs/bench-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
-swift build -c release --product m2mc --scratch-path .build-release -Xswiftc -target-cpu -Xswiftc haswell >/dev/null
+swift build -c release --product m2mc --scratch-path .build-release -Xswiftc -target-cpu -Xswiftc native >/dev/null
 for round in $(seq "$ROUNDS"); do
   for res in ${RES:-64}; do
     .build-release/release/m2mc bench "configs/fno-ns$res.json" --json --steps 30 > "$OUT/m2mc-res$res-$round.json"
