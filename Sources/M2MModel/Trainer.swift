@@ -38,6 +38,7 @@ public final class Trainer {
             throw UserError("\(data.path): grid \(data.height)x\(data.width) does not match the model's \(config.grid[0])x\(config.grid[1])")
         }
         try data.validateWindow(tIn: config.tIn, tOut: config.tOut)
+        guard ntest >= 1 else { throw UserError("--ntest must be >= 1: every epoch reports the test error") }
         (train, test) = try data.split(ntrain: ntrain, ntest: ntest)
         guard train.count >= config.batch else {
             throw UserError("--ntrain \(ntrain) is smaller than the batch size \(config.batch)")

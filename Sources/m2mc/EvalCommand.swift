@@ -23,6 +23,7 @@ struct EvalCommand: ParsableCommand {
             if let weights { try runtime.load(from: weights, includeOptimizer: false) }
             let dataset = try Dataset(path: data)
             let count = ntest ?? compiled.config.ntest
+            guard count >= 1 else { throw UserError("--ntest must be >= 1") }
             let test = try dataset.split(ntrain: 0, ntest: count).test
             let result = try runtime.evaluate(dataset, samples: test)
             var figures = result.json
