@@ -1,2 +1,0 @@
-import XCTest
-final class M2MModelTestsPlaceholder: XCTestCase { func testNothing() {} }
