@@ -204,4 +204,23 @@ final class GradientCheckTests: XCTestCase {
             XCTAssertLessThan(worst, 1e-4 * Double(lr), name)
         }
     }
+
+    /// `add` of two c64 tensors sums every float (both halves of the interleaved pairs):
+    /// the summed gradient of a spectral weight shared by rollout steps relies on it.
+    func testComplexAddSumsEveryFloat() throws {
+        var b = GraphBuilder(name: "c64add")
+        let p = b.parameter("p", .c64(3, 2, 2)), q = b.parameter("q", .c64(3, 2, 2))
+        b.output("sum", try b(.add, p, q))
+        let graph = b.graph
+        let store = PersistentStore(layout: try PersistentLayout([graph]))
+        let count = 3 * 2 * 2 * 2
+        let (pv, qv) = (TestSupport.randomValues(count, seed: 1), TestSupport.randomValues(count, seed: 2))
+        store.pointer("p")!.update(from: pv, count: count)
+        store.pointer("q")!.update(from: qv, count: count)
+        let program = try ExecutableProgram(graph: graph, plan: try ProgramPlanner.plan(graph), store: store,
+                                            pool: ThreadPool(threads: 2), rigor: .estimate, wisdomOnly: false)
+        program.run()
+        let sum = Array(UnsafeBufferPointer(start: try XCTUnwrap(program.buffer("sum")), count: count))
+        XCTAssertEqual(sum, zip(pv, qv).map { $0 + $1 })
+    }
 }
