@@ -57,7 +57,10 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     private final class WorkerContext {
-        unowned let pool: ThreadPool
+        // unowned(unsafe): a worker may first read this while deinit runs (the pool is
+        // released right after creation); the memory stays valid because deinit joins
+        // every worker before it returns. A safe unowned reference traps there.
+        unowned(unsafe) let pool: ThreadPool
         let index: Int
         init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
     }
