@@ -54,7 +54,9 @@ public final class ExecutableProgram: @unchecked Sendable {
 
     /// Executes the schedule once.
     public func run() {
-        for kernel in kernels { pool.run(kernel) }
+        // Indices, not `for kernel in kernels`: unoptimized builds iterate an array of
+        // existentials through a generic read coroutine that mallocs its frame.
+        for i in kernels.indices { pool.run(kernels[i]) }
     }
 
     /// Float view of an input or output value in the arena, by name; nil if absent.
