@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Executor
 import Foundation
 import M2MModel
 import Planner
@@ -36,18 +37,26 @@ struct BenchCommand: ParsableCommand {
             var allocations = 0, allocatedBytes = 0
             if doInfer {
                 let program = try runtime.program(CompiledModel.inferenceName)
-                fillRandom(program.buffer(Programs.input)!, count: program.type(of: Programs.input)!.elementCount, seed: 1)
-                let t = time(program.run, allocations: &allocations, bytes: &allocatedBytes)
+                // The planner reuses input bytes within a step: each step copies its batch in.
+                let x = HostBatch(program, Programs.input, seed: 1)
+                defer { x.free() }
+                let t = time({ x.load(); program.run() }, allocations: &allocations, bytes: &allocatedBytes)
                 figures.merge(t.figures(prefix: "infer", flops: compiled.inference.graph.analyticFLOPs)) { a, _ in a }
             }
             if doTrain {
                 let program = try runtime.program(CompiledModel.trainingName)
-                fillRandom(program.buffer(Programs.input)!, count: program.type(of: Programs.input)!.elementCount, seed: 2)
-                fillRandom(program.buffer(Programs.target)!, count: program.type(of: Programs.target)!.elementCount, seed: 3)
+                let x = HostBatch(program, Programs.input, seed: 2), y = HostBatch(program, Programs.target, seed: 3)
+                defer { x.free(); y.free() }
                 let scalars = program.buffer(Programs.optimizerScalars)!
-                scalars[0] = Float(compiled.config.optimizer.lr)
-                scalars[1] = 0
-                let t = time({ scalars[1] += 1; program.run() }, allocations: &allocations, bytes: &allocatedBytes)
+                let lr = Float(compiled.config.optimizer.lr)
+                var step: Float = 0
+                let t = time({
+                    step += 1
+                    x.load(); y.load()
+                    scalars[0] = lr
+                    scalars[1] = step
+                    program.run()
+                }, allocations: &allocations, bytes: &allocatedBytes)
                 figures.merge(t.figures(prefix: "train", flops: compiled.training.graph.analyticFLOPs)) { a, _ in a }
                 figures["final_loss"] = Double(program.buffer(Programs.loss)![0])
             }
@@ -95,7 +104,22 @@ struct BenchCommand: ParsableCommand {
         return Timing(milliseconds: times)
     }
 
-    func fillRandom(_ p: UnsafeMutablePointer<Float>, count: Int, seed: UInt64) {
+    /// A random batch for one program input, kept outside the arena and copied in before each step.
+    struct HostBatch {
+        let source: UnsafeMutablePointer<Float>
+        let destination: UnsafeMutablePointer<Float>
+        let count: Int
+        init(_ program: ExecutableProgram, _ name: String, seed: UInt64) {
+            count = program.type(of: name)!.elementCount
+            destination = program.buffer(name)!
+            source = .allocate(capacity: count)
+            BenchCommand.fillRandom(source, count: count, seed: seed)
+        }
+        func load() { destination.update(from: source, count: count) }
+        func free() { source.deallocate() }
+    }
+
+    static func fillRandom(_ p: UnsafeMutablePointer<Float>, count: Int, seed: UInt64) {
         var state = seed &* 0x9E37_79B9_7F4A_7C15
         for i in 0..<count {
             state = state &* 6364136223846793005 &+ 1442695040888963407

@@ -64,6 +64,9 @@ final class CLITests: XCTestCase {
         let reported = try XCTUnwrap(o["final_loss"] as? Double)
         XCTAssertEqual(o["train_rollout"] as? Int, 1)
         XCTAssertEqual(o["steps"] as? Int, steps)
+        if o["allocation_counting"] as? Bool == true {
+            XCTAssertEqual(o["allocations_per_step"] as? Double, 0)
+        }
 
         let config = try TestSupport.tinyConfig()
         let compiled = try CompiledModel.compile(config, rigor: .estimate, threads: 2, trainingRollout: 1)
