@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The m2mc command line (../shared/spec/CLI.md is the contract).
 struct M2MC: ParsableCommand {
@@ -9,4 +10,14 @@ struct M2MC: ParsableCommand {
     )
 }
 
-M2MC.main()
+// CLI.md: usage errors exit 2 (ArgumentParser's default is EX_USAGE, 64).
+do {
+    var command = try M2MC.parseAsRoot()
+    try command.run()
+} catch {
+    if M2MC.exitCode(for: error) == .validationFailure {
+        FileHandle.standardError.write(Data((M2MC.fullMessage(for: error) + "\n").utf8))
+        exit(2)
+    }
+    M2MC.exit(withError: error)
+}
