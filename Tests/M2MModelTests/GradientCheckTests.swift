@@ -164,7 +164,18 @@ final class GradientCheckTests: XCTestCase {
     /// weight moved by exactly Adam's first update (bias-corrected, L2 decay) of the
     /// gradient program's gradient.
     func testTrainingStepAppliesAdamToTheGradients() throws {
-        let config = try TestSupport.tinyConfig()
+        try checkAdamStep(decoupled: false, step: 1)
+    }
+
+    /// AdamW (decoupled decay), first update fed as step 3: bias corrections use the fed step.
+    func testTrainingStepAppliesAdamWWithFedStep() throws {
+        try checkAdamStep(decoupled: true, step: 3)
+    }
+
+    func checkAdamStep(decoupled: Bool, step: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        var config = try TestSupport.tinyConfig()
+        config.optimizer.decoupledWeightDecay = decoupled
+        config.optimizer.weightDecay = 0.05   // large enough to matter in the update
         let steps = config.rolloutTrain
         let gradients = try makeProgram(config, steps: steps)
         let (x, y) = data(config, steps: steps)
@@ -176,16 +187,17 @@ final class GradientCheckTests: XCTestCase {
         train.buffer(Programs.input)!.update(from: x, count: x.count)
         train.buffer(Programs.target)!.update(from: y, count: y.count)
         let lr: Float = 0.01
-        train.buffer(Programs.optimizerScalars)!.update(from: [lr, 1], count: 2)
+        train.buffer(Programs.optimizerScalars)!.update(from: [lr, Float(step)], count: 2)
         train.run()
         let loss = train.buffer(Programs.loss)![0]
-        XCTAssertEqual(loss, gradientLoss, accuracy: 1e-6 * gradientLoss)
+        XCTAssertEqual(loss, gradientLoss, accuracy: 1e-6 * gradientLoss, file: file, line: line)
         let reference = ReferenceFNO(config: config, parameters: before)
         let referenceLoss = reference.trainingLoss(x: x.map(Double.init), y: y.map(Double.init),
                                                    batch: config.batch, steps: steps)
-        XCTAssertEqual(Double(loss), referenceLoss, accuracy: 1e-5 * referenceLoss)
+        XCTAssertEqual(Double(loss), referenceLoss, accuracy: 1e-5 * referenceLoss, file: file, line: line)
 
         let o = config.optimizer
+        let (c1, c2) = (1 - pow(o.beta1, Double(step)), 1 - pow(o.beta2, Double(step)))
         let after = TestSupport.parameters(of: config, in: runtime.store)
         for (name, _) in FNO2d(config: config).parameterTypes {
             let g = grads[name]!, p0 = before[name]!, p1 = after[name]!
@@ -193,15 +205,18 @@ final class GradientCheckTests: XCTestCase {
             let v = runtime.store.pointer(Programs.adamMoment2(name))!
             var worst = 0.0
             for i in g.indices {
-                let gi = Double(g[i]) + o.weightDecay * p0[i]
+                let gi = Double(g[i]) + (decoupled ? 0 : o.weightDecay * p0[i])
                 let (mi, vi) = ((1 - o.beta1) * gi, (1 - o.beta2) * gi * gi)
-                let update = Double(lr) / (1 - o.beta1) * mi / ((vi / (1 - o.beta2)).squareRoot() + o.epsilon)
-                XCTAssertEqual(Double(m[i]), mi, accuracy: 1e-5 * abs(mi) + 1e-12, "\(name) m[\(i)]")
-                XCTAssertEqual(Double(v[i]), vi, accuracy: 1e-4 * vi + 1e-18, "\(name) v[\(i)]")
-                worst = max(worst, abs((p0[i] - p1[i]) - update))
+                let shrunk = decoupled ? p0[i] * (1 - Double(lr) * o.weightDecay) : p0[i]
+                let expected = shrunk - Double(lr) / c1 * mi / ((vi / c2).squareRoot() + o.epsilon)
+                // (1 - beta) in float32 is off by ~1e-5 relative for beta2 = 0.999.
+                XCTAssertEqual(Double(m[i]), mi, accuracy: 1e-5 * abs(mi) + 1e-12, "\(name) m[\(i)]",
+                               file: file, line: line)
+                XCTAssertEqual(Double(v[i]), vi, accuracy: 1e-4 * vi + 1e-18, "\(name) v[\(i)]", file: file, line: line)
+                worst = max(worst, abs(p1[i] - expected))
             }
-            // Step 1 moves every weight by ~lr * sign(g): 1e-4 lr of slack for float rounding.
-            XCTAssertLessThan(worst, 1e-4 * Double(lr), name)
+            // Updates are of order lr: 1e-4 lr of slack for float rounding.
+            XCTAssertLessThan(worst, 1e-4 * Double(lr), name, file: file, line: line)
         }
     }
 
