@@ -131,6 +131,26 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(wrong.stderr.contains("the model expects [N, 8, 8]"), wrong.stderr)
     }
 
+    /// float64 input is accepted and converted: same output as the float32 input of the same values.
+    func testInferAcceptsFloat64Input() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let model = try compileTiny(dir)
+        let x = TestSupport.randomValues(2 * 8 * 8 * 3, seed: 6)
+        let in32 = dir.appendingPathComponent("x32.npy").path, in64 = dir.appendingPathComponent("x64.npy").path
+        try Npy.write(x, shape: [2, 8, 8, 3], to: in32)
+        try Npy.write(x.map(Double.init), shape: [2, 8, 8, 3], to: in64)
+        var outputs: [[Float]] = []
+        for (i, input) in [in32, in64].enumerated() {
+            let output = dir.appendingPathComponent("y\(i).npy").path
+            let run = try TestSupport.runM2MC(["infer", model, "--input", input, "-o", output, "--rollout", "3"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let y = try Npy.read(output)
+            XCTAssertEqual(y.shape, [2, 8, 8, 3])
+            outputs.append(y.values)
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+    }
+
     func testExitCodes() throws {
         let help = try TestSupport.runM2MC(["--help"])
         XCTAssertEqual(help.status, 0)

@@ -32,7 +32,7 @@ final class DeterminismTests: XCTestCase {
         config.optimizer.lr = 1e-2
         let compiled = try CompiledModel.compile(config, rigor: .estimate, threads: 2)
         var results: [(losses: [Float], state: [UInt8])] = []
-        for threads in [1, 2, 2] {
+        for threads in [1, 2, 3, 2] {
             let runtime = try ModelRuntime(compiled, threads: threads)
             let losses = try Self.train(runtime, steps: 5)
             results.append((losses, TestSupport.persistentBytes(runtime.store)))

@@ -155,6 +155,7 @@ final class GradientCheckTests: XCTestCase {
         config.width = 3
         config.tIn = 2
         config.projectionHidden = 4
+        config.batch = 3
         config.seed = 9
         try config.validate(source: "test")
         try checkGradients(config, steps: 2)

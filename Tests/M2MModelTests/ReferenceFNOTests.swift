@@ -69,6 +69,18 @@ final class ReferenceFNOTests: XCTestCase {
         try checkInference(config)
     }
 
+    /// A larger grid whose FFT sizes are not powers of two (12 x 10), batch 3, width 6.
+    func testNonPowerOfTwoGridMatchesReference() throws {
+        var config = try TestSupport.tinyConfig()
+        config.grid = [12, 10]
+        config.modes = [3, 4]
+        config.width = 6
+        config.batch = 3
+        config.seed = 12
+        try config.validate(source: "test")
+        try checkInference(config, threads: 3)
+    }
+
     /// `predict` over 3 samples (the last batch padded) with a 2-step rollout against the
     /// reference rollout, sample by sample.
     func testRolloutPredictMatchesReference() throws {
@@ -92,6 +104,22 @@ final class ReferenceFNOTests: XCTestCase {
             let e = stride(from: step, to: expected.count, by: steps).map { expected[$0] }
             XCTAssertLessThan(TestSupport.relativeL2(p, e), 1e-5, "rollout step \(step)")
         }
+    }
+
+    /// predict keeps no state between calls: the same call twice gives the same bits,
+    /// also after an unrelated call in between.
+    func testPredictIsRepeatable() throws {
+        let config = try TestSupport.tinyConfig()
+        let runtime = try ModelRuntime(try CompiledModel.compile(config, rigor: .estimate, threads: 2), threads: 2)
+        let sample = config.grid[0] * config.grid[1] * config.inputChannels
+        let a = TestSupport.randomValues(3 * sample, seed: 31), b = TestSupport.randomValues(sample, seed: 32)
+        let first = try a.withUnsafeBufferPointer { try runtime.predict($0, count: 3, rollout: 3) }
+        _ = try b.withUnsafeBufferPointer { try runtime.predict($0, count: 1, rollout: 2) }
+        let second = try a.withUnsafeBufferPointer { try runtime.predict($0, count: 3, rollout: 3) }
+        XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern))
+        // Sample 0 predicted alone equals sample 0 predicted in a batch.
+        let alone = try Array(a[0..<sample]).withUnsafeBufferPointer { try runtime.predict($0, count: 1, rollout: 3) }
+        XCTAssertEqual(alone.map(\.bitPattern), Array(first[0..<alone.count]).map(\.bitPattern))
     }
 
     /// Batch rows are independent: sample 0 of a batch equals the same sample alone.

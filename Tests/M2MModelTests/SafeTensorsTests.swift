@@ -57,6 +57,24 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    /// Weights loaded after a program was built are the ones it runs with (programs read
+    /// the shared persistent store, no private copy).
+    func testLoadedWeightsReachBuiltPrograms() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let path = dir.appendingPathComponent("w.safetensors").path
+        let config = try TestSupport.tinyConfig()
+        let x = TestSupport.randomValues(2 * 8 * 8 * 3, seed: 3)
+        let a = try runtime(seed: 0), b = try runtime(seed: 1)
+        let before = try x.withUnsafeBufferPointer { try a.predict($0, count: 2, rollout: 1) }
+        try b.save(to: path, includeOptimizer: false, metadata: [:])
+        try a.load(from: path, includeOptimizer: false)
+        let after = try x.withUnsafeBufferPointer { try a.predict($0, count: 2, rollout: 1) }
+        let expected = try x.withUnsafeBufferPointer { try b.predict($0, count: 2, rollout: 1) }
+        XCTAssertNotEqual(before, expected)
+        XCTAssertEqual(after, expected)
+        XCTAssertEqual(config.batch, 2)
+    }
+
     func testCheckpointWithOptimizerStateRoundTrip() throws {
         let dir = try TestSupport.temporaryDirectory(self)
         let path = dir.appendingPathComponent("ckpt.safetensors").path
