@@ -161,6 +161,18 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients(config, steps: 2)
     }
 
+    /// One input frame (each prediction is the whole next window) through a 3-step rollout.
+    func testSingleFrameThreeStepRolloutGradients() throws {
+        var config = try TestSupport.tinyConfig()
+        config.tIn = 1
+        config.tOut = 3
+        config.rolloutTrain = 3
+        config.width = 3
+        config.seed = 4
+        try config.validate(source: "test")
+        try checkGradients(config, steps: 3)
+    }
+
     /// The training program: its loss equals the reference loss, and after one step every
     /// weight moved by exactly Adam's first update (bias-corrected, L2 decay) of the
     /// gradient program's gradient.
