@@ -42,7 +42,13 @@ let package = Package(
         .testTarget(name: "PlannerTests", dependencies: ["GraphIR", "Planner"]),
         .testTarget(name: "ExecutorTests", dependencies: ["GraphIR", "Planner", "Executor"]),
         .testTarget(name: "M2MDataTests", dependencies: ["M2MData", "CHDF5"]),
-        .testTarget(name: "M2MModelTests", dependencies: ["M2MModel", "m2mc"]),
+        .testTarget(
+            name: "M2MModelTests",
+            dependencies: [
+                "M2MModel", "M2MData", "GraphIR", "Planner", "Executor", "m2mc",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -55,7 +55,9 @@ public final class ExecutableProgram: @unchecked Sendable {
 
     /// Executes the schedule once.
     public func run() {
-        for kernel in kernels { pool.run(kernel) }
+        // Indices, not `for kernel in kernels`: unoptimized builds iterate an array of
+        // existentials through a generic read coroutine that mallocs its frame.
+        for i in kernels.indices { pool.run(kernels[i]) }
     }
 
     /// Executes the schedule once, adding each scheduled node's wall time (seconds)

@@ -16,7 +16,10 @@ final class ElementwiseKernel: Kernel {
         a = bind.input(0)
         b = bind.inputs.count > 1 ? bind.input(1) : bind.input(0)
         y = bind.output
-        count = bind.resultType.elementCount
+        // Floats, not elements: a c64 add (the summed gradient of a spectral weight used
+        // by several rollout steps) covers both the real and the imaginary parts.
+        let type = bind.resultType
+        count = type.elementCount * (type.dtype == .c64 ? 2 : 1)
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { chunks(count) }

@@ -88,12 +88,32 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             throw UserError("\(source): key '\(key)' has the wrong type")
         } catch DecodingError.dataCorrupted(let context) {
             let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            // Foundation reports a number that does not fit an integer key (3.5, 1e30) as
+            // "not valid JSON" with no coding path: find the key by decoding keys one at a time.
+            if key.isEmpty, let culprit = keyFailingAlone(object, decoder) {
+                throw UserError("\(source): key '\(culprit)' has the wrong type")
+            }
             throw UserError("\(source): key '\(key)': \(context.debugDescription)")
         } catch {
             throw UserError("\(source): \(error)")
         }
         try config.validate(source: source)
         return config
+    }
+
+    /// The first key (as `optimizer.KEY` inside the optimizer) whose value alone fails to decode.
+    static func keyFailingAlone(_ object: [String: Any], _ decoder: JSONDecoder) -> String? {
+        for key in object.keys.sorted() {
+            var candidates: [(String, [String: Any])] = [(key, [key: object[key]!])]
+            if key == "optimizer", let opt = object[key] as? [String: Any] {
+                candidates = opt.keys.sorted().map { ("optimizer.\($0)", ["optimizer": [$0: opt[$0]!]]) }
+            }
+            for (name, single) in candidates {
+                guard let data = try? JSONSerialization.data(withJSONObject: single) else { continue }
+                if (try? decoder.decode(ModelConfig.self, from: data)) == nil { return name }
+            }
+        }
+        return nil
     }
 
     /// Checks values; the first problem is reported with its key.

@@ -59,9 +59,16 @@ public enum SafeTensors {
                 throw fail("tensor '\(name)' has a malformed entry")
             }
             guard dtype == "F32" else { throw fail("tensor '\(name)' has dtype \(dtype), expected F32") }
-            let count = shape.reduce(1, *)
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] - offsets[0] == count * 4,
-                  dataStart + offsets[1] <= file.count else {
+            // Header values are untrusted: no arithmetic here may overflow.
+            let available = file.count - dataStart
+            var count: Int? = shape.allSatisfy({ $0 >= 0 }) ? 1 : nil
+            for d in shape {
+                guard let c = count else { break }
+                let (product, overflow) = c.multipliedReportingOverflow(by: d)
+                count = overflow || product > available / 4 ? nil : product
+            }
+            guard let count, offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= available,
+                  offsets[1] - offsets[0] == count * 4 else {
                 throw fail("tensor '\(name)' data range \(offsets) does not match its shape \(shape) or the file size")
             }
             var values = [Float](repeating: 0, count: count)

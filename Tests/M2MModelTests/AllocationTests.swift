@@ -1,0 +1,73 @@
+import Foundation
+import M2MModel
+import MallocInterposerSwift
+import XCTest
+
+/// The steady state allocates nothing: after warm-up, a step of the inference or
+/// training program makes no heap allocation (counted by ordo-one's malloc interposer).
+final class AllocationTests: XCTestCase {
+    /// Allocations made by `body`.
+    func allocations(_ body: () -> Void) -> Int {
+        MallocInterposerSwift.initialize()
+        MallocInterposerSwift.reset()
+        MallocInterposerSwift.hook()
+        body()
+        MallocInterposerSwift.unhook()
+        return MallocInterposerSwift.getStatistics().mallocCount
+    }
+
+    override func setUpWithError() throws {
+        // The interposer must see allocations at all, else zero would prove nothing.
+        let probe = allocations {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
+            p.storeBytes(of: 1, as: UInt8.self)
+            p.deallocate()
+        }
+        if probe == 0 {
+            throw XCTSkip("the malloc interposer is not active in this process (no allocation seen)")
+        }
+    }
+
+    func runtime() throws -> ModelRuntime {
+        try ModelRuntime(try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 2), threads: 2)
+    }
+
+    func testCounterSeesArrayAllocations() {
+        XCTAssertGreaterThan(allocations { _ = [Float](repeating: 1, count: 1000 + Int.random(in: 0..<2)) }, 0)
+    }
+
+    func testInferenceStepAllocatesNothing() throws {
+        let r = try runtime()
+        let program = try r.program(CompiledModel.inferenceName)
+        let c = r.config
+        let count = c.batch * c.grid[0] * c.grid[1] * c.tIn
+        program.buffer(Programs.input)!.update(from: TestSupport.randomValues(count, seed: 1), count: count)
+        program.run()
+        program.run()
+        let n = allocations { for _ in 0..<5 { program.run() } }
+        XCTAssertEqual(n, 0, "heap allocations in 5 inference steps")
+    }
+
+    func testTrainingStepAllocatesNothing() throws {
+        let r = try runtime()
+        let program = try r.program(CompiledModel.trainingName)
+        let c = r.config
+        let pixels = c.batch * c.grid[0] * c.grid[1]
+        let x = TestSupport.randomValues(pixels * c.tIn, seed: 1)
+        let y = TestSupport.randomValues(pixels * c.rolloutTrain, seed: 2)
+        let (xb, yb, s) = (program.buffer(Programs.input)!, program.buffer(Programs.target)!,
+                           program.buffer(Programs.optimizerScalars)!)
+        func step(_ k: Int) {
+            xb.update(from: x, count: x.count)
+            yb.update(from: y, count: y.count)
+            s[0] = 1e-3
+            s[1] = Float(k)
+            program.run()
+        }
+        step(1)
+        step(2)
+        let n = allocations { for k in 3...7 { step(k) } }
+        XCTAssertEqual(n, 0, "heap allocations in 5 training steps")
+        XCTAssertTrue(program.buffer(Programs.loss)![0].isFinite)
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import M2MData
+import M2MModel
+import XCTest
+
+/// The m2mc command line (CLI.md): inspect figures, bench, steady-task infer, exit codes.
+final class CLITests: XCTestCase {
+    func compileTiny(_ dir: URL, config: String = TestSupport.tinyConfigPath) throws -> String {
+        let model = dir.appendingPathComponent("tiny.m2m").path
+        let run = try TestSupport.runM2MC(["compile", config, "-o", model, "--fftw", "estimate", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["path"] as? String, model)
+        return model
+    }
+
+    func testInspectJSONFigures() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let model = try compileTiny(dir)
+        let run = try TestSupport.runM2MC(["inspect", model, "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        for key in ["arena_bytes", "arena_lower_bound_bytes", "persistent_bytes", "parameters", "flops_per_train_step",
+                    "flops_per_inference"] {
+            XCTAssertNotNil(o[key], key)
+        }
+        // Parameters of tiny-fno, counted by hand: lift 5x4+4; per layer 12 modes x 4x4 complex
+        // + 4x4 + 4; projection 4x8+8 and 8x1+1.
+        let expected = (5 * 4 + 4) + 2 * (12 * 4 * 4 * 2 + 4 * 4 + 4) + (4 * 8 + 8 + 8 + 1)
+        XCTAssertEqual(o["parameters"] as? Int, expected)
+        let compiled = try CompiledModel.load(model)
+        XCTAssertEqual(try ModelRuntime(compiled, threads: 1).parameterCount, expected)
+        // Parameters plus two Adam moments, float32.
+        XCTAssertGreaterThanOrEqual(o["persistent_bytes"] as? Int ?? 0, 3 * expected * 4)
+        XCTAssertEqual(o["persistent_bytes"] as? Int, compiled.persistent.totalBytes)
+        let arena = try XCTUnwrap(o["arena_bytes"] as? Int), bound = try XCTUnwrap(o["arena_lower_bound_bytes"] as? Int)
+        XCTAssertGreaterThanOrEqual(arena, bound)
+        XCTAssertGreaterThan(bound, 0)
+        XCTAssertGreaterThan(o["flops_per_train_step"] as? Double ?? 0, o["flops_per_inference"] as? Double ?? .infinity)
+        // The text form lists both programs.
+        let text = try TestSupport.runM2MC(["inspect", model])
+        XCTAssertEqual(text.status, 0)
+        XCTAssertTrue(text.stdout.contains("program infer"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("program train"), text.stdout)
+    }
+
+    /// LCG of `m2mc bench` (its random batch), reproduced to check the reported loss.
+    func benchRandom(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
+        }
+    }
+
+    /// bench's final_loss is the loss of its random batch after warm-up + timed one-step
+    /// training steps: every step must see the batch (not arena leftovers of the last step).
+    func testBenchTrainsOnItsBatch() throws {
+        let (warmup, steps) = (2, 3)
+        let run = try TestSupport.runM2MC(["bench", TestSupport.tinyConfigPath, "--train", "--steps", "\(steps)",
+                                           "--warmup", "\(warmup)", "--threads", "2", "--fftw", "estimate", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let reported = try XCTUnwrap(o["final_loss"] as? Double)
+        XCTAssertEqual(o["train_rollout"] as? Int, 1)
+        XCTAssertEqual(o["steps"] as? Int, steps)
+        if o["allocation_counting"] as? Bool == true {
+            XCTAssertEqual(o["allocations_per_step"] as? Double, 0)
+        }
+
+        let config = try TestSupport.tinyConfig()
+        let compiled = try CompiledModel.compile(config, rigor: .estimate, threads: 2, trainingRollout: 1)
+        let runtime = try ModelRuntime(compiled, threads: 2)
+        let program = try runtime.program(CompiledModel.trainingName)
+        let pixels = config.batch * config.grid[0] * config.grid[1]
+        let x = benchRandom(pixels * config.tIn, seed: 2), y = benchRandom(pixels, seed: 3)
+        var loss: Float = 0
+        for step in 1...(warmup + steps) {
+            program.buffer(Programs.input)!.update(from: x, count: x.count)
+            program.buffer(Programs.target)!.update(from: y, count: y.count)
+            program.buffer(Programs.optimizerScalars)!.update(from: [Float(config.optimizer.lr), Float(step)], count: 2)
+            program.run()
+            loss = program.buffer(Programs.loss)![0]
+        }
+        XCTAssertEqual(reported, Double(loss), accuracy: 1e-5 * Double(loss))
+    }
+
+    func testBenchInferenceReportsZeroAllocations() throws {
+        let run = try TestSupport.runM2MC(["bench", TestSupport.tinyConfigPath, "--infer", "--steps", "3", "--warmup", "1",
+                                           "--fftw", "estimate", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        XCTAssertGreaterThan(o["infer_ms_median"] as? Double ?? 0, 0)
+        if o["allocation_counting"] as? Bool == true {
+            XCTAssertEqual(o["allocations_per_step"] as? Double, 0)
+        }
+    }
+
+    /// A steady operator takes [N, H, W] and returns [N, H, W]; a rollout is refused.
+    func testSteadyTaskInfer() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: TestSupport.tinyConfigPath))) as? [String: Any])
+        object["task"] = "steady"
+        object["t_in"] = 1
+        object["t_out"] = 1
+        object["rollout_train"] = 1
+        let configPath = dir.appendingPathComponent("steady.json").path
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: configPath))
+        let model = try compileTiny(dir, config: configPath)
+        let x = TestSupport.randomValues(3 * 8 * 8, seed: 4)
+        let input = dir.appendingPathComponent("f.npy").path, output = dir.appendingPathComponent("u.npy").path
+        try Npy.write(x, shape: [3, 8, 8], to: input)
+        let run = try TestSupport.runM2MC(["infer", model, "--input", input, "-o", output])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let u = try Npy.read(output)
+        XCTAssertEqual(u.shape, [3, 8, 8])
+        let runtime = try ModelRuntime(try CompiledModel.load(model), threads: 1)
+        let reference = ReferenceFNO(config: runtime.config,
+                                     parameters: TestSupport.parameters(of: runtime.config, in: runtime.store))
+        let expected = reference.forward(x.map(Double.init), batch: 3)
+        XCTAssertLessThan(TestSupport.relativeL2(u.values.map(Double.init), expected), 1e-5)
+
+        let refused = try TestSupport.runM2MC(["infer", model, "--input", input, "-o", output, "--rollout", "2"])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("a steady operator has no rollout"), refused.stderr)
+        // [N, H, W, 1] is the time-stepping layout, not the steady one.
+        try Npy.write(x, shape: [3, 8, 8, 1], to: input)
+        let wrong = try TestSupport.runM2MC(["infer", model, "--input", input, "-o", output])
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertTrue(wrong.stderr.contains("the model expects [N, 8, 8]"), wrong.stderr)
+    }
+
+    /// float64 input is accepted and converted: same output as the float32 input of the same values.
+    func testInferAcceptsFloat64Input() throws {
+        let dir = try TestSupport.temporaryDirectory(self)
+        let model = try compileTiny(dir)
+        let x = TestSupport.randomValues(2 * 8 * 8 * 3, seed: 6)
+        let in32 = dir.appendingPathComponent("x32.npy").path, in64 = dir.appendingPathComponent("x64.npy").path
+        try Npy.write(x, shape: [2, 8, 8, 3], to: in32)
+        try Npy.write(x.map(Double.init), shape: [2, 8, 8, 3], to: in64)
+        var outputs: [[Float]] = []
+        for (i, input) in [in32, in64].enumerated() {
+            let output = dir.appendingPathComponent("y\(i).npy").path
+            let run = try TestSupport.runM2MC(["infer", model, "--input", input, "-o", output, "--rollout", "3"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let y = try Npy.read(output)
+            XCTAssertEqual(y.shape, [2, 8, 8, 3])
+            outputs.append(y.values)
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+    }
+
+    func testExitCodes() throws {
+        let help = try TestSupport.runM2MC(["--help"])
+        XCTAssertEqual(help.status, 0)
+        for command in ["compile", "inspect", "infer", "bench"] {
+            XCTAssertTrue(help.stdout.contains(command), command)
+            XCTAssertEqual(try TestSupport.runM2MC([command, "--help"]).status, 0, command)
+        }
+        // Usage errors exit 2.
+        XCTAssertEqual(try TestSupport.runM2MC(["compile", TestSupport.tinyConfigPath]).status, 2, "missing -o")
+        XCTAssertEqual(try TestSupport.runM2MC(["frobnicate"]).status, 2)
+        // User errors exit 1 with one line naming the file.
+        let missing = try TestSupport.runM2MC(["inspect", "/nonexistent/m.m2m"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr, "m2mc: error: /nonexistent/m.m2m: cannot read the compiled model\n")
+        let dir = try TestSupport.temporaryDirectory(self)
+        let threads = try TestSupport.runM2MC(["compile", TestSupport.tinyConfigPath, "-o",
+                                               dir.appendingPathComponent("t.m2m").path, "--threads", "0"])
+        XCTAssertEqual(threads.status, 1)
+        XCTAssertTrue(threads.stderr.contains("--threads must be >= 1"), threads.stderr)
+    }
+}
