@@ -29,25 +29,12 @@ final class GradientCheckTests: XCTestCase {
     /// forward x rollout, sum of relative L2 losses, gradients output as "g.<name>".
     static func gradientGraph(_ config: ModelConfig, steps: Int) throws -> Graph {
         let model = FNO2d(config: config)
-        let (n, h, w, t) = (config.batch, config.grid[0], config.grid[1], config.inputChannels)
         var b = GraphBuilder(name: "gradcheck")
         let params = model.declareParameters(&b)
-        let x = b.input(Programs.input, .f32(n, h, w, t))
-        let y = b.input(Programs.target, .f32(n, h, w, steps))
-        var window = x
-        var total: ValueID?
-        for step in 0..<steps {
-            let p = try model.forward(&b, window, params)
-            let truth = steps == 1 ? y : try b(.sliceChannels(start: step, count: 1), y)
-            let stepLoss = try b(.relativeL2Loss, p, truth)
-            total = try total.map { try b(.add, $0, stepLoss) } ?? stepLoss
-            if step < steps - 1 {
-                window = t == 1 ? p : try b(.concatChannels, try b(.sliceChannels(start: 1, count: t - 1), window), p)
-            }
-        }
+        let total = try Programs.rolloutLoss(&b, model: model, parameters: params, steps: steps)
         let names = model.parameterNames
-        let grads = try Autodiff.appendBackward(to: &b, loss: total!, wrt: names.map { params[$0]! })
-        b.output(Programs.loss, total!)
+        let grads = try Autodiff.appendBackward(to: &b, loss: total, wrt: names.map { params[$0]! })
+        b.output(Programs.loss, total)
         for (name, g) in zip(names, grads) { b.output("g." + name, g) }
         return b.graph
     }
