@@ -1,5 +1,10 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
+
+// A path dependency's identity is its folder's name, whatever the checkout is called.
+let rootIdentity = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent.lowercased()
 
 // Benchmarks live in their own package so the main build and CI do not compile
 // package-benchmark. Run: `cd Benchmarks && swift package benchmark`
@@ -15,7 +20,7 @@ let package = Package(
             name: "FNOBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "M2MModel", package: "M2M"),
+                .product(name: "M2MModel", package: rootIdentity),
             ],
             path: "Benchmarks/FNOBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
