@@ -1,4 +1,5 @@
 import Foundation
+import Planner
 import Synchronization
 
 /// Work split into tiles, possibly in several phases (e.g. per-tile partial sums,
@@ -107,8 +108,9 @@ public final class ThreadPool: @unchecked Sendable {
 
         func runShare(thread: Int) {
             guard let kernel else { return }
-            let share = (tiles * thread / threadCount)..<(tiles * (thread + 1) / threadCount)
-            for t in share { kernel.run(phase: phase, tile: t) }
+            for t in KernelShape.partition(tiles: tiles, threads: threadCount, thread: thread) {
+                kernel.run(phase: phase, tile: t)
+            }
         }
 
         func workerLoop(_ index: Int) {

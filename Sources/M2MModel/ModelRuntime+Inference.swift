@@ -20,25 +20,19 @@ extension ModelRuntime {
         let window = program.buffer(Programs.input)!, prediction = program.buffer(Programs.prediction)!
         let batch = config.batch
         var result = [Float](repeating: 0, count: count * pixels * rollout)
-        // The window lives outside the arena: the planner reuses the input's bytes after
-        // their last read, so the input buffer does not survive a run.
-        var windowCopy = [Float](repeating: 0, count: batch * pixels * t)
-        windowCopy.withUnsafeMutableBufferPointer { copy in
-            let copy = copy.baseAddress!
-            for first in stride(from: 0, to: count, by: batch) {
-                let n = min(batch, count - first)
-                copy.update(from: inputs.baseAddress! + first * pixels * t, count: n * pixels * t)
-                (copy + n * pixels * t).update(repeating: 0, count: (batch - n) * pixels * t)
-                for step in 0..<rollout {
-                    window.update(from: copy, count: batch * pixels * t)
-                    program.run()
-                    for s in 0..<n {
-                        for p in 0..<pixels {
-                            result[((first + s) * pixels + p) * rollout + step] = prediction[s * pixels + p]
-                        }
+        // Inputs are slots that outlive a run (ProgramPlanner), so the window is shifted in place.
+        for first in stride(from: 0, to: count, by: batch) {
+            let n = min(batch, count - first)
+            window.update(from: inputs.baseAddress! + first * pixels * t, count: n * pixels * t)
+            (window + n * pixels * t).update(repeating: 0, count: (batch - n) * pixels * t)
+            for step in 0..<rollout {
+                program.run()
+                for s in 0..<n {
+                    for p in 0..<pixels {
+                        result[((first + s) * pixels + p) * rollout + step] = prediction[s * pixels + p]
                     }
-                    if step < rollout - 1 { Self.shiftWindow(copy, newest: prediction, pixels: batch * pixels, frames: t) }
                 }
+                if step < rollout - 1 { Self.shiftWindow(window, newest: prediction, pixels: batch * pixels, frames: t) }
             }
         }
         return result

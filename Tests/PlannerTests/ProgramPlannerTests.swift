@@ -17,6 +17,19 @@ final class ProgramPlannerTests: XCTestCase {
         return b.graph
     }
 
+    /// An input read only by the first node still lives to the last step: callers refill
+    /// or reread input slots between runs (the rollout shifts its window in place).
+    func testInputsAreSlotsLiveForTheWholeProgram() throws {
+        var b = GraphBuilder(name: "slots")
+        let x = b.input("x", .f32(2, 4, 4, 1))
+        let g = try b(.gelu, x)
+        b.output("y", try b(.gelu, try b(.gelu, g)))
+        let plan = try ProgramPlanner.plan(b.graph)
+        let input = try XCTUnwrap(plan.owners.firstIndex(of: .value(x)))
+        XCTAssertEqual(plan.buffers[input].firstUse, 0)
+        XCTAssertEqual(plan.buffers[input].lastUse, 2)
+    }
+
     func testLivenessOfValuesAndWorkspaces() throws {
         let plan = try ProgramPlanner.plan(try spectralBlock())
         XCTAssertEqual(plan.schedule, [0, 1, 2, 3])
