@@ -84,10 +84,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         do {
             config = try decoder.decode(ModelConfig.self, from: data)
         } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let key = userKey(context.codingPath)
             throw UserError("\(source): key '\(key)' has the wrong type")
         } catch DecodingError.dataCorrupted(let context) {
-            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let key = userKey(context.codingPath)
             // Foundation reports a number that does not fit an integer key (3.5, 1e30) as
             // "not valid JSON" with no coding path: find the key by decoding keys one at a time.
             if key.isEmpty, let culprit = keyFailingAlone(object, decoder) {
@@ -114,6 +114,15 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             }
         }
         return nil
+    }
+
+    /// A decoding path as the user wrote it (`optimizer.weight_decay`, not `optimizer.weightDecay`).
+    static func userKey(_ path: [CodingKey]) -> String {
+        path.map { key in
+            key.intValue.map(String.init) ?? key.stringValue.reduce(into: "") { name, c in
+                if c.isUppercase { name += "_" + c.lowercased() } else { name.append(c) }
+            }
+        }.joined(separator: ".")
     }
 
     /// Checks values; the first problem is reported with its key.

@@ -104,7 +104,10 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(error(#"{"optimizer": {"lr": "fast"}}"#), "c.json: key 'optimizer.lr' has the wrong type")
         XCTAssertEqual(error(#"{"optimizer": 3}"#), "c.json: key 'optimizer' has the wrong type")
         XCTAssertEqual(error(#"{"width": true}"#), "c.json: key 'width' has the wrong type")
-        XCTAssertEqual(error(#"{"grid": [8, "8"]}"#), "c.json: key 'grid.Index 1' has the wrong type")
+        XCTAssertEqual(error(#"{"grid": [8, "8"]}"#), "c.json: key 'grid.1' has the wrong type")
+        XCTAssertEqual(error(#"{"t_in": "ten"}"#), "c.json: key 't_in' has the wrong type")
+        XCTAssertEqual(error(#"{"optimizer": {"weight_decay": "x"}}"#),
+                       "c.json: key 'optimizer.weight_decay' has the wrong type")
         XCTAssertTrue(error(#"{"task": "forecast"}"#).contains("'task'"))
     }
 
