@@ -45,7 +45,7 @@ public struct CompiledModel {
         for spec in Set(programs.flatMap(\.plan.transforms)).sorted(by: { $0.description < $1.description }) {
             plans.append(try FFTPlan(spec, rigor: rigor))
         }
-        let wisdom = rigor == .measure ? FFTPlan.exportWisdom() : ""
+        let wisdom = rigor.needsWisdom ? FFTPlan.exportWisdom() : ""
         let end = DispatchTime.now()
         return CompiledModel(config: config, programs: programs, persistent: persistent, fftRigor: rigor,
                              wisdom: wisdom, threads: threads,

@@ -17,7 +17,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed steps (after warm-up).") var steps: Int = 30
     @Option(help: "Warm-up steps.") var warmup: Int = 5
     @Option(help: "Worker threads.") var threads: Int = 2
-    @Option(help: "FFTW planning rigor when compiling a config.") var fftw: FFTRigor = .measure
+    @Option(help: "FFTW planning rigor when compiling a config: estimate, measure or patient.") var fftw: FFTRigor = .patient
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also time every op of the schedule (per-op profile on stderr).") var profile = false
 

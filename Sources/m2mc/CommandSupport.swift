@@ -43,7 +43,7 @@ func peakResidentBytes() -> Int {
 }
 
 /// Loads a compiled model, or compiles a config on the fly when given a .json.
-func loadModel(_ path: String, rigor: FFTRigor = .measure, trainingRollout: Int? = nil) throws -> CompiledModel {
+func loadModel(_ path: String, rigor: FFTRigor, trainingRollout: Int? = nil) throws -> CompiledModel {
     if path.hasSuffix(".json") {
         return try CompiledModel.compile(try ModelConfig.load(path), rigor: rigor, threads: 2,
                                          trainingRollout: trainingRollout)

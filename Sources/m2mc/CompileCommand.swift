@@ -9,7 +9,7 @@ struct CompileCommand: ParsableCommand {
 
     @Argument(help: "Model config (JSON).") var config: String
     @Option(name: .short, help: "Output plan file.") var output: String
-    @Option(help: "FFTW planning rigor: estimate or measure (wisdom is stored in the plan).") var fftw: FFTRigor = .measure
+    @Option(help: "FFTW planning rigor: estimate, measure or patient (wisdom is stored in the plan).") var fftw: FFTRigor = .patient
     @Option(help: "Default worker threads stored in the plan.") var threads: Int = 2
     @Flag(help: "Print one JSON object.") var json = false
 
