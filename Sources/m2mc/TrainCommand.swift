@@ -32,8 +32,15 @@ struct TrainCommand: ParsableCommand {
             if let resume { try trainer.resume(from: resume) }
             let total = epochs ?? config.epochs
             let batches = trainer.train.count / config.batch
-            let reporter = ProgressReporter(label: "train", total: max(1, (total - trainer.epoch) * batches))
+            let steps = max(1, (total - trainer.epoch) * batches)
+            let reporter = ProgressReporter(label: "train", total: steps)
+            // Formatting allocates: report at most ten times a second so that steps in
+            // between allocate nothing.
+            var lastReport = DispatchTime.now().uptimeNanoseconds
             trainer.progress = { p in
+                let now = DispatchTime.now().uptimeNanoseconds
+                guard p.stepsDone == steps || now - lastReport >= 100_000_000 else { return }
+                lastReport = now
                 reporter.update(p.stepsDone, detail: String(format: " epoch %d/%d loss %.4f", p.epoch, p.epochs, p.loss))
             }
             var last: [String: Any] = [:]

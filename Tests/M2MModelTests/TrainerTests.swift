@@ -1,6 +1,7 @@
 import Foundation
 import M2MData
 @testable import M2MModel
+import MallocInterposerSwift
 import XCTest
 
 /// The training loop end to end on a small, exactly learnable data set: fields
@@ -98,6 +99,32 @@ final class TrainerTests: XCTestCase {
         try makeTrainer(run: "two", threads: 2).run(epochs: 2)
         XCTAssertEqual(FileManager.default.contents(atPath: folder + "/one/last.safetensors"),
                        FileManager.default.contents(atPath: folder + "/two/last.safetensors"))
+    }
+
+    /// The loop itself (batch copy, step, loss check, progress callback) allocates nothing:
+    /// counted from the end of step 2 to the end of step 5 of an epoch.
+    func testSteadyStateTrainingLoopAllocatesNothing() throws {
+        try Self.writeAdvectionData(to: folder + "/data", samples: 24, side: 16, frames: 4)
+        let compiled = try CompiledModel.compile(Self.config(), rigor: .estimate, threads: 2)
+        let trainer = try Trainer(runtime: try ModelRuntime(compiled, threads: 2), data: try Dataset(path: folder + "/data"),
+                                  ntrain: 20, ntest: 4, runDirectory: folder + "/alloc")
+        var counted: Int?
+        trainer.progress = { p in
+            if p.batch == 2 {
+                MallocInterposerSwift.initialize()
+                MallocInterposerSwift.hook()
+            } else if p.batch == 5 {
+                MallocInterposerSwift.unhook()
+                counted = MallocInterposerSwift.getStatistics().mallocCount
+            }
+        }
+        try trainer.run(epochs: 1)
+        MallocInterposerSwift.initialize()
+        MallocInterposerSwift.hook()
+        _ = [Float](repeating: 1, count: 100 + Int.random(in: 0..<2))
+        MallocInterposerSwift.unhook()
+        try XCTSkipIf(MallocInterposerSwift.getStatistics().mallocCount == 0, "the malloc interposer is not active")
+        XCTAssertEqual(counted, 0)
     }
 
     func testResumeRejectsAPlainWeightsFile() throws {
