@@ -13,7 +13,7 @@ if ! ldconfig -p | grep -q libfftw3f_threads || ! ldconfig -p | grep -q libopenb
 fi
 swift build -c release --product m2mc --scratch-path .build-release -Xswiftc -target-cpu -Xswiftc native
 M2MC=.build-release/release/m2mc
-OUT=${OUT:-runs/main-job}
+OUT=${OUT:-runs/main-job-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 $M2MC datagen ns -o "$OUT/data" --n ${N:-260} --t 20 --seed 0
 $M2MC compile configs/fno-ns64.json -o "$OUT/fno-ns64.m2m"

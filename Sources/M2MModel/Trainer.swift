@@ -74,6 +74,10 @@ public final class Trainer {
     /// Trains until `epochs` epochs are complete in total.
     public func run(epochs: Int) throws {
         guard epochs >= epoch else { throw UserError("--epochs \(epochs) is before the checkpoint's epoch \(epoch)") }
+        if epoch == 0 && FileManager.default.fileExists(atPath: metricsPath) {
+            throw UserError("\(runDirectory) already holds a run (metrics.jsonl): resume it with --resume "
+                            + "\(lastCheckpointPath) or write to another folder")
+        }
         try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         let program = try runtime.program(CompiledModel.trainingName)
         let input = program.buffer(Programs.input)!, target = program.buffer(Programs.target)!

@@ -127,6 +127,15 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(counted, 0)
     }
 
+    func testAFreshRunRefusesToOverwriteAnEarlierRun() throws {
+        try makeTrainer(run: "taken").run(epochs: 1)
+        let before = FileManager.default.contents(atPath: folder + "/taken/metrics.jsonl")
+        XCTAssertThrowsError(try makeTrainer(run: "taken").run(epochs: 1)) { error in
+            XCTAssertTrue("\(error)".contains("already holds a run"), "\(error)")
+        }
+        XCTAssertEqual(FileManager.default.contents(atPath: folder + "/taken/metrics.jsonl"), before)
+    }
+
     func testResumeRejectsAPlainWeightsFile() throws {
         let trainer = try makeTrainer(run: "weights")
         try trainer.runtime.save(to: folder + "/w.safetensors", includeOptimizer: false, metadata: [:])
