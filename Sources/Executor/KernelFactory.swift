@@ -27,6 +27,7 @@ func chunks(_ count: Int, _ size: Int = elementwiseChunk) -> Int { max(1, (count
 func makeKernel(_ b: KernelBinding) -> Kernel {
     switch b.node.op {
     case .linear, .linearGelu: return LinearKernel(b)
+    case .mlp: return MLPKernel(b)
     case .linearGradInput: return LinearGradInputKernel(b)
     case .linearGradWeight: return LinearGradWeightKernel(b)
     case .sumRows: return SumRowsKernel(b)

@@ -115,3 +115,37 @@ final class SumRowsKernel: Kernel {
         }
     }
 }
+
+/// `gelu(x w1 + b1) w2 + b2` per row tile, in blocks of rows whose hidden activations
+/// live only in this tile's workspace (they never reach main memory).
+final class MLPKernel: Kernel {
+    let x, w1, b1, w2, b2, y, hidden: UnsafeMutablePointer<Float>
+    let rows, k, width, n, tiles, blockRows: Int
+    init(_ bind: KernelBinding) {
+        (x, w1, b1, w2, b2) = (bind.input(0), bind.input(1), bind.input(2), bind.input(3), bind.input(4))
+        (y, hidden) = (bind.output, bind.scratch)
+        let t = bind.type(ofInput: 0)
+        k = t.shape.last!; width = bind.type(ofInput: 1).shape[1]; n = bind.type(ofInput: 3).shape[1]
+        tiles = KernelShape.rowTiles(t); rows = t.elementCount / k / tiles
+        blockRows = KernelShape.mlpBlockRows(rows: rows, hidden: width)
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { tiles }
+    func run(phase: Int, tile: Int) {
+        let h = hidden + tile * blockRows * width
+        var first = 0
+        while first < rows {
+            let count = min(blockRows, rows - first)
+            let row = tile * rows + first
+            for r in 0..<count { (h + r * width).update(from: b1, count: width) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(width), Int32(k),
+                        1, x + row * k, Int32(k), w1, Int32(width), 1, h, Int32(width))
+            for i in 0..<(count * width) { h[i] = FastMath.gelu(h[i]) }
+            let yb = y + row * n
+            for r in 0..<count { (yb + r * n).update(from: b2, count: n) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n), Int32(width),
+                        1, h, Int32(width), w2, Int32(n), 1, yb, Int32(n))
+            first += count
+        }
+    }
+}

@@ -13,6 +13,10 @@ extension Graph {
             case .linear, .linearGelu, .linearGradInput:
                 let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
                 total += 2 * rows * k * Double(t[1].shape[node.op == .linearGradInput ? 0 : 1])
+            case .mlp:
+                let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
+                let hidden = Double(t[1].shape[1])
+                total += 2 * rows * k * hidden + 2 * rows * hidden * Double(t[3].shape[1])
             case .linearGradWeight:
                 let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
                 total += 2 * rows * k * Double(t[1].shape.last!)

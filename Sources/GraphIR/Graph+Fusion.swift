@@ -1,47 +1,59 @@
 extension Graph {
-    /// Fuses each `linear` whose result is read only by one `gelu` (and is not an
-    /// output) into a `linear_gelu`, so the activation is applied while the tile is
-    /// in cache instead of in a second pass over memory. Values keep their relative
-    /// order; the intermediate pre-activation value disappears. Training graphs are
-    /// left as they are: there the backward pass reads the pre-activation too.
-    public func fusingLinearGelu() throws -> Graph {
+    /// The inference fusions, in order: `linear` -> `gelu` becomes `linear_gelu` (the
+    /// activation is applied while the rows are in cache), then `linear_gelu` ->
+    /// `linear` becomes `mlp` (the hidden activations never reach memory). A pair fuses
+    /// only when the intermediate value has that single reader and is not an output,
+    /// so training graphs, whose backward pass reads pre-activations, keep their ops.
+    public func fusingForInference() throws -> Graph {
+        try fusingPairs(producer: .linear, consumer: .gelu) { linear, _ in (.linearGelu, linear.inputs) }
+            .fusingPairs(producer: .linearGelu, consumer: .linear) { first, second in
+                (.mlp, first.inputs + second.inputs.dropFirst())
+            }
+    }
+
+    /// Replaces each `producer` node whose result's only reader is a `consumer` node
+    /// (reading it as its first input) by one node built by `fuse(producer, consumer)`
+    /// at the consumer's place. Other values keep their relative order.
+    func fusingPairs(producer: Op, consumer: Op,
+                     _ fuse: (Node, Node) -> (Op, [ValueID])) throws -> Graph {
         let users = consumers()
         let outputValues = Set(outputs.map(\.value))
-        // gelu node index -> the linear node it absorbs.
-        var absorbed: [Int: Int] = [:]
-        for (g, node) in nodes.enumerated() where node.op == .gelu {
+        var absorbed: [Int: Int] = [:]   // consumer node -> producer node
+        for (c, node) in nodes.enumerated() where node.op == consumer {
             let v = node.inputs[0]
-            guard case .result(let l) = values[v].kind, nodes[l].op == .linear, users[v] == [g],
+            guard case .result(let p) = values[v].kind, nodes[p].op == producer, users[v] == [c],
                   !outputValues.contains(v) else { continue }
-            absorbed[g] = l
+            absorbed[c] = p
         }
-        let fusedLinears = Set(absorbed.values)
+        if absorbed.isEmpty { return self }
+        let producers = Set(absorbed.values)
         var builder = GraphBuilder(name: name)
         var remap = [ValueID?](repeating: nil, count: values.count)
-        var nodeEmitted = [Bool](repeating: false, count: nodes.count)
+        var emitted = [Bool](repeating: false, count: nodes.count)
+        func emitResultless(upTo k: Int) throws {
+            for j in 0..<k where !emitted[j] && nodes[j].result == nil {
+                try builder.apply(nodes[j].op, nodes[j].inputs.map { remap[$0]! })
+                emitted[j] = true
+            }
+        }
         for (v, value) in values.enumerated() {
             switch value.kind {
             case .input(let n): remap[v] = builder.input(n, value.type)
             case .parameter(let n): remap[v] = builder.parameter(n, value.type)
             case .state(let n): remap[v] = builder.state(n, value.type)
             case .result(let k):
-                // Result-less nodes before k keep their place.
-                for j in 0..<k where !nodeEmitted[j] && nodes[j].result == nil {
-                    try builder.apply(nodes[j].op, nodes[j].inputs.map { remap[$0]! })
-                    nodeEmitted[j] = true
-                }
-                nodeEmitted[k] = true
-                if fusedLinears.contains(k) { continue }
-                if let l = absorbed[k] {
-                    remap[v] = try builder.apply(.linearGelu, nodes[l].inputs.map { remap[$0]! })
+                try emitResultless(upTo: k)
+                emitted[k] = true
+                if producers.contains(k) { continue }
+                if let p = absorbed[k] {
+                    let (op, inputs) = fuse(nodes[p], nodes[k])
+                    remap[v] = try builder.apply(op, inputs.map { remap[$0]! })
                 } else {
                     remap[v] = try builder.apply(nodes[k].op, nodes[k].inputs.map { remap[$0]! })
                 }
             }
         }
-        for j in nodes.indices where !nodeEmitted[j] {
-            try builder.apply(nodes[j].op, nodes[j].inputs.map { remap[$0]! })
-        }
+        try emitResultless(upTo: nodes.count)
         for (n, v) in outputs { builder.output(n, remap[v]!) }
         return builder.graph
     }

@@ -19,7 +19,7 @@ public enum Attribute: Sendable, Hashable, CustomStringConvertible {
 extension Op {
     /// Every op name, for parsers and error messages.
     public static let allNames: [String] = [
-        "linear", "linear_gelu", "gelu", "add", "append_coordinates", "slice_channels", "pad_channels",
+        "linear", "linear_gelu", "mlp", "gelu", "add", "append_coordinates", "slice_channels", "pad_channels",
         "concat_channels", "rfft2", "irfft2", "spectral_mix", "relative_l2_loss", "fill",
         "linear_grad_input", "linear_grad_weight", "sum_rows", "gelu_grad", "rfft2_grad",
         "irfft2_grad", "spectral_mix_grad_input", "spectral_mix_grad_weight",
@@ -31,6 +31,7 @@ extension Op {
         switch self {
         case .linear: return "linear"
         case .linearGelu: return "linear_gelu"
+        case .mlp: return "mlp"
         case .gelu: return "gelu"
         case .add: return "add"
         case .appendCoordinates: return "append_coordinates"
@@ -102,6 +103,7 @@ extension Op {
         switch name {
         case "linear": self = .linear
         case "linear_gelu": self = .linearGelu
+        case "mlp": self = .mlp
         case "gelu": self = .gelu
         case "add": self = .add
         case "append_coordinates": self = .appendCoordinates

@@ -23,6 +23,13 @@ extension Op {
             try require(t[0].shape.last == t[1].shape[0], "x's last dimension must equal w's rows")
             try require(t[2].shape[0] == t[1].shape[1], "b must have w's column count")
             return TensorType(.f32, t[0].shape.dropLast() + [t[1].shape[1]])
+        case .mlp:
+            try require(t.allSatisfy { $0.dtype == .f32 }, "all inputs must be f32")
+            try require(t[0].rank >= 1 && t[1].rank == 2 && t[2].rank == 1 && t[3].rank == 2 && t[4].rank == 1,
+                        "want x[...,K], w1[K,H], b1[H], w2[H,N], b2[N]")
+            try require(t[0].shape.last == t[1].shape[0] && t[2].shape[0] == t[1].shape[1], "x, w1, b1 disagree")
+            try require(t[3].shape[0] == t[1].shape[1] && t[4].shape[0] == t[3].shape[1], "w2, b2 disagree with w1")
+            return TensorType(.f32, t[0].shape.dropLast() + [t[3].shape[1]])
         case .gelu:
             try require(t[0].dtype == .f32, "x must be f32")
             return t[0]

@@ -6,8 +6,11 @@ public enum Op: Sendable, Hashable {
     /// `x[..., K], w[K, N], b[N] -> x w + b`: pointwise linear layer (1x1 convolution).
     case linear
     /// `gelu(x w + b)` in one pass: the fusion of a `linear` whose only reader is a `gelu`
-    /// (`Graph.fusingLinearGelu`). Inference only: it keeps no pre-activation for a backward pass.
+    /// (`Graph.fusingForInference`). Inference only: it keeps no pre-activation for a backward pass.
     case linearGelu
+    /// `gelu(x w1 + b1) w2 + b2` per block of rows, the hidden activations kept in a
+    /// small workspace: the fusion of a `linear_gelu` whose only reader is a `linear`.
+    case mlp
     /// GELU, tanh form: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     case gelu
     /// Elementwise sum of two tensors of the same type.
@@ -75,7 +78,7 @@ extension Op {
              .geluGrad, .spectralMixGradInput, .spectralMixGradWeight:
             return 2
         case .linear, .linearGelu, .relativeL2LossGrad: return 3
-        case .adam: return 5
+        case .adam, .mlp: return 5
         }
     }
 }

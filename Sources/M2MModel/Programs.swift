@@ -13,15 +13,15 @@ public enum Programs {
     public static func adamMoment1(_ parameter: String) -> String { "adam.m." + parameter }
     public static func adamMoment2(_ parameter: String) -> String { "adam.v." + parameter }
 
-    /// One autoregressive step: `x[B, H, W, t_in]` -> `prediction[B, H, W, 1]`, with
-    /// linear + gelu pairs fused (nothing here needs the pre-activations).
+    /// One autoregressive step: `x[B, H, W, t_in]` -> `prediction[B, H, W, 1]`, with the
+    /// inference fusions applied (nothing here needs the pre-activations).
     public static func inference(_ config: ModelConfig) throws -> Graph {
         let model = FNO2d(config: config)
         var b = GraphBuilder(name: "\(config.name).infer")
         let params = model.declareParameters(&b)
         let x = b.input(input, .f32(config.batch, config.grid[0], config.grid[1], config.inputChannels))
         b.output(prediction, try model.forward(&b, x, params))
-        return try b.graph.fusingLinearGelu()
+        return try b.graph.fusingForInference()
     }
 
     /// A training step: the rollout loss (`rolloutLoss`), its gradient, and an Adam

@@ -35,11 +35,40 @@ public enum ArenaPlanner {
 
     public static func align(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
 
-    /// Plans with both orders (by size, by lifetime) and keeps the smaller arena.
+    /// Plans with each order (by size, by lifetime, by size x lifetime, by first use),
+    /// keeps the smallest arena (the earlier order on ties), and when that is above the
+    /// lower bound refines its order by a seeded local search. Deterministic.
     public static func plan(_ requests: [BufferRequest]) -> ArenaLayout {
-        let bySize = place(requests, order: sortedBySize(requests), strategy: "greedy-by-size")
-        let byLifetime = place(requests, order: sortedByLifetime(requests), strategy: "greedy-by-lifetime")
-        return byLifetime.arenaBytes < bySize.arenaBytes ? byLifetime : bySize
+        let orders = [(sortedBySize(requests), "greedy-by-size"), (sortedByLifetime(requests), "greedy-by-lifetime"),
+                      (sortedByArea(requests), "greedy-by-area"), (sortedByFirstUse(requests), "greedy-by-first-use")]
+        var best = (order: orders[0].0, layout: place(requests, order: orders[0].0, strategy: orders[0].1))
+        for (order, name) in orders.dropFirst() {
+            let layout = place(requests, order: order, strategy: name)
+            if layout.arenaBytes < best.layout.arenaBytes { best = (order, layout) }
+        }
+        return refine(requests, order: best.order, layout: best.layout)
+    }
+
+    /// Hill climbing on the placement order: swap two buffers (seeded choice), keep the
+    /// swap unless the arena grows; stops at the lower bound or after a work budget
+    /// (each placement costs about n^2), so planning stays well under a second.
+    static func refine(_ requests: [BufferRequest], order: [Int], layout: ArenaLayout) -> ArenaLayout {
+        let n = requests.count, bound = lowerBound(requests)
+        guard n >= 2, layout.arenaBytes > bound else { return layout }
+        let iterations = min(1000, 50_000_000 / (n * n))
+        var order = order, best = layout
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for _ in 0..<iterations where best.arenaBytes > bound {
+            let (i, j) = (next() % n, next() % n)
+            order.swapAt(i, j)
+            let candidate = place(requests, order: order, strategy: layout.strategy + "+local-search")
+            if candidate.arenaBytes <= best.arenaBytes { best = candidate } else { order.swapAt(i, j) }
+        }
+        return best
     }
 
     /// Largest total of (aligned) bytes live at any one step: no arena can be smaller.
@@ -67,6 +96,18 @@ public enum ArenaPlanner {
         r.indices.sorted { a, b in
             (r[a].lastUse - r[a].firstUse, r[a].size, -a) > (r[b].lastUse - r[b].firstUse, r[b].size, -b)
         }
+    }
+
+    /// Largest size x lifetime first (the buffers that block the most), then by index.
+    static func sortedByArea(_ r: [BufferRequest]) -> [Int] {
+        r.indices.sorted { a, b in
+            (align(r[a].size) * (r[a].lastUse - r[a].firstUse + 1), -a) > (align(r[b].size) * (r[b].lastUse - r[b].firstUse + 1), -b)
+        }
+    }
+
+    /// In schedule order (earliest first use first), larger first on ties: a stack-like layout.
+    static func sortedByFirstUse(_ r: [BufferRequest]) -> [Int] {
+        r.indices.sorted { a, b in (-r[a].firstUse, r[a].size, -a) > (-r[b].firstUse, r[b].size, -b) }
     }
 
     /// Places buffers in `order`, each in the smallest gap between time-overlapping

@@ -21,6 +21,10 @@ public enum KernelShape {
             return rowTiles(inType!) * outType!.elementCount * 4
         case .relativeL2Loss, .relativeL2LossGrad:
             return inType!.shape[0] * 2 * 8
+        case .mlp:
+            let t = inType!, hidden = graph.values[node.inputs[1]].type.shape[1]
+            let rows = t.elementCount / t.shape.last! / rowTiles(t)
+            return rowTiles(t) * mlpBlockRows(rows: rows, hidden: hidden) * hidden * 4
         default:
             return 0
         }
@@ -43,6 +47,10 @@ public enum KernelShape {
             return nil
         }
     }
+
+    /// Rows per block of the fused `mlp` kernel: about 128 KiB of hidden activations,
+    /// which stay in the core's L2 cache between the two products.
+    public static func mlpBlockRows(rows: Int, hidden: Int) -> Int { max(1, min(rows, (1 << 15) / hidden)) }
 
     /// Row tiles of a `[N, ...]` tensor: one per leading index (one batch sample).
     public static func rowTiles(_ t: TensorType) -> Int { t.rank >= 2 ? t.shape[0] : 1 }

@@ -29,6 +29,21 @@ final class DenseOpTests: XCTestCase {
         }
     }
 
+    /// The fused mlp, with more rows than one block (so several blocks per tile).
+    func testMLP() throws {
+        let (hidden, out) = (6, 2)
+        for rows in rowShapes + [[2, 3000]] {
+            let count = rows.reduce(1, *)
+            let x = Tensor(TensorType(.f32, rows + [k]), seed: 15)
+            let w1 = Tensor(.f32(k, hidden), seed: 16), b1 = Tensor(.f32(hidden), seed: 17)
+            let w2 = Tensor(.f32(hidden, out), seed: 18), b2 = Tensor(.f32(out), seed: 19)
+            let y = try runOp(.mlp, [x, w1, b1, w2, b2])
+            let h = Reference.linear(x.data, w1.data, b1.data, rows: count, k: k, n: hidden).map { Reference.gelu($0) }
+            assertClose(y, Reference.linear(h, w2.data.map(Double.init), b2.data.map(Double.init), rows: count, k: hidden, n: out),
+                        "mlp \(rows)")
+        }
+    }
+
     func testLinearGradInput() throws {
         for rows in rowShapes {
             let count = rows.reduce(1, *)

@@ -2,20 +2,32 @@ import GraphIR
 import XCTest
 
 final class GraphFusionTests: XCTestCase {
-    /// x -> linear -> gelu -> linear -> output: the first pair fuses, the last linear stays.
-    func testLinearFollowedByItsOnlyGeluFuses() throws {
+    /// x -> linear -> gelu -> linear -> output: all three fuse into one mlp.
+    func testLinearGeluLinearFusesIntoOneMLP() throws {
         var b = GraphBuilder(name: "mlp")
         let x = b.input("x", .f32(2, 3))
         let w0 = b.parameter("w0", .f32(3, 4)), b0 = b.parameter("b0", .f32(4))
         let w1 = b.parameter("w1", .f32(4, 1)), b1 = b.parameter("b1", .f32(1))
         let h = try b(.gelu, try b(.linear, x, w0, b0))
         b.output("y", try b(.linear, h, w1, b1))
-        let fused = try b.graph.fusingLinearGelu()
+        let fused = try b.graph.fusingForInference()
         try fused.verify()
-        XCTAssertEqual(fused.nodes.map(\.op), [.linearGelu, .linear])
-        XCTAssertEqual(fused.nodes[0].inputs, [fused.value(named: "x")!, fused.value(named: "w0")!, fused.value(named: "b0")!])
-        XCTAssertEqual(fused.values.count, b.graph.values.count - 1)
+        XCTAssertEqual(fused.nodes.map(\.op), [.mlp])
+        XCTAssertEqual(fused.nodes[0].inputs, ["x", "w0", "b0", "w1", "b1"].map { fused.value(named: $0)! })
+        XCTAssertEqual(fused.values.count, b.graph.values.count - 2)
         XCTAssertEqual(fused.values[fused.output(named: "y")!].type, .f32(2, 1))
+    }
+
+    /// A linear followed by its only gelu, read by something other than a linear, becomes linear_gelu.
+    func testLinearFollowedByItsOnlyGeluFuses() throws {
+        var b = GraphBuilder(name: "act")
+        let x = b.input("x", .f32(2, 3))
+        let w = b.parameter("w", .f32(3, 4)), bias = b.parameter("b", .f32(4))
+        let h = try b(.gelu, try b(.linear, x, w, bias))
+        b.output("y", try b(.add, h, h))
+        let fused = try b.graph.fusingForInference()
+        try fused.verify()
+        XCTAssertEqual(fused.nodes.map(\.op), [.linearGelu, .add])
     }
 
     /// A pre-activation read by anything besides the gelu (here: an output) must survive.
@@ -26,13 +38,13 @@ final class GraphFusionTests: XCTestCase {
         let pre = try b(.linear, x, w, bias)
         b.output("act", try b(.gelu, pre))
         b.output("pre", pre)
-        XCTAssertEqual(try b.graph.fusingLinearGelu(), b.graph)
+        XCTAssertEqual(try b.graph.fusingForInference(), b.graph)
     }
 
     /// Result-less nodes (Adam) keep their order relative to the others.
     func testEveryOpGraphFusesOnlyWhereAllowedAndStaysValid() throws {
         let graph = try SampleGraphs.everyOp()
-        let fused = try graph.fusingLinearGelu()
+        let fused = try graph.fusingForInference()
         try fused.verify()
         XCTAssertEqual(fused.nodes.filter { $0.op.name == "adam" }.count, 1)
         XCTAssertEqual(try Graph(parsing: fused.text), fused)

@@ -47,9 +47,12 @@ enum SampleGraphs {
         try b.apply(.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 1e-4, decoupled: true), [w1, dW1, m, v, hyper])
 
         let fused = try b(.linearGelu, a, w0, b0)
+        let w2 = b.parameter("mlp.weight", .f32(4, 2)), b2 = b.parameter("mlp.bias", .f32(2))
+        let mlp = try b(.mlp, a, w0, b0, w2, b2)
 
         b.output("loss", loss)
         b.output("fused", fused)
+        b.output("mlp", mlp)
         b.output("d.proj.bias", dB1)
         b.output("d.h", dH)
         b.output("d.spectral.weight", dSpectralWeight)
