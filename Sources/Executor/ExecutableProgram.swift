@@ -16,16 +16,20 @@ public final class ExecutableProgram: @unchecked Sendable {
     private let fftPlans: [FFTPlanSpec: FFTPlan]
     private let valueOffsets: [Int?]
 
-    /// Binds `plan` to a new arena and to `store`'s persistent tensors. FFT plans are
+    /// Binds `plan` to `arena` (a new one when nil) and to `store`'s persistent tensors.
+    /// Programs that never run at the same time may share one arena. FFT plans are
     /// made with `rigor`; with `wisdomOnly` they must come from imported wisdom.
     public init(graph: Graph, plan: ProgramPlan, store: PersistentStore, pool: ThreadPool,
-                rigor: FFTRigor, wisdomOnly: Bool) throws {
+                rigor: FFTRigor, wisdomOnly: Bool, arena shared: AlignedBlock? = nil) throws {
         Executor.configureLibraries()
         self.graph = graph
         self.plan = plan
         self.store = store
         self.pool = pool
-        let arena = AlignedBlock(byteCount: plan.arenaBytes, numaNode: 0)
+        if let shared, shared.byteCount < plan.arenaBytes {
+            throw PlanError("the shared arena has \(shared.byteCount) bytes, the program needs \(plan.arenaBytes)")
+        }
+        let arena = shared ?? AlignedBlock(byteCount: plan.arenaBytes, numaNode: 0)
         self.arena = arena
         var plans: [FFTPlanSpec: FFTPlan] = [:]
         for spec in plan.transforms { plans[spec] = try FFTPlan(spec, rigor: rigor, wisdomOnly: wisdomOnly) }

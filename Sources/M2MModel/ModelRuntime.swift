@@ -3,14 +3,17 @@ import Executor
 import GraphIR
 import Planner
 
-/// A compiled model bound to memory: one persistent block of weights and
-/// optimizer state shared by the inference and training programs, each program's
-/// arena allocated once when first used, FFT plans re-created from the stored wisdom.
+/// A compiled model bound to memory: one persistent block of weights and optimizer
+/// state, and one arena sized for the largest program, both shared by the inference
+/// and training programs (which never run at the same time: a program's input slots
+/// keep their contents only until another program of the model runs). Allocated
+/// when first needed; FFT plans are re-created from the stored wisdom.
 public final class ModelRuntime {
     public let compiled: CompiledModel
     public let store: PersistentStore
     public let pool: ThreadPool
     private var programs: [String: ExecutableProgram] = [:]
+    private lazy var arena = AlignedBlock(byteCount: compiled.programs.map(\.plan.arenaBytes).max() ?? 0, numaNode: 0)
 
     /// Binds `compiled` with `threads` worker threads and the config's seeded initial weights.
     public init(_ compiled: CompiledModel, threads: Int) throws {
@@ -43,7 +46,7 @@ public final class ModelRuntime {
         if let p = programs[name] { return p }
         guard let c = compiled.program(name) else { throw UserError("the model has no program '\(name)'") }
         let p = try ExecutableProgram(graph: c.graph, plan: c.plan, store: store, pool: pool,
-                                      rigor: compiled.fftRigor, wisdomOnly: compiled.fftRigor.needsWisdom)
+                                      rigor: compiled.fftRigor, wisdomOnly: compiled.fftRigor.needsWisdom, arena: arena)
         programs[name] = p
         return p
     }
