@@ -24,6 +24,7 @@ struct TrainCommand: ParsableCommand {
             let compiled = try CompiledModel.load(model)
             let config = compiled.config
             guard checkpointEvery >= 1 else { throw UserError("--checkpoint-every must be >= 1") }
+            if let epochs, epochs < 1 { throw UserError("--epochs must be >= 1") }
             let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
             let dataset = try Dataset(path: data)
             let trainer = try Trainer(runtime: runtime, data: dataset, ntrain: ntrain ?? config.ntrain,
