@@ -28,7 +28,7 @@ func makeKernel(_ b: KernelBinding) -> Kernel {
     switch b.node.op {
     case .linear, .linearGelu: return LinearKernel(b)
     case .mlp: return MLPKernel(b)
-    case .linearGradInput: return LinearGradInputKernel(b)
+    case .linearGradInput, .linearGradInputGelu: return LinearGradInputKernel(b)
     case .linearGradWeight: return LinearGradWeightKernel(b)
     case .sumRows: return SumRowsKernel(b)
     case .gelu, .geluGrad, .add: return ElementwiseKernel(b)

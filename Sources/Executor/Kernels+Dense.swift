@@ -38,21 +38,34 @@ final class LinearKernel: Kernel {
     }
 }
 
-/// `dx = dy w^T` per row tile.
+/// `dx = dy w^T` per row tile; for `linear_grad_input_gelu` then `dx *= gelu'(x)`
+/// block by block while the rows are in cache.
 final class LinearGradInputKernel: Kernel {
     let dy, w, dx: UnsafeMutablePointer<Float>
-    let rows, k, n, tiles: Int
+    let preActivation: UnsafeMutablePointer<Float>?
+    let rows, k, n, tiles, blockRows: Int
     init(_ bind: KernelBinding) {
         (dy, w, dx) = (bind.input(0), bind.input(1), bind.output)
+        preActivation = bind.node.op == .linearGradInputGelu ? bind.input(2) : nil
         let t = bind.type(ofInput: 0)
         n = t.shape.last!; k = bind.type(ofInput: 1).shape[0]
         tiles = KernelShape.rowTiles(t); rows = t.elementCount / n / tiles
+        blockRows = preActivation == nil ? rows : max(1, min(rows, (1 << 15) / k))
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles }
     func run(phase: Int, tile: Int) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(k), Int32(n),
-                    1, dy + tile * rows * n, Int32(n), w, Int32(n), 0, dx + tile * rows * k, Int32(k))
+        var first = 0
+        while first < rows {
+            let count = min(blockRows, rows - first), row = tile * rows + first
+            let out = dx + row * k
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(k), Int32(n),
+                        1, dy + row * n, Int32(n), w, Int32(n), 0, out, Int32(k))
+            if let x = preActivation.map({ $0 + row * k }) {
+                for i in 0..<(count * k) { out[i] *= FastMath.geluDerivative(x[i]) }
+            }
+            first += count
+        }
     }
 }
 

@@ -105,7 +105,7 @@ public enum GradientRules {
             return { b, node, dy, _ in [try b(.relativeL2LossGrad, node.inputs[0], node.inputs[1], dy), nil] }
         case .fill:
             return { _, _, _, _ in [] }
-        case .linearGelu, .mlp, .linearGradInput, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
+        case .linearGelu, .mlp, .linearGradInput, .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
              .spectralMixGradInput, .spectralMixGradWeight, .relativeL2LossGrad, .adam:
             return nil   // backward, optimizer and inference-only fused ops are not differentiated
         }

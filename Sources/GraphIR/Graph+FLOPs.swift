@@ -10,9 +10,9 @@ extension Graph {
         for node in nodes {
             let t = node.inputs.map { values[$0].type }
             switch node.op {
-            case .linear, .linearGelu, .linearGradInput:
+            case .linear, .linearGelu, .linearGradInput, .linearGradInputGelu:
                 let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
-                total += 2 * rows * k * Double(t[1].shape[node.op == .linearGradInput ? 0 : 1])
+                total += 2 * rows * k * Double(t[1].shape[node.op == .linearGradInput || node.op == .linearGradInputGelu ? 0 : 1])
             case .mlp:
                 let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
                 let hidden = Double(t[1].shape[1])

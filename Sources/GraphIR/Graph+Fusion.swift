@@ -11,16 +11,25 @@ extension Graph {
             }
     }
 
+    /// The training fusion: `linear_grad_input` whose only reader is a `gelu_grad`
+    /// (as its output gradient) becomes `linear_grad_input_gelu`, so the gradient is
+    /// scaled by gelu' while its rows are in cache. In the FNO this is the projection.
+    public func fusingForTraining() throws -> Graph {
+        try fusingPairs(producer: .linearGradInput, consumer: .geluGrad, at: 1) { gradInput, geluGrad in
+            (.linearGradInputGelu, gradInput.inputs + [geluGrad.inputs[0]])
+        }
+    }
+
     /// Replaces each `producer` node whose result's only reader is a `consumer` node
-    /// (reading it as its first input) by one node built by `fuse(producer, consumer)`
+    /// (reading it as input `index`) by one node built by `fuse(producer, consumer)`
     /// at the consumer's place. Other values keep their relative order.
-    func fusingPairs(producer: Op, consumer: Op,
+    func fusingPairs(producer: Op, consumer: Op, at index: Int = 0,
                      _ fuse: (Node, Node) -> (Op, [ValueID])) throws -> Graph {
         let users = consumers()
         let outputValues = Set(outputs.map(\.value))
         var absorbed: [Int: Int] = [:]   // consumer node -> producer node
         for (c, node) in nodes.enumerated() where node.op == consumer {
-            let v = node.inputs[0]
+            let v = node.inputs[index]
             guard case .result(let p) = values[v].kind, nodes[p].op == producer, users[v] == [c],
                   !outputValues.contains(v) else { continue }
             absorbed[c] = p

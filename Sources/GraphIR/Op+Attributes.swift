@@ -21,7 +21,7 @@ extension Op {
     public static let allNames: [String] = [
         "linear", "linear_gelu", "mlp", "gelu", "add", "append_coordinates", "slice_channels", "pad_channels",
         "concat_channels", "rfft2", "irfft2", "spectral_mix", "relative_l2_loss", "fill",
-        "linear_grad_input", "linear_grad_weight", "sum_rows", "gelu_grad", "rfft2_grad",
+        "linear_grad_input", "linear_grad_input_gelu", "linear_grad_weight", "sum_rows", "gelu_grad", "rfft2_grad",
         "irfft2_grad", "spectral_mix_grad_input", "spectral_mix_grad_weight",
         "relative_l2_loss_grad", "adam",
     ]
@@ -44,6 +44,7 @@ extension Op {
         case .relativeL2Loss: return "relative_l2_loss"
         case .fill: return "fill"
         case .linearGradInput: return "linear_grad_input"
+        case .linearGradInputGelu: return "linear_grad_input_gelu"
         case .linearGradWeight: return "linear_grad_weight"
         case .sumRows: return "sum_rows"
         case .geluGrad: return "gelu_grad"
@@ -117,6 +118,7 @@ extension Op {
         case "relative_l2_loss": self = .relativeL2Loss
         case "fill": self = .fill(value: try double("value"), shape: try ints("shape"))
         case "linear_grad_input": self = .linearGradInput
+        case "linear_grad_input_gelu": self = .linearGradInputGelu
         case "linear_grad_weight": self = .linearGradWeight
         case "sum_rows": self = .sumRows
         case "gelu_grad": self = .geluGrad

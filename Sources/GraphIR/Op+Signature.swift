@@ -96,6 +96,12 @@ extension Op {
             try require(t.allSatisfy { $0.dtype == .f32 } && t[1].rank == 2 && t[0].rank >= 1, "want dy[...,N], w[K,N]")
             try require(t[0].shape.last == t[1].shape[1], "dy's last dimension must equal w's columns")
             return TensorType(.f32, t[0].shape.dropLast() + [t[1].shape[0]])
+        case .linearGradInputGelu:
+            try require(t.allSatisfy { $0.dtype == .f32 } && t[1].rank == 2 && t[0].rank >= 1, "want dy[...,N], w[K,N], x[...,K]")
+            try require(t[0].shape.last == t[1].shape[1], "dy's last dimension must equal w's columns")
+            let dx = TensorType(.f32, t[0].shape.dropLast() + [t[1].shape[0]])
+            try require(t[2] == dx, "x must have the type of the input gradient \(dx)")
+            return dx
         case .linearGradWeight:
             try require(t.allSatisfy { $0.dtype == .f32 && $0.rank >= 1 }, "want x[...,K], dy[...,N]")
             try require(t[0].shape.dropLast() == t[1].shape.dropLast(), "x and dy must have the same rows")

@@ -37,6 +37,9 @@ public enum Op: Sendable, Hashable {
     // Backward ops (emitted by autodiff; ordinary nodes to the planner and executor).
     /// `dy[..., N], w[K, N] -> dy w^T`.
     case linearGradInput
+    /// `dy[..., N], w[K, N], x[..., K] -> (dy w^T) * gelu'(x)`: a `linear_grad_input`
+    /// fused with the `gelu_grad` that reads it (`Graph.fusingForTraining`).
+    case linearGradInputGelu
     /// `x[..., K], dy[..., N] -> x^T dy`, summed over rows in a fixed order.
     case linearGradWeight
     /// `dy[..., N] -> [N]`: column sums in a fixed order (bias gradient).
@@ -77,7 +80,7 @@ extension Op {
         case .add, .concatChannels, .spectralMix, .relativeL2Loss, .linearGradInput, .linearGradWeight,
              .geluGrad, .spectralMixGradInput, .spectralMixGradWeight:
             return 2
-        case .linear, .linearGelu, .relativeL2LossGrad: return 3
+        case .linear, .linearGelu, .linearGradInputGelu, .relativeL2LossGrad: return 3
         case .adam, .mlp: return 5
         }
     }

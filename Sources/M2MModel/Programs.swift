@@ -25,7 +25,7 @@ public enum Programs {
     }
 
     /// A training step: the rollout loss (`rolloutLoss`), its gradient, and an Adam
-    /// update of every weight.
+    /// update of every weight, with the training fusion applied.
     public static func training(_ config: ModelConfig, rollout: Int? = nil) throws -> Graph {
         let model = FNO2d(config: config)
         var b = GraphBuilder(name: "\(config.name).train")
@@ -43,7 +43,7 @@ public enum Programs {
                               decoupled: o.decoupledWeightDecay), [ids[i], gradients[i], m, v, scalars])
         }
         b.output(loss, total)
-        return b.graph
+        return try b.graph.fusingForTraining()
     }
 
     /// Declares the inputs `x[B, H, W, t_in]` and `y[B, H, W, steps]` and returns the

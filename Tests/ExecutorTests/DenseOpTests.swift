@@ -53,6 +53,19 @@ final class DenseOpTests: XCTestCase {
         }
     }
 
+    /// The fused input gradient scaled by gelu'(x), over several row blocks.
+    func testLinearGradInputGelu() throws {
+        for rows in rowShapes + [[2, 9000]] {
+            let count = rows.reduce(1, *)
+            let dy = Tensor(TensorType(.f32, rows + [n]), seed: 20), w = Tensor(.f32(k, n), seed: 21)
+            let x = Tensor(TensorType(.f32, rows + [k]), seed: 22)
+            let dx = try runOp(.linearGradInputGelu, [dy, w, x])
+            let expected = zip(Reference.linearGradInput(dy.data, w.data, rows: count, k: k, n: n), x.data)
+                .map { $0 * Reference.geluDerivative($1) }
+            assertClose(dx, expected, "linear_grad_input_gelu \(rows)")
+        }
+    }
+
     func testLinearGradWeight() throws {
         for rows in rowShapes {
             let count = rows.reduce(1, *)

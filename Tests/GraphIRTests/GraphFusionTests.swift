@@ -30,6 +30,27 @@ final class GraphFusionTests: XCTestCase {
         XCTAssertEqual(fused.nodes.map(\.op), [.linearGelu, .add])
     }
 
+    /// In a training graph the projection's input gradient and its gelu_grad fuse; the
+    /// forward ops stay (the backward pass reads their pre-activations).
+    func testTrainingFusionJoinsLinearGradInputAndGeluGrad() throws {
+        var b = GraphBuilder(name: "train")
+        let x = b.input("x", .f32(2, 3)), y = b.input("y", .f32(2, 1))
+        let w0 = b.parameter("w0", .f32(3, 4)), b0 = b.parameter("b0", .f32(4))
+        let w1 = b.parameter("w1", .f32(4, 1)), b1 = b.parameter("b1", .f32(1))
+        let pred = try b(.linear, try b(.gelu, try b(.linear, x, w0, b0)), w1, b1)
+        let loss = try b(.relativeL2Loss, pred, y)
+        let grads = try Autodiff.appendBackward(to: &b, loss: loss, wrt: [w0, b0, w1, b1])
+        b.output("loss", loss)
+        for (i, g) in grads.enumerated() { b.output("g\(i)", g) }
+        let fused = try b.graph.fusingForTraining()
+        try fused.verify()
+        let ops = fused.nodes.map(\.op)
+        XCTAssertEqual(ops.filter { $0 == .linearGradInputGelu }.count, 1)
+        XCTAssertFalse(ops.contains(.geluGrad))
+        XCTAssertEqual(ops.filter { $0 == .linear || $0 == .gelu }.count, 3)
+        XCTAssertEqual(try fused.fusingForInference(), fused, "the pre-activation is still read by the backward pass")
+    }
+
     /// A pre-activation read by anything besides the gelu (here: an output) must survive.
     func testPreActivationWithAnotherReaderIsNotFused() throws {
         var b = GraphBuilder(name: "keep")

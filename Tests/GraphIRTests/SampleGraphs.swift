@@ -41,6 +41,8 @@ enum SampleGraphs {
         let dSpectralWeight = try b(.spectralMixGradWeight, spectrum, dMixed)
         let dG2 = try b(.rfft2Grad(height: 4, width: 4, modes1: m1, modes2: m2), dSpectrum)
 
+        let fusedGrad = try b(.linearGradInputGelu, dPred, w1, cat)
+
         let m = b.state("adam.m.proj.weight", .f32(8, 1))
         let v = b.state("adam.v.proj.weight", .f32(8, 1))
         let hyper = b.input("hyper", .f32(2))
@@ -53,6 +55,8 @@ enum SampleGraphs {
         b.output("loss", loss)
         b.output("fused", fused)
         b.output("mlp", mlp)
+        b.output("fused.grad", fusedGrad)
+
         b.output("d.proj.bias", dB1)
         b.output("d.h", dH)
         b.output("d.spectral.weight", dSpectralWeight)
