@@ -2,7 +2,7 @@
 # The main job, end to end on a fresh machine: installs the Debian libraries,
 # builds m2mc (release), generates a small Navier-Stokes set, compiles
 # configs/fno-ns64.json, trains briefly with a progress bar, evaluates, and
-# prints the test relative L2. About 5 minutes on 2 cores.
+# prints the test relative L2. About 3 minutes on 2 cores, build included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! ldconfig -p | grep -q libfftw3f_threads || ! ldconfig -p | grep -q libopenblas \
