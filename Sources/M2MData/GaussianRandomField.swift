@@ -24,14 +24,7 @@ enum GaussianRandomField {
                 let scale = (variance(kx: kx, ky: ky) / 2).squareRoot()
                 let re = scale * rng.nextGaussian()
                 let im = scale * rng.nextGaussian()
-                let m = grid.index(kx: kx, ky: ky)
-                coefficients[2 * m] = re
-                coefficients[2 * m + 1] = im
-                if kx == 0 {  // the kx = 0 column stores both ky and -ky: keep it Hermitian
-                    let mirror = grid.index(kx: 0, ky: -ky)
-                    coefficients[2 * mirror] = re
-                    coefficients[2 * mirror + 1] = -im
-                }
+                grid.setHermitian(coefficients, kx: kx, ky: ky, re: re, im: im)
             }
         }
     }

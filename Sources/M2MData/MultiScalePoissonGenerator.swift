@@ -94,14 +94,7 @@ public struct MultiScalePoissonGenerator: SampleGenerator {
                 let norm = Double(kx * kx + ky * ky).squareRoot()
                 guard norm >= Double(top) / 2 && norm <= Double(top) else { continue }
                 let (re, im) = (rng.nextGaussian(), rng.nextGaussian())
-                let m = grid.index(kx: kx, ky: ky)
-                coefficients[2 * m] = re
-                coefficients[2 * m + 1] = im
-                if kx == 0 {  // the kx = 0 column stores both ky and -ky: keep it Hermitian
-                    let mirror = grid.index(kx: 0, ky: -ky)
-                    coefficients[2 * mirror] = re
-                    coefficients[2 * mirror + 1] = -im
-                }
+                grid.setHermitian(coefficients, kx: kx, ky: ky, re: re, im: im)
                 power += 2 * (re * re + im * im)  // c_k and its mirror c_-k
             }
         }

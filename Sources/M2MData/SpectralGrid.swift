@@ -75,4 +75,17 @@ public final class SpectralGrid {
     func index(kx: Int, ky: Int) -> Int {
         ((ky + size) % size) * columns + kx
     }
+
+    /// Stores the coefficient re + i im of (kx, ky) in interleaved `coefficients`; the
+    /// kx = 0 column holds both ky and -ky, so there its conjugate goes to -ky (a real field).
+    func setHermitian(_ coefficients: UnsafeMutablePointer<Double>, kx: Int, ky: Int, re: Double, im: Double) {
+        let m = index(kx: kx, ky: ky)
+        coefficients[2 * m] = re
+        coefficients[2 * m + 1] = im
+        if kx == 0 {
+            let mirror = index(kx: 0, ky: -ky)
+            coefficients[2 * mirror] = re
+            coefficients[2 * mirror + 1] = -im
+        }
+    }
 }
