@@ -11,7 +11,7 @@ final class AdamKernel: Kernel {
     init(_ bind: KernelBinding) {
         (param, grad, m, v, hyper) = (bind.input(0), bind.input(1), bind.input(2), bind.input(3), bind.input(4))
         let t = bind.type(ofInput: 0)
-        count = t.elementCount * (t.dtype == .c64 ? 2 : 1)
+        count = t.floatCount
         guard case .adam(let b1, let b2, let eps, let wd, let dec) = bind.node.op else {
             fatalError("AdamKernel bound to \(bind.node.op.name)")
         }

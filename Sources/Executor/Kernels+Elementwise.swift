@@ -18,8 +18,7 @@ final class ElementwiseKernel: Kernel {
         y = bind.output
         // Floats, not elements: a c64 add (the summed gradient of a spectral weight used
         // by several rollout steps) covers both the real and the imaginary parts.
-        let type = bind.resultType
-        count = type.elementCount * (type.dtype == .c64 ? 2 : 1)
+        count = bind.resultType.floatCount
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { chunks(count) }

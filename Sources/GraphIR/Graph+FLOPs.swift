@@ -31,7 +31,7 @@ extension Graph {
                 let (m, n, ci) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
                 total += 8 * m * n * ci * Double(t[1].shape[2])
             case .adam:
-                total += 10 * Double(t[0].elementCount * (t[0].dtype == .c64 ? 2 : 1))
+                total += 10 * Double(t[0].floatCount)
             default:
                 break
             }

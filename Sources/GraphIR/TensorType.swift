@@ -24,6 +24,8 @@ public struct TensorType: Sendable, Hashable, CustomStringConvertible {
     public var rank: Int { shape.count }
     public var elementCount: Int { shape.reduce(1, *) }
     public var byteCount: Int { elementCount * dtype.byteSize }
+    /// Real scalars it holds: a complex element counts as two (its float32 view).
+    public var floatCount: Int { byteCount / 4 }
 
     /// Text form, e.g. `f32[20,64,64,12]`; a scalar is `f32[]`.
     public var description: String {

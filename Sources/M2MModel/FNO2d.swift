@@ -28,6 +28,9 @@ public struct FNO2d {
         return list
     }
 
+    /// Real scalars in all trainable parameters (complex counts twice).
+    public var parameterCount: Int { parameterTypes.reduce(0) { $0 + $1.type.floatCount } }
+
     /// Declares the parameters in `builder`; returns their values by name.
     public func declareParameters(_ builder: inout GraphBuilder) -> [String: ValueID] {
         var ids: [String: ValueID] = [:]

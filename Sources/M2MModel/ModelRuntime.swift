@@ -29,9 +29,7 @@ public final class ModelRuntime {
     public var parameterTypes: [(name: String, type: TensorType)] { FNO2d(config: config).parameterTypes }
 
     /// Real scalars in all trainable parameters (complex counts twice).
-    public var parameterCount: Int {
-        parameterTypes.reduce(0) { $0 + $1.type.elementCount * ($1.type.dtype == .c64 ? 2 : 1) }
-    }
+    public var parameterCount: Int { FNO2d(config: config).parameterCount }
 
     /// Seeded initialization of every weight; Adam moments zero.
     public func initializeWeights() {

@@ -9,7 +9,7 @@ public enum WeightInit {
     public static func initialize(_ store: ParameterWriter, parameters: [(name: String, type: TensorType)], seed: UInt64) {
         for (index, (name, type)) in parameters.enumerated() {
             var rng = SeededGenerator(seed: seed, stream: UInt64(index))
-            let count = type.elementCount * (type.dtype == .c64 ? 2 : 1)
+            let count = type.floatCount
             let values: [Float]
             if type.dtype == .c64 {
                 let scale = 1 / Double(type.shape[1] * type.shape[2])

@@ -8,9 +8,7 @@ struct ModelSummary {
     let model: CompiledModel
     init(_ model: CompiledModel) { self.model = model }
 
-    var parameters: Int {
-        FNO2d(config: model.config).parameterTypes.reduce(0) { $0 + $1.type.elementCount * ($1.type.dtype == .c64 ? 2 : 1) }
-    }
+    var parameters: Int { FNO2d(config: model.config).parameterCount }
 
     var json: [String: Any] {
         let train = model.training, infer = model.inference
