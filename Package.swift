@@ -39,7 +39,7 @@ let package = Package(
         ),
 
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
-        .testTarget(name: "PlannerTests", dependencies: ["GraphIR", "Planner"]),
+        .testTarget(name: "PlannerTests", dependencies: ["GraphIR", "Planner", "Executor"]),
         .testTarget(name: "ExecutorTests", dependencies: ["GraphIR", "Planner", "Executor"]),
         .testTarget(name: "M2MDataTests", dependencies: ["M2MData", "CHDF5"]),
         .testTarget(

@@ -49,11 +49,16 @@ public final class ExecutableProgram: @unchecked Sendable {
                 addresses.append(UnsafeMutableRawPointer(p))
             }
         }
+        let extents = try graph.boundedExtents().nodes
         kernels = plan.schedule.map { n in
             let node = graph.nodes[n]
-            return makeKernel(KernelBinding(graph: graph, node: node, inputs: node.inputs.map { addresses[$0] },
-                                            result: node.result.map { addresses[$0] },
-                                            workspace: workspaces[n].map { arena.base + $0 }, fftPlans: plans))
+            let extent = extents[n].map {
+                UnsafePointer(addresses[$0.table].assumingMemoryBound(to: Int32.self) + $0.index)
+            }
+            return KernelTable.makeKernel(KernelBinding(
+                graph: graph, node: node, inputs: node.inputs.map { addresses[$0] },
+                result: node.result.map { addresses[$0] }, workspace: workspaces[n].map { arena.base + $0 },
+                fftPlans: plans, extent: extent))
         }
     }
 
@@ -74,12 +79,22 @@ public final class ExecutableProgram: @unchecked Sendable {
         }
     }
 
-    /// Float view of an input or output value in the arena, by name; nil if absent.
+    /// Float view of an f32 or c64 input or output value in the arena, by name; nil if absent.
     public func buffer(_ name: String) -> UnsafeMutablePointer<Float>? {
-        guard let v = graph.output(named: name) ?? graph.value(named: name), let offset = valueOffsets[v] else {
+        guard let v = graph.output(named: name) ?? graph.value(named: name), let offset = valueOffsets[v],
+              graph.values[v].type.dtype != .i32 else {
             return nil
         }
         return (arena.base + offset).assumingMemoryBound(to: Float.self)
+    }
+
+    /// Int32 view of an i32 input or output value in the arena (a routing table), by name.
+    public func indexBuffer(_ name: String) -> UnsafeMutablePointer<Int32>? {
+        guard let v = graph.output(named: name) ?? graph.value(named: name), let offset = valueOffsets[v],
+              graph.values[v].type.dtype == .i32 else {
+            return nil
+        }
+        return (arena.base + offset).assumingMemoryBound(to: Int32.self)
     }
 
     /// Type of an input or output, by name.

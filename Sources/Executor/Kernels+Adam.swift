@@ -3,7 +3,7 @@ import GraphIR
 
 /// Adam (L2 weight decay, as torch.optim.Adam) or AdamW (decoupled decay), in
 /// place on the parameter and its moments; complex weights as (re, im) pairs.
-final class AdamKernel: Kernel {
+final class AdamKernel: KernelDeclaration {
     let param, grad, m, v, hyper: UnsafeMutablePointer<Float>
     let count: Int
     let beta1, beta2, epsilon, weightDecay: Float
@@ -13,7 +13,7 @@ final class AdamKernel: Kernel {
         let t = bind.type(ofInput: 0)
         count = t.floatCount
         guard case .adam(let b1, let b2, let eps, let wd, let dec) = bind.node.op else {
-            fatalError("AdamKernel bound to \(bind.node.op.name)")
+            preconditionFailure("AdamKernel bound to \(bind.node.op.name)")
         }
         (beta1, beta2, epsilon, weightDecay, decoupled) = (Float(b1), Float(b2), Float(eps), Float(wd), dec)
     }

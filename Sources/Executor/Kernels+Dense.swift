@@ -5,9 +5,10 @@ import Planner
 /// `y = x w + b` (and `gelu(x w + b)` for `linear_gelu`) per row tile (one batch sample):
 /// bias broadcast then sgemm with beta 1, in row blocks small enough that the fused
 /// activation reads the block while it is still in cache.
-final class LinearKernel: Kernel {
+final class LinearKernel: KernelDeclaration {
     let x, w, b, y: UnsafeMutablePointer<Float>
-    let rows, k, n, tiles: Int
+    let rows, k, n: Int
+    let tiles: ValidCount
     let appliesGelu: Bool
     /// Rows per sgemm call: about 256 KiB of output.
     let blockRows: Int
@@ -15,12 +16,12 @@ final class LinearKernel: Kernel {
         (x, w, b, y) = (bind.input(0), bind.input(1), bind.input(2), bind.output)
         let t = bind.type(ofInput: 0)
         k = t.shape.last!; n = bind.type(ofInput: 1).shape[1]
-        tiles = KernelShape.rowTiles(t); rows = t.elementCount / k / tiles
+        tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / k / tiles.capacity
         appliesGelu = bind.node.op == .linearGelu
         blockRows = max(1, min(rows, (1 << 16) / n))
     }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { tiles }
+    func tileCount(phase: Int) -> Int { tiles.value }
     func run(phase: Int, tile: Int) {
         var first = 0
         while first < rows {
@@ -40,20 +41,21 @@ final class LinearKernel: Kernel {
 
 /// `dx = dy w^T` per row tile; for `linear_grad_input_gelu` then `dx *= gelu'(x)`
 /// block by block while the rows are in cache.
-final class LinearGradInputKernel: Kernel {
+final class LinearGradInputKernel: KernelDeclaration {
     let dy, w, dx: UnsafeMutablePointer<Float>
     let preActivation: UnsafeMutablePointer<Float>?
-    let rows, k, n, tiles, blockRows: Int
+    let rows, k, n, blockRows: Int
+    let tiles: ValidCount
     init(_ bind: KernelBinding) {
         (dy, w, dx) = (bind.input(0), bind.input(1), bind.output)
         preActivation = bind.node.op == .linearGradInputGelu ? bind.input(2) : nil
         let t = bind.type(ofInput: 0)
         n = t.shape.last!; k = bind.type(ofInput: 1).shape[0]
-        tiles = KernelShape.rowTiles(t); rows = t.elementCount / n / tiles
+        tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / n / tiles.capacity
         blockRows = preActivation == nil ? rows : max(1, min(rows, (1 << 15) / k))
     }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { tiles }
+    func tileCount(phase: Int) -> Int { tiles.value }
     func run(phase: Int, tile: Int) {
         var first = 0
         while first < rows {
@@ -69,52 +71,74 @@ final class LinearGradInputKernel: Kernel {
     }
 }
 
-/// Sums per-tile partials `partial[t][e]` over t in tile order, parallel over elements.
+/// Sums per-tile partials `partial[t][e]` over t in tile order, parallel over elements;
+/// zero when no tile is valid (an expert that received no patch).
 func reducePartials(_ partial: UnsafeMutablePointer<Float>, tiles: Int, elements: Int,
                     into out: UnsafeMutablePointer<Float>, chunk: Int) {
     let start = chunk * elementwiseChunk, end = min(elements, start + elementwiseChunk)
     guard start < end else { return }
+    guard tiles > 0 else { (out + start).update(repeating: 0, count: end - start); return }
     (out + start).update(from: partial + start, count: end - start)
-    for t in 1..<max(tiles, 1) {
+    for t in 1..<tiles {
         let p = partial + t * elements
         for e in start..<end { out[e] += p[e] }
     }
 }
 
 /// `dw = x^T dy`: per-sample partial products, then a fixed-order sum over samples.
-final class LinearGradWeightKernel: Kernel {
+final class LinearGradWeightKernel: KernelDeclaration {
     let x, dy, dw, partial: UnsafeMutablePointer<Float>
-    let rows, k, n, tiles: Int
+    let rows, k, n: Int
+    let tiles: ValidCount
+    /// The tiles of the current run (read when phase 0 starts).
+    private var validTiles = 0
     init(_ bind: KernelBinding) {
         (x, dy, dw, partial) = (bind.input(0), bind.input(1), bind.output, bind.scratch)
         let t = bind.type(ofInput: 0)
         k = t.shape.last!; n = bind.type(ofInput: 1).shape.last!
-        tiles = KernelShape.rowTiles(t); rows = t.elementCount / k / tiles
+        tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / k / tiles.capacity
+    }
+    /// One `[K, N]` partial per row tile.
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
+        let x = graph.values[node.inputs[0]].type, result = graph.values[node.result!].type
+        return KernelShape.rowTiles(x) * result.elementCount * 4
     }
     var phaseCount: Int { 2 }
-    func tileCount(phase: Int) -> Int { phase == 0 ? tiles : chunks(k * n) }
+    func tileCount(phase: Int) -> Int {
+        if phase == 0 { validTiles = tiles.value; return validTiles }
+        return chunks(k * n)
+    }
     func run(phase: Int, tile: Int) {
         if phase == 0 {
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(n), Int32(rows),
                         1, x + tile * rows * k, Int32(k), dy + tile * rows * n, Int32(n), 0,
                         partial + tile * k * n, Int32(n))
         } else {
-            reducePartials(partial, tiles: tiles, elements: k * n, into: dw, chunk: tile)
+            reducePartials(partial, tiles: validTiles, elements: k * n, into: dw, chunk: tile)
         }
     }
 }
 
 /// Column sums of `dy[..., n]` (bias gradient): per-sample partials, then a fixed-order sum.
-final class SumRowsKernel: Kernel {
+final class SumRowsKernel: KernelDeclaration {
     let dy, out, partial: UnsafeMutablePointer<Float>
-    let rows, n, tiles: Int
+    let rows, n: Int
+    let tiles: ValidCount
+    private var validTiles = 0
     init(_ bind: KernelBinding) {
         (dy, out, partial) = (bind.input(0), bind.output, bind.scratch)
         let t = bind.type(ofInput: 0)
-        n = t.shape.last!; tiles = KernelShape.rowTiles(t); rows = t.elementCount / n / tiles
+        n = t.shape.last!; tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / n / tiles.capacity
+    }
+    /// One `[N]` partial per row tile.
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
+        KernelShape.rowTiles(graph.values[node.inputs[0]].type) * graph.values[node.result!].type.elementCount * 4
     }
     var phaseCount: Int { 2 }
-    func tileCount(phase: Int) -> Int { phase == 0 ? tiles : chunks(n) }
+    func tileCount(phase: Int) -> Int {
+        if phase == 0 { validTiles = tiles.value; return validTiles }
+        return chunks(n)
+    }
     func run(phase: Int, tile: Int) {
         if phase == 0 {
             let p = partial + tile * n, src = dy + tile * rows * n
@@ -124,26 +148,36 @@ final class SumRowsKernel: Kernel {
                 for c in 0..<n { p[c] += row[c] }
             }
         } else {
-            reducePartials(partial, tiles: tiles, elements: n, into: out, chunk: tile)
+            reducePartials(partial, tiles: validTiles, elements: n, into: out, chunk: tile)
         }
     }
 }
 
 /// `gelu(x w1 + b1) w2 + b2` per row tile, in blocks of rows whose hidden activations
 /// live only in this tile's workspace (they never reach main memory).
-final class MLPKernel: Kernel {
+final class MLPKernel: KernelDeclaration {
     let x, w1, b1, w2, b2, y, hidden: UnsafeMutablePointer<Float>
-    let rows, k, width, n, tiles, blockRows: Int
+    let rows, k, width, n, blockRows: Int
+    let tiles: ValidCount
     init(_ bind: KernelBinding) {
         (x, w1, b1, w2, b2) = (bind.input(0), bind.input(1), bind.input(2), bind.input(3), bind.input(4))
         (y, hidden) = (bind.output, bind.scratch)
         let t = bind.type(ofInput: 0)
         k = t.shape.last!; width = bind.type(ofInput: 1).shape[1]; n = bind.type(ofInput: 3).shape[1]
-        tiles = KernelShape.rowTiles(t); rows = t.elementCount / k / tiles
-        blockRows = KernelShape.mlpBlockRows(rows: rows, hidden: width)
+        tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / k / tiles.capacity
+        blockRows = Self.blockRows(rows: rows, hidden: width)
+    }
+    /// Rows per block: about 128 KiB of hidden activations, which stay in the core's L2
+    /// cache between the two products.
+    static func blockRows(rows: Int, hidden: Int) -> Int { max(1, min(rows, (1 << 15) / hidden)) }
+    /// One block of hidden activations per row tile.
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
+        let t = graph.values[node.inputs[0]].type, hidden = graph.values[node.inputs[1]].type.shape[1]
+        let rows = t.elementCount / t.shape.last! / KernelShape.rowTiles(t)
+        return KernelShape.rowTiles(t) * blockRows(rows: rows, hidden: hidden) * hidden * 4
     }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { tiles }
+    func tileCount(phase: Int) -> Int { tiles.value }
     func run(phase: Int, tile: Int) {
         let h = hidden + tile * blockRows * width
         var first = 0

@@ -1,27 +1,55 @@
+import Foundation
 import GraphIR
 import Planner
 
-/// gelu, gelu_grad and add over fixed chunks of elements.
-final class ElementwiseKernel: Kernel {
-    enum Form { case gelu, geluGrad, add }
+/// The elementwise family over fixed chunks of floats: unary (gelu, exp, log, sqrt,
+/// affine, stop_gradient) and binary (add, sub, mul, div, gelu_grad). A tensor bounded
+/// on its leading axis is processed up to its valid rows only.
+final class ElementwiseKernel: KernelDeclaration {
+    enum Form { case gelu, geluGrad, add, sub, mul, div, affine(Float, Float), exp, log, sqrt, copy }
     let form: Form
     let a, b, y: UnsafeMutablePointer<Float>
-    let count: Int
+    /// Floats per leading index, and the leading extent (valid rows at run time).
+    let floatsPerRow: Int
+    let rows: ValidCount
+    private var count = 0
     init(_ bind: KernelBinding) {
         switch bind.node.op {
         case .gelu: form = .gelu
         case .geluGrad: form = .geluGrad
-        default: form = .add
+        case .add: form = .add
+        case .sub: form = .sub
+        case .mul: form = .mul
+        case .div: form = .div
+        case .affine(let scale, let shift): form = .affine(Float(scale), Float(shift))
+        case .exp: form = .exp
+        case .log: form = .log
+        case .sqrt: form = .sqrt
+        case .stopGradient: form = .copy
+        case .linear, .linearGelu, .mlp, .reduceSum, .reduceMax, .broadcast, .reshape, .fill, .appendCoordinates,
+             .sliceChannels, .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies,
+             .spectralCentroid, .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine,
+             .relativeL2Loss, .linearGradInput, .linearGradInputGelu, .linearGradWeight, .sumRows, .rfft2Grad,
+             .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad,
+             .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates, .combineGradExpert,
+             .relativeL2LossGrad, .adam:
+            preconditionFailure("ElementwiseKernel bound to \(bind.node.op.name)")
         }
         a = bind.input(0)
         b = bind.inputs.count > 1 ? bind.input(1) : bind.input(0)
         y = bind.output
         // Floats, not elements: a c64 add (the summed gradient of a spectral weight used
         // by several rollout steps) covers both the real and the imaginary parts.
-        count = bind.resultType.floatCount
+        let t = bind.resultType
+        let leadingBound = t.boundedAxis == 0
+        rows = leadingBound ? bind.validCount(capacity: t.shape[0]) : ValidCount(source: nil, capacity: 1)
+        floatsPerRow = leadingBound ? t.floatCount / t.shape[0] : t.floatCount
     }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { chunks(count) }
+    func tileCount(phase: Int) -> Int {
+        count = rows.value * floatsPerRow
+        return count == 0 ? 0 : chunks(count)
+    }
     func run(phase: Int, tile: Int) {
         let start = tile * elementwiseChunk, n = min(count, start + elementwiseChunk) - start
         let a = self.a + start, b = self.b + start, y = self.y + start
@@ -29,21 +57,31 @@ final class ElementwiseKernel: Kernel {
         case .gelu: for i in 0..<n { y[i] = FastMath.gelu(a[i]) }
         case .geluGrad: for i in 0..<n { y[i] = b[i] * FastMath.geluDerivative(a[i]) }
         case .add: for i in 0..<n { y[i] = a[i] + b[i] }
+        case .sub: for i in 0..<n { y[i] = a[i] - b[i] }
+        case .mul: for i in 0..<n { y[i] = a[i] * b[i] }
+        case .div: for i in 0..<n { y[i] = a[i] / b[i] }
+        case .affine(let scale, let shift): for i in 0..<n { y[i] = scale * a[i] + shift }
+        case .exp: for i in 0..<n { y[i] = Foundation.exp(a[i]) }
+        case .log: for i in 0..<n { y[i] = Foundation.log(a[i]) }
+        case .sqrt: for i in 0..<n { y[i] = a[i].squareRoot() }
+        case .copy: y.update(from: a, count: n)
         }
     }
 }
 
 /// Copies the input channels and appends x = w / W and y = h / H, per sample.
-final class AppendCoordinatesKernel: Kernel {
+final class AppendCoordinatesKernel: KernelDeclaration {
     let x, y: UnsafeMutablePointer<Float>
-    let n, h, w, c: Int
+    let h, w, c: Int
+    let samples: ValidCount
     init(_ bind: KernelBinding) {
         (x, y) = (bind.input(0), bind.output)
         let s = bind.type(ofInput: 0).shape
-        (n, h, w, c) = (s[0], s[1], s[2], s[3])
+        samples = bind.validCount(capacity: s[0])
+        (h, w, c) = (s[1], s[2], s[3])
     }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { n }
+    func tileCount(phase: Int) -> Int { samples.value }
     func run(phase: Int, tile: Int) {
         for i in 0..<h {
             for j in 0..<w {
@@ -57,34 +95,51 @@ final class AppendCoordinatesKernel: Kernel {
     }
 }
 
-/// slice_channels, pad_channels and concat_channels: per-pixel channel copies.
-final class ChannelCopyKernel: Kernel {
+/// slice_channels, pad_channels and concat_channels on the last axis, per leading index.
+final class ChannelCopyKernel: KernelDeclaration {
+    enum Form { case slice(start: Int, count: Int), pad(start: Int, total: Int), concat }
     let a, b, y: UnsafeMutablePointer<Float>
-    let op: Op
-    let pixelsPerSample, samples, ca, cb, cy: Int
+    let form: Form
+    let pixelsPerSample, ca, cb, cy: Int
+    let samples: ValidCount
     init(_ bind: KernelBinding) {
-        op = bind.node.op
+        switch bind.node.op {
+        case .sliceChannels(let start, let count): form = .slice(start: start, count: count)
+        case .padChannels(let start, let total): form = .pad(start: start, total: total)
+        case .concatChannels: form = .concat
+        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
+             .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .rfft2, .irfft2,
+             .spectralMix, .bandEnergies, .spectralCentroid, .extractPatches, .mergePatches, .route, .dispatch,
+             .gatherGates, .combine, .relativeL2Loss, .linearGradInput, .linearGradInputGelu, .linearGradWeight,
+             .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight,
+             .bandEnergiesGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,
+             .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
+            preconditionFailure("ChannelCopyKernel bound to \(bind.node.op.name)")
+        }
         a = bind.input(0)
         b = bind.inputs.count > 1 ? bind.input(1) : bind.input(0)
         y = bind.output
-        let s = bind.type(ofInput: 0).shape
-        samples = s[0]; pixelsPerSample = s[1] * s[2]; ca = s[3]
-        cb = bind.inputs.count > 1 ? bind.type(ofInput: 1).shape[3] : 0
-        cy = bind.resultType.shape[3]
+        let t = bind.type(ofInput: 0)
+        let leading = t.rank >= 2 ? t.shape[0] : 1
+        samples = bind.validCount(capacity: leading)
+        ca = t.shape.last!
+        pixelsPerSample = t.elementCount / ca / leading
+        cb = bind.inputs.count > 1 ? bind.type(ofInput: 1).shape.last! : 0
+        cy = bind.resultType.shape.last!
     }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { samples }
+    func tileCount(phase: Int) -> Int { samples.value }
     func run(phase: Int, tile: Int) {
         let first = tile * pixelsPerSample
         for p in first..<(first + pixelsPerSample) {
             let dst = y + p * cy
-            switch op {
-            case .sliceChannels(let start, let count):
+            switch form {
+            case .slice(let start, let count):
                 dst.update(from: a + p * ca + start, count: count)
-            case .padChannels(let start, let total):
+            case .pad(let start, let total):
                 dst.update(repeating: 0, count: total)
                 (dst + start).update(from: a + p * ca, count: ca)
-            default:
+            case .concat:
                 dst.update(from: a + p * ca, count: ca)
                 (dst + ca).update(from: b + p * cb, count: cb)
             }
@@ -93,13 +148,13 @@ final class ChannelCopyKernel: Kernel {
 }
 
 /// Writes a constant.
-final class FillKernel: Kernel {
+final class FillKernel: KernelDeclaration {
     let y: UnsafeMutablePointer<Float>
     let value: Float, count: Int
     init(_ bind: KernelBinding) {
         y = bind.output
         count = bind.resultType.elementCount
-        guard case .fill(let v, _) = bind.node.op else { fatalError("FillKernel bound to \(bind.node.op.name)") }
+        guard case .fill(let v, _) = bind.node.op else { preconditionFailure("FillKernel bound to \(bind.node.op.name)") }
         value = Float(v)
     }
     var phaseCount: Int { 1 }

@@ -4,7 +4,7 @@ import GraphIR
 /// Relative L2 loss `mean_n ||p_n - y_n|| / ||y_n||` and its gradient. Phase 0:
 /// per-sample squared norms in Double; phase 1: the fixed-order batch mean (loss)
 /// or the per-sample gradient scale (loss gradient).
-final class RelativeL2Kernel: Kernel {
+final class RelativeL2Kernel: KernelDeclaration {
     let pred, target: UnsafeMutablePointer<Float>
     let seed: UnsafeMutablePointer<Float>?      // dL for the gradient form
     let out: UnsafeMutablePointer<Float>
@@ -20,6 +20,10 @@ final class RelativeL2Kernel: Kernel {
         norms = bind.workspace!.assumingMemoryBound(to: Double.self)
         let t = bind.type(ofInput: 0)
         samples = t.shape[0]; perSample = t.elementCount / samples
+    }
+    /// Two Double norms per sample.
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
+        graph.values[node.inputs[0]].type.shape[0] * 2 * 8
     }
     var phaseCount: Int { 2 }
     func tileCount(phase: Int) -> Int { phase == 0 || isGradient ? samples : 1 }

@@ -29,23 +29,61 @@ struct SpectralGeometry {
     }
 }
 
+/// The transforms of an FFT op and its `[H, W/2+1, C]` complex workspace tile per sample.
+enum SpectralRequirements {
+    static func transforms(_ node: Node, in graph: Graph) -> SpectralTransforms {
+        switch node.op {
+        case .rfft2(let m1, let m2), .irfft2Grad(let m1, let m2):
+            let s = graph.values[node.inputs[0]].type.shape
+            return SpectralTransforms(height: s[1], width: s[2], channels: s[3], modes1: m1, modes2: m2)
+        case .irfft2(let h, let w, let m1, let m2), .rfft2Grad(let h, let w, let m1, let m2):
+            let s = graph.values[node.result!].type.shape
+            return SpectralTransforms(height: h, width: w, channels: s[3], modes1: m1, modes2: m2)
+        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
+             .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
+             .padChannels, .concatChannels, .spectralMix, .bandEnergies, .spectralCentroid, .extractPatches,
+             .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
+             .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad, .spectralMixGradInput,
+             .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad,
+             .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
+            preconditionFailure("\(node.op.name) is not an FFT op")
+        }
+    }
+
+    /// One workspace tile per sample (the transforms run per sample).
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
+        let n = node.op.code == .rfft2 || node.op.code == .irfft2_grad
+            ? graph.values[node.inputs[0]].type.shape[0] : graph.values[node.result!].type.shape[0]
+        return n * transforms(node, in: graph).workspaceTileElements * 8
+    }
+
+    static func plans(_ node: Node, in graph: Graph) -> [FFTPlanSpec] {
+        let t = transforms(node, in: graph)
+        return [t.realToComplexW, t.complexH(forward: true), t.complexH(forward: false), t.complexToRealW]
+    }
+}
+
 /// rfft2 (x -> kept modes) and irfft2_grad (dy -> its adjoint spectrum): r2c along W,
 /// complex FFT along H on the kept columns only, then a gather of the kept modes.
-final class ForwardSpectralKernel: Kernel {
+final class ForwardSpectralKernel: KernelDeclaration {
     let g: SpectralGeometry
     let x, y, workspace: UnsafeMutablePointer<Float>
     let alongW, alongH: FFTPlan
     let isAdjoint: Bool
+    let samples: ValidCount
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { SpectralRequirements.workspaceBytes(node, in: graph) }
+    static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { SpectralRequirements.plans(node, in: graph) }
     init(_ bind: KernelBinding) {
-        let t = KernelShape.spectralTransforms(bind.node, in: bind.graph)!
+        let t = SpectralRequirements.transforms(bind.node, in: bind.graph)
         g = SpectralGeometry(t: t, samples: bind.type(ofInput: 0).shape[0])
+        samples = bind.validCount(capacity: g.samples)
         (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
         alongW = bind.fftPlans[t.realToComplexW]!
         alongH = bind.fftPlans[t.complexH(forward: true)]!
-        if case .irfft2Grad = bind.node.op { isAdjoint = true } else { isAdjoint = false }
+        isAdjoint = bind.node.op.code == .irfft2_grad
     }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { g.samples }
+    func tileCount(phase: Int) -> Int { samples.value }
     func run(phase: Int, tile n: Int) {
         let ws = workspace + n * g.t.workspaceTileElements * 2
         alongW.execute(x + n * g.h * g.t.width * g.c, ws)
@@ -70,21 +108,25 @@ final class ForwardSpectralKernel: Kernel {
 
 /// irfft2 (kept modes -> x, scaled 1/(HW)) and rfft2_grad (the exact adjoint of rfft2):
 /// scatter into a zeroed workspace, complex FFT along H on the kept columns, c2r along W.
-final class InverseSpectralKernel: Kernel {
+final class InverseSpectralKernel: KernelDeclaration {
     let g: SpectralGeometry
     let x, y, workspace: UnsafeMutablePointer<Float>
     let alongH, alongW: FFTPlan
     let isAdjoint: Bool
+    let samples: ValidCount
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { SpectralRequirements.workspaceBytes(node, in: graph) }
+    static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { SpectralRequirements.plans(node, in: graph) }
     init(_ bind: KernelBinding) {
-        let t = KernelShape.spectralTransforms(bind.node, in: bind.graph)!
+        let t = SpectralRequirements.transforms(bind.node, in: bind.graph)
         g = SpectralGeometry(t: t, samples: bind.resultType.shape[0])
+        samples = bind.validCount(capacity: g.samples)
         (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
         alongH = bind.fftPlans[t.complexH(forward: false)]!
         alongW = bind.fftPlans[t.complexToRealW]!
-        if case .rfft2Grad = bind.node.op { isAdjoint = true } else { isAdjoint = false }
+        isAdjoint = bind.node.op.code == .rfft2_grad
     }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { g.samples }
+    func tileCount(phase: Int) -> Int { samples.value }
     func run(phase: Int, tile n: Int) {
         let ws = workspace + n * g.t.workspaceTileElements * 2
         ws.update(repeating: 0, count: g.t.workspaceTileElements * 2)
@@ -130,38 +172,62 @@ final class InverseSpectralKernel: Kernel {
 
 /// Per-mode complex matrix products (one cgemm per mode, each a tile):
 /// spectral_mix `Y = X W`, its input gradient `dY W^H`, its weight gradient `X^H dY`.
-final class SpectralMixKernel: Kernel {
+final class SpectralMixKernel: KernelDeclaration {
+    enum Form { case mix, gradInput, gradWeight }
     let a, b, y: UnsafeMutablePointer<Float>
     let modes, batch, rowsA, colsA, rowsB, colsB, colsY: Int
-    let op: Op
+    let form: Form
+    /// Valid rows of the (possibly bounded) batch axis, read per run.
+    let rows: ValidCount
+    private var validRows = 0
     private let constants = UnsafeMutablePointer<Float>.allocate(capacity: 4)   // alpha = 1, beta = 0
     init(_ bind: KernelBinding) {
         (a, b, y) = (bind.input(0), bind.input(1), bind.output)
-        op = bind.node.op
+        switch bind.node.op.code {
+        case .spectral_mix: form = .mix
+        case .spectral_mix_grad_input: form = .gradInput
+        case .spectral_mix_grad_weight: form = .gradWeight
+        case .linear, .linear_gelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduce_sum,
+             .reduce_max, .broadcast, .reshape, .stop_gradient, .fill, .append_coordinates, .slice_channels,
+             .pad_channels, .concat_channels, .rfft2, .irfft2, .band_energies, .spectral_centroid, .extract_patches,
+             .merge_patches, .route, .dispatch, .gather_gates, .combine, .relative_l2_loss, .linear_grad_input,
+             .linear_grad_input_gelu, .linear_grad_weight, .sum_rows, .gelu_grad, .rfft2_grad, .irfft2_grad,
+             .band_energies_grad, .extract_patches_grad, .merge_patches_grad, .dispatch_grad, .gather_gates_grad,
+             .combine_grad_gates, .combine_grad_expert, .relative_l2_loss_grad, .adam:
+            preconditionFailure("SpectralMixKernel bound to \(bind.node.op.name)")
+        }
         let sa = bind.type(ofInput: 0).shape, sb = bind.type(ofInput: 1).shape
         modes = sa[0]; batch = sa[1]
+        rows = bind.validCount(capacity: batch)
         (rowsA, colsA, rowsB, colsB) = (sa[1], sa[2], sb[1], sb[2])
         colsY = bind.resultType.shape[2]
         constants.update(from: [1, 0, 0, 0], count: 4)
     }
     deinit { constants.deallocate() }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { modes }
+    func tileCount(phase: Int) -> Int {
+        validRows = rows.value
+        return modes
+    }
     func run(phase: Int, tile m: Int) {
         let alpha = UnsafeRawPointer(constants), beta = UnsafeRawPointer(constants + 2)
         let am = a + 2 * m * rowsA * colsA, bm = b + 2 * m * rowsB * colsB
-        switch op {
-        case .spectralMix:          // [N, Ci] x [Ci, Co]
+        let n = Int32(validRows)
+        switch form {
+        case .mix:          // [N, Ci] x [Ci, Co]
+            guard n > 0 else { return }
             let ym = y + 2 * m * batch * colsY
-            cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(batch), Int32(colsB), Int32(colsA),
+            cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Int32(colsB), Int32(colsA),
                         alpha, am, Int32(colsA), bm, Int32(colsB), beta, ym, Int32(colsY))
-        case .spectralMixGradInput: // [N, Co] x [Ci, Co]^H
+        case .gradInput:    // [N, Co] x [Ci, Co]^H
+            guard n > 0 else { return }
             let ym = y + 2 * m * batch * colsY
-            cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasConjTrans, Int32(batch), Int32(rowsB), Int32(colsA),
+            cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasConjTrans, n, Int32(rowsB), Int32(colsA),
                         alpha, am, Int32(colsA), bm, Int32(colsB), beta, ym, Int32(colsY))
-        default:                    // [N, Ci]^H x [N, Co]
+        case .gradWeight:   // [N, Ci]^H x [N, Co]
             let ym = y + 2 * m * colsA * colsB
-            cblas_cgemm(CblasRowMajor, CblasConjTrans, CblasNoTrans, Int32(colsA), Int32(colsB), Int32(batch),
+            guard n > 0 else { ym.update(repeating: 0, count: 2 * colsA * colsB); return }
+            cblas_cgemm(CblasRowMajor, CblasConjTrans, CblasNoTrans, Int32(colsA), Int32(colsB), n,
                         alpha, am, Int32(colsA), bm, Int32(colsB), beta, ym, Int32(colsB))
         }
     }

@@ -15,7 +15,7 @@ public enum Autodiff {
         // Forward sweep: which values depend on a value we differentiate with respect to.
         var needsGradient = [Bool](repeating: false, count: graph.values.count)
         for v in wrt { needsGradient[v] = true }
-        for node in graph.nodes {
+        for node in graph.nodes where node.op.kind != .constant {
             if let r = node.result, node.inputs.contains(where: { needsGradient[$0] }) { needsGradient[r] = true }
         }
         // Reverse sweep from the loss.
@@ -54,7 +54,9 @@ public enum Autodiff {
 public typealias GradientRule = (_ builder: inout GraphBuilder, _ node: Node, _ dy: ValueID,
                                  _ needs: [Bool]) throws -> [ValueID?]
 
-/// The registry: one gradient rule per differentiable op, nowhere else.
+/// The registry: one gradient rule per differentiable op, nowhere else. Composite
+/// functions (softmax, entropy, KL, the router's features) have no rules of their own:
+/// they are built from these primitives and differentiated through them.
 public enum GradientRules {
     public static func rule(for op: Op) -> GradientRule? {
         switch op {
@@ -69,21 +71,48 @@ public enum GradientRules {
             return { b, node, dy, _ in [try b(.geluGrad, node.inputs[0], dy)] }
         case .add:
             return { _, _, dy, _ in [dy, dy] }
+        case .sub:
+            return { b, _, dy, needs in [dy, needs[1] ? try b(.affine(scale: -1, shift: 0), dy) : nil] }
+        case .mul:
+            return { b, node, dy, needs in
+                [needs[0] ? try b(.mul, dy, node.inputs[1]) : nil, needs[1] ? try b(.mul, dy, node.inputs[0]) : nil]
+            }
+        case .div:
+            // y = a / b: da = dy / b, db = -dy y / b.
+            return { b, node, dy, needs in
+                let divisor = node.inputs[1]
+                return [needs[0] ? try b(.div, dy, divisor) : nil,
+                        needs[1] ? try b(.affine(scale: -1, shift: 0), try b(.div, try b(.mul, dy, node.result!), divisor)) : nil]
+            }
+        case .affine(let scale, _):
+            return { b, _, dy, _ in [try b(.affine(scale: scale, shift: 0), dy)] }
+        case .exp:
+            return { b, node, dy, _ in [try b(.mul, dy, node.result!)] }
+        case .log:
+            return { b, node, dy, _ in [try b(.div, dy, node.inputs[0])] }
+        case .sqrt:
+            return { b, node, dy, _ in [try b(.div, try b(.affine(scale: 0.5, shift: 0), dy), node.result!)] }
+        case .reduceSum(let axis):
+            return { b, node, dy, _ in [try b(.broadcast(axis: axis, size: b.type(of: node.inputs[0]).shape[axis]), dy)] }
+        case .broadcast(let axis, _):
+            return { b, _, dy, _ in [try b(.reduceSum(axis: axis), dy)] }
+        case .reshape:
+            return { b, node, dy, _ in [try b(.reshape(shape: b.type(of: node.inputs[0]).shape), dy)] }
         case .appendCoordinates:
             return { b, node, dy, _ in
                 [try b(.sliceChannels(start: 0, count: b.type(of: node.inputs[0]).shape[3]), dy)]
             }
         case .sliceChannels(let start, _):
             return { b, node, dy, _ in
-                [try b(.padChannels(start: start, total: b.type(of: node.inputs[0]).shape[3]), dy)]
+                [try b(.padChannels(start: start, total: b.type(of: node.inputs[0]).shape.last!), dy)]
             }
         case .padChannels(let start, _):
             return { b, node, dy, _ in
-                [try b(.sliceChannels(start: start, count: b.type(of: node.inputs[0]).shape[3]), dy)]
+                [try b(.sliceChannels(start: start, count: b.type(of: node.inputs[0]).shape.last!), dy)]
             }
         case .concatChannels:
             return { b, node, dy, needs in
-                let ca = b.type(of: node.inputs[0]).shape[3], cb = b.type(of: node.inputs[1]).shape[3]
+                let ca = b.type(of: node.inputs[0]).shape.last!, cb = b.type(of: node.inputs[1]).shape.last!
                 return [needs[0] ? try b(.sliceChannels(start: 0, count: ca), dy) : nil,
                         needs[1] ? try b(.sliceChannels(start: ca, count: cb), dy) : nil]
             }
@@ -100,13 +129,46 @@ public enum GradientRules {
                 return [needs[0] ? try b(.spectralMixGradInput, dy, w) : nil,
                         needs[1] ? try b(.spectralMixGradWeight, x, dy) : nil]
             }
+        case .bandEnergies(let bands):
+            return { b, node, dy, _ in [try b(.bandEnergiesGrad(bands: bands), node.inputs[0], dy)] }
+        case .extractPatches(let s, let h):
+            return { b, _, dy, _ in [try b(.extractPatchesGrad(scale: s, halo: h), dy)] }
+        case .mergePatches(let s, let h):
+            return { b, _, dy, _ in [try b(.mergePatchesGrad(scale: s, halo: h), dy)] }
+        case .dispatch(let expert, let k, let capacity):
+            // The route is a constant (an i32 table): only the patches get a gradient.
+            return { b, node, dy, _ in
+                let patches = b.type(of: node.inputs[0]).shape[0]
+                return [try b(.dispatchGrad(expert: expert, k: k, capacity: capacity, patches: patches), dy, node.inputs[1]), nil]
+            }
+        case .gatherGates(let k, let renormalize):
+            return { b, node, dy, _ in
+                [try b(.gatherGatesGrad(k: k, renormalize: renormalize), node.inputs[0], node.inputs[1], dy), nil]
+            }
+        case .combine(let k, let capacity, let halo):
+            return { b, node, dy, needs in
+                let (gates, route) = (node.inputs[0], node.inputs[1])
+                let outputs = Array(node.inputs.dropFirst(2))
+                var result: [ValueID?] = [
+                    needs[0] ? try b.apply(.combineGradGates(k: k, capacity: capacity, halo: halo), [route, dy] + outputs)
+                        : nil,
+                    nil,
+                ]
+                for e in outputs.indices {
+                    result.append(needs[2 + e]
+                        ? try b(.combineGradExpert(expert: e, k: k, capacity: capacity, halo: halo), gates, route, dy) : nil)
+                }
+                return result
+            }
         case .relativeL2Loss:
             // The target is data: no gradient flows into it.
             return { b, node, dy, _ in [try b(.relativeL2LossGrad, node.inputs[0], node.inputs[1], dy), nil] }
-        case .fill:
-            return { _, _, _, _ in [] }
-        case .linearGelu, .mlp, .linearGradInput, .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
-             .spectralMixGradInput, .spectralMixGradWeight, .relativeL2LossGrad, .adam:
+        case .fill, .reduceMax, .stopGradient, .spectralCentroid, .route:
+            return { _, node, _, _ in node.inputs.map { _ in nil } }   // constants: never asked (kind .constant)
+        case .linearGelu, .mlp, .linearGradInput, .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad,
+             .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad,
+             .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates,
+             .combineGradExpert, .relativeL2LossGrad, .adam:
             return nil   // backward, optimizer and inference-only fused ops are not differentiated
         }
     }

@@ -32,11 +32,26 @@ extension Graph {
                 total += 8 * m * n * ci * Double(t[1].shape[2])
             case .adam:
                 total += 10 * Double(t[0].floatCount)
-            default:
-                break
+            case .bandEnergies, .spectralCentroid:
+                total += Self.patchDFTFLOPs(t[0].shape)
+            case .bandEnergiesGrad:
+                total += 2 * Self.patchDFTFLOPs(t[0].shape)
+            case .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum, .reduceMax, .broadcast,
+                 .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels, .padChannels, .concatChannels,
+                 .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .sumRows,
+                 .geluGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,
+                 .combineGradGates, .combineGradExpert, .relativeL2LossGrad:
+                break   // elementwise, copies and reductions are not counted
             }
         }
         return total
+    }
+
+    /// The direct separable DFT of `[Np, P, Q, 1]` patches: real rows (4 flops per
+    /// complex-by-real MAC), then complex columns (8 per MAC).
+    static func patchDFTFLOPs(_ shape: [Int]) -> Double {
+        let (n, p, q) = (Double(shape[0]), Double(shape[1]), Double(shape[2]))
+        return n * (4 * p * q * q + 8 * p * q * p)
     }
 
     /// 2.5 N log2 N per channel and sample of a `[N, H, W, C]` real field.

@@ -4,6 +4,7 @@ extension Graph {
     /// Throws a `GraphError` with a one-line description of the first rule this graph breaks.
     public func verify() throws {
         if let defect = firstDefect() { throw GraphError(defect.message) }
+        _ = try boundedExtents()
     }
 
     /// The first broken rule, or nil; the parser turns its site into a line and column.
@@ -74,7 +75,7 @@ extension Graph {
             case (let type?, let r?) where values[r].type != type:
                 return GraphDefect("\(label): type mismatch: result is declared \(values[r].type) but \(node.op.name) gives \(type)",
                                    at: .nodeType(k))
-            default:
+            case (nil, nil), (_?, _?):
                 continue
             }
         }

@@ -74,17 +74,6 @@ public struct Graph: Sendable, Hashable {
         outputs.first { $0.name == name }?.value
     }
 
-    /// IDs of values of each persistent kind, in declaration order.
-    public var parameterIDs: [ValueID] {
-        values.indices.filter { if case .parameter = values[$0].kind { return true }; return false }
-    }
-    public var stateIDs: [ValueID] {
-        values.indices.filter { if case .state = values[$0].kind { return true }; return false }
-    }
-    public var inputIDs: [ValueID] {
-        values.indices.filter { if case .input = values[$0].kind { return true }; return false }
-    }
-
     /// For each value, the indices of the nodes that read it, in node order.
     public func consumers() -> [[Int]] {
         var users = Array(repeating: [Int](), count: values.count)

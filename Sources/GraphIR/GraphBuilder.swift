@@ -5,9 +5,6 @@ public struct GraphBuilder {
 
     public init(name: String) { graph = Graph(name: name) }
 
-    /// Starts from an existing graph (used by autodiff to append the backward pass).
-    public init(extending graph: Graph) { self.graph = graph }
-
     private mutating func declare(_ kind: ValueKind, _ type: TensorType) -> ValueID {
         graph.values.append(Value(kind: kind, type: type))
         return graph.values.count - 1

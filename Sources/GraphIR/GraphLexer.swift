@@ -20,7 +20,7 @@ struct Token {
         case string(String)
         /// A value reference `%N`.
         case value(ValueID)
-        /// One of `= : , ( ) { } [ ]`.
+        /// One of `= : , ( ) { } [ ] <`.
         case symbol(Unicode.Scalar)
         case end
     }
@@ -59,7 +59,7 @@ struct GraphLexer {
             switch c {
             case "\"": kind = .string(try readString())
             case "%": kind = .value(try readValueID())
-            case "=", ":", ",", "(", ")", "{", "}", "[", "]":
+            case "=", ":", ",", "(", ")", "{", "}", "[", "]", "<":
                 advance()
                 kind = .symbol(c)
             default:

@@ -129,16 +129,33 @@ struct GraphParser {
         throw GraphError("bad attribute value '\(word)'", at: token.location)
     }
 
-    /// `f32[20,64,64,10]`; a scalar is `f32[]`.
+    /// `f32[20,64,64,10]`; a scalar is `f32[]`; one bounded axis is written `<=C`.
     private mutating func parseType() throws -> TensorType {
         let token = peek
         guard case .word(let word) = token.kind else { throw unexpected(token, "a type like f32[2,3]") }
         guard let dtype = DType(rawValue: word) else {
-            throw GraphError("unknown element type '\(word)' (expected f32 or c64)", at: token.location)
+            let known = DType.allCases.map(\.rawValue).joined(separator: ", ")
+            throw GraphError("unknown element type '\(word)' (expected one of \(known))", at: token.location)
         }
         advance()
         try expect("[")
-        return TensorType(dtype, try parseIntList(closing: "]", what: "a dimension"))
+        var shape: [Int] = []
+        var boundedAxis: Int?
+        if consume("]") { return TensorType(dtype, shape) }
+        repeat {
+            let boundToken = peek
+            if consume("<") {
+                try expect("=")
+                guard boundedAxis == nil else { throw GraphError("a type may bound only one axis", at: boundToken.location) }
+                boundedAxis = shape.count
+            }
+            let dim = peek
+            guard case .word(let word) = dim.kind, let i = Int(word) else { throw unexpected(dim, "a dimension") }
+            advance()
+            shape.append(i)
+        } while consume(",")
+        try expect("]")
+        return TensorType(dtype, shape, boundedAxis: boundedAxis)
     }
 
     /// Comma-separated integers after an opening bracket, through `closing`.

@@ -18,65 +18,50 @@ public enum Attribute: Sendable, Hashable, CustomStringConvertible {
 /// Op names and attributes: the vocabulary of the text form.
 extension Op {
     /// Every op name, for parsers and error messages.
-    public static let allNames: [String] = [
-        "linear", "linear_gelu", "mlp", "gelu", "add", "append_coordinates", "slice_channels", "pad_channels",
-        "concat_channels", "rfft2", "irfft2", "spectral_mix", "relative_l2_loss", "fill",
-        "linear_grad_input", "linear_grad_input_gelu", "linear_grad_weight", "sum_rows", "gelu_grad", "rfft2_grad",
-        "irfft2_grad", "spectral_mix_grad_input", "spectral_mix_grad_weight",
-        "relative_l2_loss_grad", "adam",
-    ]
-
-    /// The op's name in the text form.
-    public var name: String {
-        switch self {
-        case .linear: return "linear"
-        case .linearGelu: return "linear_gelu"
-        case .mlp: return "mlp"
-        case .gelu: return "gelu"
-        case .add: return "add"
-        case .appendCoordinates: return "append_coordinates"
-        case .sliceChannels: return "slice_channels"
-        case .padChannels: return "pad_channels"
-        case .concatChannels: return "concat_channels"
-        case .rfft2: return "rfft2"
-        case .irfft2: return "irfft2"
-        case .spectralMix: return "spectral_mix"
-        case .relativeL2Loss: return "relative_l2_loss"
-        case .fill: return "fill"
-        case .linearGradInput: return "linear_grad_input"
-        case .linearGradInputGelu: return "linear_grad_input_gelu"
-        case .linearGradWeight: return "linear_grad_weight"
-        case .sumRows: return "sum_rows"
-        case .geluGrad: return "gelu_grad"
-        case .rfft2Grad: return "rfft2_grad"
-        case .irfft2Grad: return "irfft2_grad"
-        case .spectralMixGradInput: return "spectral_mix_grad_input"
-        case .spectralMixGradWeight: return "spectral_mix_grad_weight"
-        case .relativeL2LossGrad: return "relative_l2_loss_grad"
-        case .adam: return "adam"
-        }
-    }
+    public static var allNames: [String] { OpCode.allCases.map(\.name) }
 
     /// Attributes in a fixed order (the order the text form prints them).
     public var attributes: [(String, Attribute)] {
         switch self {
+        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .exp, .log, .sqrt, .stopGradient,
+             .appendCoordinates, .concatChannels, .spectralMix, .spectralCentroid, .relativeL2Loss,
+             .linearGradInput, .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad,
+             .spectralMixGradInput, .spectralMixGradWeight, .relativeL2LossGrad:
+            return []
+        case .affine(let scale, let shift): return [("scale", .double(scale)), ("shift", .double(shift))]
+        case .reduceSum(let axis), .reduceMax(let axis): return [("axis", .int(axis))]
+        case .broadcast(let axis, let size): return [("axis", .int(axis)), ("size", .int(size))]
+        case .reshape(let shape): return [("shape", .ints(shape))]
         case .sliceChannels(let s, let c): return [("start", .int(s)), ("count", .int(c))]
         case .padChannels(let s, let t): return [("start", .int(s)), ("total", .int(t))]
         case .rfft2(let m1, let m2), .irfft2Grad(let m1, let m2):
             return [("modes1", .int(m1)), ("modes2", .int(m2))]
         case .irfft2(let h, let w, let m1, let m2), .rfft2Grad(let h, let w, let m1, let m2):
             return [("height", .int(h)), ("width", .int(w)), ("modes1", .int(m1)), ("modes2", .int(m2))]
+        case .bandEnergies(let bands), .bandEnergiesGrad(let bands): return [("bands", .int(bands))]
+        case .extractPatches(let s, let h), .mergePatches(let s, let h), .extractPatchesGrad(let s, let h),
+             .mergePatchesGrad(let s, let h):
+            return [("scale", .int(s)), ("halo", .int(h))]
+        case .route(let k, let c): return [("k", .int(k)), ("capacity", .int(c))]
+        case .dispatch(let e, let k, let c): return [("expert", .int(e)), ("k", .int(k)), ("capacity", .int(c))]
+        case .dispatchGrad(let e, let k, let c, let n):
+            return [("expert", .int(e)), ("k", .int(k)), ("capacity", .int(c)), ("patches", .int(n))]
+        case .gatherGates(let k, let r), .gatherGatesGrad(let k, let r): return [("k", .int(k)), ("renormalize", .bool(r))]
+        case .combine(let k, let c, let h), .combineGradGates(let k, let c, let h):
+            return [("k", .int(k)), ("capacity", .int(c)), ("halo", .int(h))]
+        case .combineGradExpert(let e, let k, let c, let h):
+            return [("expert", .int(e)), ("k", .int(k)), ("capacity", .int(c)), ("halo", .int(h))]
         case .fill(let v, let s): return [("value", .double(v)), ("shape", .ints(s))]
         case .adam(let b1, let b2, let eps, let wd, let dec):
             return [("beta1", .double(b1)), ("beta2", .double(b2)), ("epsilon", .double(eps)),
                     ("weight_decay", .double(wd)), ("decoupled", .bool(dec))]
-        default: return []
         }
     }
 
     /// Builds an op from its text-form name and attributes; throws on an unknown
     /// name, a missing, extra or mistyped attribute.
     public init(name: String, attributes: [String: Attribute]) throws {
+        guard let code = OpCode(rawValue: name) else { throw GraphError("unknown op '\(name)'") }
         var used = Set<String>()
         func int(_ key: String) throws -> Int {
             used.insert(key)
@@ -85,11 +70,9 @@ extension Op {
         }
         func double(_ key: String) throws -> Double {
             used.insert(key)
-            switch attributes[key] {
-            case .double(let v)?: return v
-            case .int(let v)?: return Double(v)
-            default: throw GraphError("\(name): needs number attribute '\(key)'")
-            }
+            if case .double(let v)? = attributes[key] { return v }
+            if case .int(let v)? = attributes[key] { return Double(v) }
+            throw GraphError("\(name): needs number attribute '\(key)'")
         }
         func bool(_ key: String) throws -> Bool {
             used.insert(key)
@@ -101,38 +84,67 @@ extension Op {
             guard case .ints(let v)? = attributes[key] else { throw GraphError("\(name): needs integer list attribute '\(key)'") }
             return v
         }
-        switch name {
-        case "linear": self = .linear
-        case "linear_gelu": self = .linearGelu
-        case "mlp": self = .mlp
-        case "gelu": self = .gelu
-        case "add": self = .add
-        case "append_coordinates": self = .appendCoordinates
-        case "slice_channels": self = .sliceChannels(start: try int("start"), count: try int("count"))
-        case "pad_channels": self = .padChannels(start: try int("start"), total: try int("total"))
-        case "concat_channels": self = .concatChannels
-        case "rfft2": self = .rfft2(modes1: try int("modes1"), modes2: try int("modes2"))
-        case "irfft2":
+        switch code {
+        case .linear: self = .linear
+        case .linear_gelu: self = .linearGelu
+        case .mlp: self = .mlp
+        case .gelu: self = .gelu
+        case .add: self = .add
+        case .sub: self = .sub
+        case .mul: self = .mul
+        case .div: self = .div
+        case .affine: self = .affine(scale: try double("scale"), shift: try double("shift"))
+        case .exp: self = .exp
+        case .log: self = .log
+        case .sqrt: self = .sqrt
+        case .reduce_sum: self = .reduceSum(axis: try int("axis"))
+        case .reduce_max: self = .reduceMax(axis: try int("axis"))
+        case .broadcast: self = .broadcast(axis: try int("axis"), size: try int("size"))
+        case .reshape: self = .reshape(shape: try ints("shape"))
+        case .stop_gradient: self = .stopGradient
+        case .fill: self = .fill(value: try double("value"), shape: try ints("shape"))
+        case .append_coordinates: self = .appendCoordinates
+        case .slice_channels: self = .sliceChannels(start: try int("start"), count: try int("count"))
+        case .pad_channels: self = .padChannels(start: try int("start"), total: try int("total"))
+        case .concat_channels: self = .concatChannels
+        case .rfft2: self = .rfft2(modes1: try int("modes1"), modes2: try int("modes2"))
+        case .irfft2:
             self = .irfft2(height: try int("height"), width: try int("width"), modes1: try int("modes1"), modes2: try int("modes2"))
-        case "spectral_mix": self = .spectralMix
-        case "relative_l2_loss": self = .relativeL2Loss
-        case "fill": self = .fill(value: try double("value"), shape: try ints("shape"))
-        case "linear_grad_input": self = .linearGradInput
-        case "linear_grad_input_gelu": self = .linearGradInputGelu
-        case "linear_grad_weight": self = .linearGradWeight
-        case "sum_rows": self = .sumRows
-        case "gelu_grad": self = .geluGrad
-        case "rfft2_grad":
+        case .spectral_mix: self = .spectralMix
+        case .band_energies: self = .bandEnergies(bands: try int("bands"))
+        case .spectral_centroid: self = .spectralCentroid
+        case .extract_patches: self = .extractPatches(scale: try int("scale"), halo: try int("halo"))
+        case .merge_patches: self = .mergePatches(scale: try int("scale"), halo: try int("halo"))
+        case .route: self = .route(k: try int("k"), capacity: try int("capacity"))
+        case .dispatch: self = .dispatch(expert: try int("expert"), k: try int("k"), capacity: try int("capacity"))
+        case .gather_gates: self = .gatherGates(k: try int("k"), renormalize: try bool("renormalize"))
+        case .combine: self = .combine(k: try int("k"), capacity: try int("capacity"), halo: try int("halo"))
+        case .relative_l2_loss: self = .relativeL2Loss
+        case .linear_grad_input: self = .linearGradInput
+        case .linear_grad_input_gelu: self = .linearGradInputGelu
+        case .linear_grad_weight: self = .linearGradWeight
+        case .sum_rows: self = .sumRows
+        case .gelu_grad: self = .geluGrad
+        case .rfft2_grad:
             self = .rfft2Grad(height: try int("height"), width: try int("width"), modes1: try int("modes1"), modes2: try int("modes2"))
-        case "irfft2_grad": self = .irfft2Grad(modes1: try int("modes1"), modes2: try int("modes2"))
-        case "spectral_mix_grad_input": self = .spectralMixGradInput
-        case "spectral_mix_grad_weight": self = .spectralMixGradWeight
-        case "relative_l2_loss_grad": self = .relativeL2LossGrad
-        case "adam":
+        case .irfft2_grad: self = .irfft2Grad(modes1: try int("modes1"), modes2: try int("modes2"))
+        case .spectral_mix_grad_input: self = .spectralMixGradInput
+        case .spectral_mix_grad_weight: self = .spectralMixGradWeight
+        case .band_energies_grad: self = .bandEnergiesGrad(bands: try int("bands"))
+        case .extract_patches_grad: self = .extractPatchesGrad(scale: try int("scale"), halo: try int("halo"))
+        case .merge_patches_grad: self = .mergePatchesGrad(scale: try int("scale"), halo: try int("halo"))
+        case .dispatch_grad:
+            self = .dispatchGrad(expert: try int("expert"), k: try int("k"), capacity: try int("capacity"),
+                                 patches: try int("patches"))
+        case .gather_gates_grad: self = .gatherGatesGrad(k: try int("k"), renormalize: try bool("renormalize"))
+        case .combine_grad_gates: self = .combineGradGates(k: try int("k"), capacity: try int("capacity"), halo: try int("halo"))
+        case .combine_grad_expert:
+            self = .combineGradExpert(expert: try int("expert"), k: try int("k"), capacity: try int("capacity"),
+                                      halo: try int("halo"))
+        case .relative_l2_loss_grad: self = .relativeL2LossGrad
+        case .adam:
             self = .adam(beta1: try double("beta1"), beta2: try double("beta2"), epsilon: try double("epsilon"),
                          weightDecay: try double("weight_decay"), decoupled: try bool("decoupled"))
-        default:
-            throw GraphError("unknown op '\(name)'")
         }
         if let extra = attributes.keys.filter({ !used.contains($0) }).sorted().first {
             throw GraphError("\(name): unknown attribute '\(extra)'")

@@ -3,58 +3,165 @@ extension Op {
     /// The result type for these input types, nil for side-effect-only ops;
     /// throws a `GraphError` naming the op and the mismatch.
     public func resultType(_ inputs: [TensorType]) throws -> TensorType? {
-        guard inputs.count == arity else {
+        guard arity.accepts(inputs.count) else {
             throw GraphError("\(name): expects \(arity) inputs, got \(inputs.count)")
         }
         func fail(_ why: String) -> GraphError {
             GraphError("\(name): \(why) (inputs \(inputs.map(\.description).joined(separator: ", ")))")
         }
+        let rule = boundRule
+        let bounded = inputs.indices.filter { inputs[$0].isBounded }
+        switch rule {
+        case .none, .introduce:
+            if let i = bounded.first { throw fail("input \(i) may not have a bounded axis") }
+        case .keep:
+            if let i = bounded.first(where: { inputs[$0].boundedAxis != inputs[0].boundedAxis }) {
+                throw fail("input \(i)'s bounded axis differs from input 0's")
+            }
+            if isElementwiseBinary && inputs[0].boundedAxis != inputs[1].boundedAxis {
+                throw fail("operands must be bounded alike")
+            }
+        case .move, .consume:
+            break
+        }
+        guard let type = try staticResultType(inputs.map { $0.bounded(nil) }, fail) else { return nil }
+        switch rule {
+        case .none, .consume: return type
+        case .keep: return type.bounded(inputs[0].boundedAxis)
+        case .move(let from, let to):
+            guard inputs[0].boundedAxis == nil || inputs[0].boundedAxis == from else {
+                throw fail("input 0 may be bounded only on axis \(from)")
+            }
+            return type.bounded(inputs[0].isBounded ? to : nil)
+        case .introduce: return type.bounded(0)
+        }
+    }
+
+    /// add, sub, mul, div, gelu_grad: operands of one type, bounds included.
+    var isElementwiseBinary: Bool {
+        switch code {
+        case .add, .sub, .mul, .div, .gelu_grad: return true
+        case .linear, .linear_gelu, .mlp, .gelu, .affine, .exp, .log, .sqrt, .reduce_sum, .reduce_max, .broadcast,
+             .reshape, .stop_gradient, .fill, .append_coordinates, .slice_channels, .pad_channels, .concat_channels,
+             .rfft2, .irfft2, .spectral_mix, .band_energies, .spectral_centroid, .extract_patches, .merge_patches,
+             .route, .dispatch, .gather_gates, .combine, .relative_l2_loss, .linear_grad_input,
+             .linear_grad_input_gelu, .linear_grad_weight, .sum_rows, .rfft2_grad, .irfft2_grad,
+             .spectral_mix_grad_input, .spectral_mix_grad_weight, .band_energies_grad, .extract_patches_grad,
+             .merge_patches_grad, .dispatch_grad, .gather_gates_grad, .combine_grad_gates, .combine_grad_expert,
+             .relative_l2_loss_grad, .adam:
+            return false
+        }
+    }
+
+    /// How a bounded axis (`TensorType.boundedAxis`) passes through the op.
+    public enum BoundRule: Sendable, Hashable {
+        /// No operand may be bounded; the result is static.
+        case none
+        /// The result is bounded where input 0 is (bounded operands agree).
+        case keep
+        /// Input 0's bounded axis `from` becomes the result's axis `to`.
+        case move(from: Int, to: Int)
+        /// Bounded operands are reduced (only their valid rows count); the result is static.
+        case consume
+        /// Static operands; the result's axis 0 is a capacity (`dispatch`).
+        case introduce
+    }
+
+    public var boundRule: BoundRule {
+        switch self {
+        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .stopGradient,
+             .appendCoordinates, .sliceChannels, .padChannels, .concatChannels, .linearGradInput,
+             .linearGradInputGelu, .geluGrad, .spectralMix, .spectralMixGradInput:
+            return .keep
+        case .rfft2, .irfft2Grad: return .move(from: 0, to: 1)
+        case .irfft2, .rfft2Grad: return .move(from: 1, to: 0)
+        case .linearGradWeight, .sumRows, .spectralMixGradWeight, .combine, .combineGradGates, .dispatchGrad:
+            return .consume
+        case .dispatch, .combineGradExpert: return .introduce
+        case .reduceSum, .reduceMax, .broadcast, .reshape, .fill, .bandEnergies, .spectralCentroid, .extractPatches,
+             .mergePatches, .route, .gatherGates, .relativeL2Loss, .bandEnergiesGrad, .extractPatchesGrad,
+             .mergePatchesGrad, .gatherGatesGrad, .relativeL2LossGrad, .adam:
+            return .none
+        }
+    }
+
+    /// The result type with every bound removed from the operands.
+    private func staticResultType(_ t: [TensorType], _ fail: (String) -> GraphError) throws -> TensorType? {
         func require(_ ok: Bool, _ why: @autoclosure () -> String) throws {
             if !ok { throw fail(why()) }
         }
         func nhwc(_ t: TensorType, _ what: String) throws {
             try require(t.dtype == .f32 && t.rank == 4, "\(what) must be f32[N,H,W,C]")
         }
-        let t = inputs
+        func f32(_ what: String) throws {
+            try require(t.allSatisfy { $0.dtype == .f32 }, what)
+        }
+        /// The route table of `route` for `patches` (and `k`), validated.
+        func table(_ route: TensorType, patches: Int, k: Int) throws -> RouteTable {
+            guard route.dtype == .i32, route.rank == 1,
+                  let table = RouteTable(length: route.shape[0], patches: patches, k: k) else {
+                throw fail("the route must be an i32 routing table for \(patches) patches and k = \(k)")
+            }
+            return table
+        }
         switch self {
         case .linear, .linearGelu:
-            try require(t.allSatisfy { $0.dtype == .f32 }, "all inputs must be f32")
+            try f32("all inputs must be f32")
             try require(t[0].rank >= 1 && t[1].rank == 2 && t[2].rank == 1, "want x[...,K], w[K,N], b[N]")
             try require(t[0].shape.last == t[1].shape[0], "x's last dimension must equal w's rows")
             try require(t[2].shape[0] == t[1].shape[1], "b must have w's column count")
             return TensorType(.f32, t[0].shape.dropLast() + [t[1].shape[1]])
         case .mlp:
-            try require(t.allSatisfy { $0.dtype == .f32 }, "all inputs must be f32")
+            try f32("all inputs must be f32")
             try require(t[0].rank >= 1 && t[1].rank == 2 && t[2].rank == 1 && t[3].rank == 2 && t[4].rank == 1,
                         "want x[...,K], w1[K,H], b1[H], w2[H,N], b2[N]")
             try require(t[0].shape.last == t[1].shape[0] && t[2].shape[0] == t[1].shape[1], "x, w1, b1 disagree")
             try require(t[3].shape[0] == t[1].shape[1] && t[4].shape[0] == t[3].shape[1], "w2, b2 disagree with w1")
             return TensorType(.f32, t[0].shape.dropLast() + [t[3].shape[1]])
-        case .gelu:
+        case .gelu, .exp, .log, .sqrt, .affine:
             try require(t[0].dtype == .f32, "x must be f32")
             return t[0]
         case .add:
-            try require(t[0] == t[1], "operands must have the same type")
+            try require(t[0] == t[1] && t[0].dtype != .i32, "operands must have the same f32 or c64 type")
             return t[0]
+        case .sub, .mul, .div:
+            try require(t[0] == t[1] && t[0].dtype == .f32, "operands must have the same f32 type")
+            return t[0]
+        case .reduceSum(let axis), .reduceMax(let axis):
+            try require(t[0].dtype == .f32 && (0..<t[0].rank).contains(axis), "axis \(axis) out of range for f32 input")
+            var s = t[0].shape; s.remove(at: axis)
+            return TensorType(.f32, s)
+        case .broadcast(let axis, let size):
+            try require(t[0].dtype == .f32 && (0...t[0].rank).contains(axis) && size >= 1,
+                        "axis \(axis) out of range or size \(size) < 1")
+            var s = t[0].shape; s.insert(size, at: axis)
+            return TensorType(.f32, s)
+        case .reshape(let shape):
+            try require(shape.allSatisfy { $0 >= 1 } && shape.reduce(1, *) == t[0].elementCount,
+                        "shape \(shape) must be positive with \(t[0].elementCount) elements")
+            return TensorType(t[0].dtype, shape)
+        case .stopGradient:
+            return t[0]
+        case .fill(_, let shape):
+            try require(shape.allSatisfy { $0 > 0 }, "shape must be positive")
+            return TensorType(.f32, shape)
         case .appendCoordinates:
             try nhwc(t[0], "x")
             var s = t[0].shape; s[3] += 2
             return TensorType(.f32, s)
         case .sliceChannels(let start, let count):
-            try nhwc(t[0], "x")
-            try require(start >= 0 && count > 0 && start + count <= t[0].shape[3], "channels out of range")
-            var s = t[0].shape; s[3] = count
-            return TensorType(.f32, s)
+            try require(t[0].dtype == .f32 && t[0].rank >= 1, "x must be f32[..., C]")
+            try require(start >= 0 && count > 0 && start + count <= t[0].shape.last!, "channels out of range")
+            return TensorType(.f32, t[0].shape.dropLast() + [count])
         case .padChannels(let start, let total):
-            try nhwc(t[0], "x")
-            try require(start >= 0 && start + t[0].shape[3] <= total, "channels out of range")
-            var s = t[0].shape; s[3] = total
-            return TensorType(.f32, s)
+            try require(t[0].dtype == .f32 && t[0].rank >= 1, "x must be f32[..., C]")
+            try require(start >= 0 && start + t[0].shape.last! <= total, "channels out of range")
+            return TensorType(.f32, t[0].shape.dropLast() + [total])
         case .concatChannels:
-            try nhwc(t[0], "a"); try nhwc(t[1], "b")
-            try require(t[0].shape.prefix(3) == t[1].shape.prefix(3), "N, H, W must agree")
-            var s = t[0].shape; s[3] += t[1].shape[3]
-            return TensorType(.f32, s)
+            try f32("a and b must be f32")
+            try require(t[0].rank >= 1 && t[0].rank == t[1].rank && t[0].shape.dropLast() == t[1].shape.dropLast(),
+                        "all but the last dimension must agree")
+            return TensorType(.f32, t[0].shape.dropLast() + [t[0].shape.last! + t[1].shape.last!])
         case .rfft2(let m1, let m2):
             try nhwc(t[0], "x")
             let (h, w) = (t[0].shape[1], t[0].shape[2])
@@ -82,6 +189,78 @@ extension Op {
             try require(t.allSatisfy { $0.dtype == .c64 && $0.rank == 3 }, "inputs must be c64 rank 3")
             try require(t[0].shape.prefix(2) == t[1].shape.prefix(2), "M and N must agree")
             return TensorType(.c64, [t[0].shape[0], t[0].shape[2], t[1].shape[2]])
+        case .bandEnergies(let bands):
+            try require(t[0].dtype == .f32 && t[0].rank == 4 && t[0].shape[3] == 1, "x must be f32[Np,P,Q,1]")
+            try require(bands >= 1, "bands must be >= 1")
+            return TensorType(.f32, [t[0].shape[0], bands])
+        case .bandEnergiesGrad(let bands):
+            try require(t[0].dtype == .f32 && t[0].rank == 4 && t[0].shape[3] == 1, "x must be f32[Np,P,Q,1]")
+            try require(t[1] == TensorType(.f32, [t[0].shape[0], bands]), "dE must be f32[Np,\(bands)]")
+            return t[0]
+        case .spectralCentroid:
+            try require(t[0].dtype == .f32 && t[0].rank == 4 && t[0].shape[3] == 1, "x must be f32[Np,P,Q,1]")
+            return TensorType(.f32, [t[0].shape[0]])
+        case .extractPatches(let s, let h), .mergePatchesGrad(let s, let h):
+            try nhwc(t[0], "x")
+            let shape = t[0].shape
+            try require(s >= 1 && h >= 0 && shape[1] % s == 0 && shape[2] % s == 0,
+                        "scale \(s) must divide H and W, halo \(h) must be >= 0")
+            return TensorType(.f32, [shape[0] * s * s, shape[1] / s + 2 * h, shape[2] / s + 2 * h, shape[3]])
+        case .mergePatches(let s, let h), .extractPatchesGrad(let s, let h):
+            try nhwc(t[0], "patches")
+            let shape = t[0].shape
+            try require(s >= 1 && h >= 0 && shape[0] % (s * s) == 0 && shape[1] > 2 * h && shape[2] > 2 * h,
+                        "patch count must be a multiple of scale^2 and patches larger than twice the halo")
+            return TensorType(.f32, [shape[0] / (s * s), s * (shape[1] - 2 * h), s * (shape[2] - 2 * h), shape[3]])
+        case .route(let k, let capacity):
+            try require(t[0].dtype == .f32 && t[0].rank == 2, "p must be f32[Np,E]")
+            try require(k >= 1 && k <= t[0].shape[1] && capacity >= 1, "need 1 <= k <= E and capacity >= 1")
+            return TensorType(.i32, [RouteTable(patches: t[0].shape[0], k: k, experts: t[0].shape[1]).count])
+        case .dispatch(let expert, let k, let capacity):
+            try require(t[0].dtype == .f32 && t[0].rank >= 2, "x must be f32[Np, ...]")
+            let table = try table(t[1], patches: t[0].shape[0], k: k)
+            try require((0..<table.experts).contains(expert) && capacity >= 1, "expert or capacity out of range")
+            return TensorType(.f32, [capacity] + t[0].shape.dropFirst())
+        case .dispatchGrad(let expert, let k, let capacity, let patches):
+            try require(t[0].dtype == .f32 && t[0].rank >= 2 && t[0].shape[0] == capacity, "dy must be f32[capacity, ...]")
+            let table = try table(t[1], patches: patches, k: k)
+            try require((0..<table.experts).contains(expert), "expert out of range")
+            return TensorType(.f32, [patches] + t[0].shape.dropFirst())
+        case .gatherGates(let k, _):
+            try require(t[0].dtype == .f32 && t[0].rank == 2, "p must be f32[Np,E]")
+            let table = try table(t[1], patches: t[0].shape[0], k: k)
+            try require(table.experts == t[0].shape[1], "p and the route disagree on E")
+            return TensorType(.f32, [t[0].shape[0], k])
+        case .gatherGatesGrad(let k, _):
+            try require(t[0].dtype == .f32 && t[0].rank == 2, "p must be f32[Np,E]")
+            let table = try table(t[1], patches: t[0].shape[0], k: k)
+            try require(table.experts == t[0].shape[1], "p and the route disagree on E")
+            try require(t[2] == TensorType(.f32, [t[0].shape[0], k]), "dgates must be f32[Np,k]")
+            return t[0]
+        case .combine(let k, let capacity, let halo):
+            try require(t[0].dtype == .f32 && t[0].rank == 2 && t[0].shape[1] == k, "gates must be f32[Np,k]")
+            let table = try table(t[1], patches: t[0].shape[0], k: k)
+            let outputs = Array(t.dropFirst(2))
+            try require(outputs.count == table.experts, "needs one output per expert (\(table.experts))")
+            try Op.checkExpertOutputs(outputs, capacity: capacity, halo: halo, fail)
+            let y = outputs[0].shape
+            return TensorType(.f32, [t[0].shape[0], y[1] - 2 * halo, y[2] - 2 * halo, y[3]])
+        case .combineGradGates(let k, let capacity, let halo):
+            try require(t[1].dtype == .f32 && t[1].rank == 4, "dy must be f32[Np,P,Q,C]")
+            let table = try table(t[0], patches: t[1].shape[0], k: k)
+            let outputs = Array(t.dropFirst(2))
+            try require(outputs.count == table.experts, "needs one output per expert (\(table.experts))")
+            try Op.checkExpertOutputs(outputs, capacity: capacity, halo: halo, fail)
+            let y = outputs[0].shape
+            try require(t[1].shape == [t[1].shape[0], y[1] - 2 * halo, y[2] - 2 * halo, y[3]], "dy and outputs disagree")
+            return TensorType(.f32, [t[1].shape[0], k])
+        case .combineGradExpert(let expert, let k, let capacity, let halo):
+            try require(t[0].dtype == .f32 && t[0].rank == 2 && t[0].shape[1] == k, "gates must be f32[Np,k]")
+            let table = try table(t[1], patches: t[0].shape[0], k: k)
+            try require((0..<table.experts).contains(expert) && capacity >= 1 && halo >= 0, "expert, capacity or halo out of range")
+            try require(t[2].dtype == .f32 && t[2].rank == 4 && t[2].shape[0] == t[0].shape[0], "dy must be f32[Np,P,Q,C]")
+            let d = t[2].shape
+            return TensorType(.f32, [capacity, d[1] + 2 * halo, d[2] + 2 * halo, d[3]])
         case .relativeL2Loss:
             try require(t[0] == t[1] && t[0].dtype == .f32 && t[0].rank >= 1, "pred and target must be the same f32 type")
             return TensorType(.f32, [])
@@ -89,9 +268,6 @@ extension Op {
             try require(t[0] == t[1] && t[0].dtype == .f32 && t[0].rank >= 1, "pred and target must be the same f32 type")
             try require(t[2] == TensorType(.f32, []), "dL must be f32[]")
             return t[0]
-        case .fill(_, let shape):
-            try require(shape.allSatisfy { $0 > 0 }, "shape must be positive")
-            return TensorType(.f32, shape)
         case .linearGradInput:
             try require(t.allSatisfy { $0.dtype == .f32 } && t[1].rank == 2 && t[0].rank >= 1, "want dy[...,N], w[K,N]")
             try require(t[0].shape.last == t[1].shape[1], "dy's last dimension must equal w's columns")
@@ -122,6 +298,16 @@ extension Op {
     private static func checkModes(h: Int, w: Int, m1: Int, m2: Int, _ fail: (String) -> GraphError) throws {
         guard h > 0, w > 0, w % 2 == 0, m1 > 0, m2 > 0, 2 * m1 <= h, m2 <= w / 2 + 1 else {
             throw fail("modes \(m1)x\(m2) do not fit a \(h)x\(w) grid (need 2*modes1 <= H, modes2 <= W/2+1, W even)")
+        }
+    }
+
+    /// Expert outputs of `combine`: one f32[capacity, P + 2h, Q + 2h, C] type for all.
+    private static func checkExpertOutputs(_ outputs: [TensorType], capacity: Int, halo: Int,
+                                           _ fail: (String) -> GraphError) throws {
+        guard let first = outputs.first, first.dtype == .f32, first.rank == 4, first.shape[0] == capacity,
+              halo >= 0, first.shape[1] > 2 * halo, first.shape[2] > 2 * halo,
+              outputs.allSatisfy({ $0 == first }) else {
+            throw fail("expert outputs must share one f32[capacity=\(capacity),P+2h,Q+2h,C] type")
         }
     }
 }

@@ -1,8 +1,14 @@
 /// The operations of the IR. Real activations are channels-last `[N, H, W, C]`;
 /// truncated spectra are mode-major `[M, N, C]` complex, `M = 2 * modes1 * modes2`
 /// (top block rows `0..<m1`, then bottom block rows `H-m1..<H`, each `m2` columns).
+///
+/// Every op is declared once in `OpCode` (text name, arity, kind); `Op.code` and
+/// every other switch over ops is exhaustive, with no `default:`, so adding a case
+/// here makes the compiler list each place that must handle it: the signature
+/// (`Op+Signature`), attributes (`Op+Attributes`), gradient rule (`GradientRules`),
+/// FLOPs, bound propagation and the executor's kernel table (`KernelTable`).
 public enum Op: Sendable, Hashable {
-    // Forward ops.
+    // MARK: Dense and activation ops.
     /// `x[..., K], w[K, N], b[N] -> x w + b`: pointwise linear layer (1x1 convolution).
     case linear
     /// `gelu(x w + b)` in one pass: the fusion of a `linear` whose only reader is a `gelu`
@@ -13,28 +19,88 @@ public enum Op: Sendable, Hashable {
     case mlp
     /// GELU, tanh form: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     case gelu
-    /// Elementwise sum of two tensors of the same type.
+
+    // MARK: Elementwise primitives (any rank; operands of one type).
+    /// `a + b`.
     case add
+    /// `a - b`.
+    case sub
+    /// `a * b`.
+    case mul
+    /// `a / b`.
+    case div
+    /// `scale * x + shift`.
+    case affine(scale: Double, shift: Double)
+    /// `e^x`.
+    case exp
+    /// Natural logarithm.
+    case log
+    /// Square root.
+    case sqrt
+
+    // MARK: Shape and reduction primitives.
+    /// `[..., A, ...] -> [..., ...]`: sum over `axis` in index order.
+    case reduceSum(axis: Int)
+    /// `[..., A, ...] -> [..., ...]`: maximum over `axis`. Its result carries no gradient
+    /// (it is used as the stabilising shift of softmax, which does not depend on it).
+    case reduceMax(axis: Int)
+    /// `[..., ...] -> [..., size, ...]`: repeats the input along a new `axis`.
+    case broadcast(axis: Int, size: Int)
+    /// Same elements, new shape (element counts must agree).
+    case reshape(shape: [Int])
+    /// Identity whose result carries no gradient (targets, priors).
+    case stopGradient
+    /// A constant tensor with every element equal to `value`.
+    case fill(value: Double, shape: [Int])
+
+    // MARK: Channel ops (last axis).
     /// `[N, H, W, C] -> [N, H, W, C + 2]`: appends x = w/W and y = h/H grid channels.
     case appendCoordinates
-    /// `[N, H, W, C] -> [N, H, W, count]`: channels `start..<start+count`.
+    /// `[..., C] -> [..., count]`: channels `start..<start+count`.
     case sliceChannels(start: Int, count: Int)
-    /// `[N, H, W, C] -> [N, H, W, total]`: places the input at channel `start`, zeros elsewhere.
+    /// `[..., C] -> [..., total]`: places the input at channel `start`, zeros elsewhere.
     case padChannels(start: Int, total: Int)
-    /// `[N, H, W, Ca], [N, H, W, Cb] -> [N, H, W, Ca + Cb]`.
+    /// `[..., Ca], [..., Cb] -> [..., Ca + Cb]`.
     case concatChannels
+
+    // MARK: Spectral ops.
     /// Real 2-D FFT over (H, W), keeping only the `modes1 x modes2` low modes of both blocks.
     case rfft2(modes1: Int, modes2: Int)
     /// Inverse of `rfft2`: zero-fills the dropped modes, then c2r scaled by `1/(H W)`.
     case irfft2(height: Int, width: Int, modes1: Int, modes2: Int)
     /// Per-mode complex matrix product `x[M, N, Ci], w[M, Ci, Co] -> [M, N, Co]`.
     case spectralMix
+    /// `x[Np, P, Q, 1] -> [Np, bands]`: per patch, the energy `sum |F|^2 / (PQ)^2` of its
+    /// 2-D DFT in each dyadic radial band (M2M.md section 4; DC excluded).
+    case bandEnergies(bands: Int)
+    /// `x[Np, P, Q, 1] -> [Np]`: the |F|^2-weighted mean radius of the non-DC modes
+    /// (0 for a patch without non-DC energy). Carries no gradient.
+    case spectralCentroid
+
+    // MARK: Multi-scale patches (M2M.md section 3; patch order: sample, patch row, patch column).
+    /// `[N, H, W, C] -> [N s^2, H/s + 2h, W/s + 2h, C]`: s x s patches with a periodic halo of h.
+    case extractPatches(scale: Int, halo: Int)
+    /// `[N s^2, P + 2h, Q + 2h, C] -> [N, sP, sQ, C]`: each patch's core back in place.
+    case mergePatches(scale: Int, halo: Int)
+
+    // MARK: Sparse routing (M2M.md section 5).
+    /// `p[Np, E] -> i32[RouteTable]`: top-k ranking and greedy capacity assignment in patch
+    /// order, with reroutes and drops (`RouteTable` gives the layout). Carries no gradient.
+    case route(k: Int, capacity: Int)
+    /// `x[Np, ...], route -> [<=capacity, ...]`: the patches routed to `expert`, in patch order.
+    case dispatch(expert: Int, k: Int, capacity: Int)
+    /// `p[Np, E], route -> gates[Np, k]`: each slot's probability (0 when dropped), divided by
+    /// the sum over the patch's kept slots when `renormalize`.
+    case gatherGates(k: Int, renormalize: Bool)
+    /// `gates[Np, k], route, y_0 ... y_{E-1}[<=capacity, P + 2h, Q + 2h, C] -> [Np, P, Q, C]`:
+    /// each patch reads its slots' expert outputs (cores) in rank order: a gather, never a scatter.
+    case combine(k: Int, capacity: Int, halo: Int)
+
+    // MARK: Losses.
     /// Mean over the batch of `||pred - target|| / ||target||`; a scalar `f32[]`.
     case relativeL2Loss
-    /// A constant tensor with every element equal to `value`.
-    case fill(value: Double, shape: [Int])
 
-    // Backward ops (emitted by autodiff; ordinary nodes to the planner and executor).
+    // MARK: Backward ops (emitted by autodiff; ordinary nodes to the planner and executor).
     /// `dy[..., N], w[K, N] -> dy w^T`.
     case linearGradInput
     /// `dy[..., N], w[K, N], x[..., K] -> (dy w^T) * gelu'(x)`: a `linear_grad_input`
@@ -54,34 +120,172 @@ public enum Op: Sendable, Hashable {
     case spectralMixGradInput
     /// `x[M, N, Ci], dY[M, N, Co] -> x^H dY`.
     case spectralMixGradWeight
+    /// `x[Np, P, Q, 1], dE[Np, bands] -> dx[Np, P, Q, 1]`.
+    case bandEnergiesGrad(bands: Int)
+    /// Adjoint of `extract_patches`: `[N s^2, Pe, Qe, C] -> [N, H, W, C]`, each cell the sum,
+    /// in patch order, of every patch cell that copied it.
+    case extractPatchesGrad(scale: Int, halo: Int)
+    /// Adjoint of `merge_patches`: `[N, H, W, C] -> [N s^2, Pe, Qe, C]`, halos zero.
+    case mergePatchesGrad(scale: Int, halo: Int)
+    /// Adjoint of `dispatch`: `dy[<=capacity, ...], route -> [patches, ...]`, zero for
+    /// patches not routed to `expert`.
+    case dispatchGrad(expert: Int, k: Int, capacity: Int, patches: Int)
+    /// `p[Np, E], route, dgates[Np, k] -> dp[Np, E]`.
+    case gatherGatesGrad(k: Int, renormalize: Bool)
+    /// `route, dy[Np, P, Q, C], y_0 ... y_{E-1} -> dgates[Np, k]`: core dot products.
+    case combineGradGates(k: Int, capacity: Int, halo: Int)
+    /// `gates[Np, k], route, dy[Np, P, Q, C] -> dy_e[<=capacity, P + 2h, Q + 2h, C]` (halo zero).
+    case combineGradExpert(expert: Int, k: Int, capacity: Int, halo: Int)
     /// `pred, target, dL[] -> dL * d(loss)/d(pred)`.
     case relativeL2LossGrad
 
-    // Optimizer.
+    // MARK: Optimizer.
     /// Adam update in place: inputs `param, grad, m, v, hyper[2]` with `hyper = (lr, step)`.
     /// Mutates `param`, `m`, `v`; has no result. `decoupled` selects AdamW-style decay.
     case adam(beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double, decoupled: Bool)
 }
 
+/// How many inputs an op takes.
+public enum Arity: Sendable, Hashable {
+    case exactly(Int)
+    /// At least this many (`combine` takes one output per expert).
+    case atLeast(Int)
+
+    public func accepts(_ count: Int) -> Bool {
+        switch self {
+        case .exactly(let n): return count == n
+        case .atLeast(let n): return count >= n
+        }
+    }
+}
+
+/// What role an op plays, which decides how autodiff and fusion treat it.
+public enum OpKind: Sendable, Hashable {
+    /// Differentiable: has a gradient rule.
+    case differentiable
+    /// Its result carries no gradient (constant for differentiation).
+    case constant
+    /// Emitted by autodiff; never differentiated again.
+    case backward
+    /// A fusion produced by a rewrite pass; its unfused parts carry the gradients.
+    case fused
+    /// Updates parameters and state in place.
+    case optimizer
+}
+
+/// The op table: every op's text name, arity and kind, declared once.
+public enum OpCode: String, CaseIterable, Sendable {
+    case linear, linear_gelu, mlp, gelu
+    case add, sub, mul, div, affine, exp, log, sqrt
+    case reduce_sum, reduce_max, broadcast, reshape, stop_gradient, fill
+    case append_coordinates, slice_channels, pad_channels, concat_channels
+    case rfft2, irfft2, spectral_mix, band_energies, spectral_centroid
+    case extract_patches, merge_patches
+    case route, dispatch, gather_gates, combine
+    case relative_l2_loss
+    case linear_grad_input, linear_grad_input_gelu, linear_grad_weight, sum_rows, gelu_grad
+    case rfft2_grad, irfft2_grad, spectral_mix_grad_input, spectral_mix_grad_weight, band_energies_grad
+    case extract_patches_grad, merge_patches_grad, dispatch_grad, gather_gates_grad
+    case combine_grad_gates, combine_grad_expert, relative_l2_loss_grad
+    case adam
+
+    /// The op's name in the text form.
+    public var name: String { rawValue }
+
+    /// (arity, kind) of each op.
+    public var signature: (arity: Arity, kind: OpKind) {
+        switch self {
+        case .fill: return (.exactly(0), .constant)
+        case .gelu, .exp, .log, .sqrt, .affine, .reduce_sum, .broadcast, .reshape, .append_coordinates,
+             .slice_channels, .pad_channels, .rfft2, .irfft2, .band_energies, .extract_patches, .merge_patches:
+            return (.exactly(1), .differentiable)
+        case .reduce_max, .stop_gradient, .spectral_centroid, .route: return (.exactly(1), .constant)
+        case .add, .sub, .mul, .div, .concat_channels, .spectral_mix, .relative_l2_loss, .dispatch, .gather_gates:
+            return (.exactly(2), .differentiable)
+        case .linear: return (.exactly(3), .differentiable)
+        case .combine: return (.atLeast(3), .differentiable)
+        case .linear_gelu: return (.exactly(3), .fused)
+        case .mlp: return (.exactly(5), .fused)
+        case .linear_grad_input_gelu: return (.exactly(3), .fused)
+        case .sum_rows, .rfft2_grad, .irfft2_grad, .extract_patches_grad, .merge_patches_grad:
+            return (.exactly(1), .backward)
+        case .linear_grad_input, .linear_grad_weight, .gelu_grad, .spectral_mix_grad_input, .spectral_mix_grad_weight,
+             .band_energies_grad, .dispatch_grad:
+            return (.exactly(2), .backward)
+        case .gather_gates_grad, .combine_grad_expert, .relative_l2_loss_grad: return (.exactly(3), .backward)
+        case .combine_grad_gates: return (.atLeast(3), .backward)
+        case .adam: return (.exactly(5), .optimizer)
+        }
+    }
+}
+
 extension Op {
+    /// The op's entry in the op table.
+    public var code: OpCode {
+        switch self {
+        case .linear: return .linear
+        case .linearGelu: return .linear_gelu
+        case .mlp: return .mlp
+        case .gelu: return .gelu
+        case .add: return .add
+        case .sub: return .sub
+        case .mul: return .mul
+        case .div: return .div
+        case .affine: return .affine
+        case .exp: return .exp
+        case .log: return .log
+        case .sqrt: return .sqrt
+        case .reduceSum: return .reduce_sum
+        case .reduceMax: return .reduce_max
+        case .broadcast: return .broadcast
+        case .reshape: return .reshape
+        case .stopGradient: return .stop_gradient
+        case .fill: return .fill
+        case .appendCoordinates: return .append_coordinates
+        case .sliceChannels: return .slice_channels
+        case .padChannels: return .pad_channels
+        case .concatChannels: return .concat_channels
+        case .rfft2: return .rfft2
+        case .irfft2: return .irfft2
+        case .spectralMix: return .spectral_mix
+        case .bandEnergies: return .band_energies
+        case .spectralCentroid: return .spectral_centroid
+        case .extractPatches: return .extract_patches
+        case .mergePatches: return .merge_patches
+        case .route: return .route
+        case .dispatch: return .dispatch
+        case .gatherGates: return .gather_gates
+        case .combine: return .combine
+        case .relativeL2Loss: return .relative_l2_loss
+        case .linearGradInput: return .linear_grad_input
+        case .linearGradInputGelu: return .linear_grad_input_gelu
+        case .linearGradWeight: return .linear_grad_weight
+        case .sumRows: return .sum_rows
+        case .geluGrad: return .gelu_grad
+        case .rfft2Grad: return .rfft2_grad
+        case .irfft2Grad: return .irfft2_grad
+        case .spectralMixGradInput: return .spectral_mix_grad_input
+        case .spectralMixGradWeight: return .spectral_mix_grad_weight
+        case .bandEnergiesGrad: return .band_energies_grad
+        case .extractPatchesGrad: return .extract_patches_grad
+        case .mergePatchesGrad: return .merge_patches_grad
+        case .dispatchGrad: return .dispatch_grad
+        case .gatherGatesGrad: return .gather_gates_grad
+        case .combineGradGates: return .combine_grad_gates
+        case .combineGradExpert: return .combine_grad_expert
+        case .relativeL2LossGrad: return .relative_l2_loss_grad
+        case .adam: return .adam
+        }
+    }
+
+    /// The op's name in the text form.
+    public var name: String { code.name }
+    public var arity: Arity { code.signature.arity }
+    public var kind: OpKind { code.signature.kind }
+
     /// Indices of inputs this op writes in place (persistent buffers only).
     public var mutatedInputs: [Int] {
         if case .adam = self { return [0, 2, 3] }
         return []
-    }
-
-    /// Expected number of inputs.
-    public var arity: Int {
-        switch self {
-        case .fill: return 0
-        case .gelu, .appendCoordinates, .sliceChannels, .padChannels, .rfft2, .irfft2, .sumRows,
-             .rfft2Grad, .irfft2Grad:
-            return 1
-        case .add, .concatChannels, .spectralMix, .relativeL2Loss, .linearGradInput, .linearGradWeight,
-             .geluGrad, .spectralMixGradInput, .spectralMixGradWeight:
-            return 2
-        case .linear, .linearGelu, .linearGradInputGelu, .relativeL2LossGrad: return 3
-        case .adam, .mlp: return 5
-        }
     }
 }

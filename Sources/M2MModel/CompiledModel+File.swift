@@ -2,6 +2,7 @@ import Foundation
 import GraphIR
 import M2MData
 import Planner
+import Executor
 
 /// The `.m2m` file: magic, format version, payload length, FNV-1a checksum of
 /// the payload, then a JSON payload (config, programs as IR text + plans,

@@ -2,6 +2,7 @@ import Foundation
 import GraphIR
 import M2MData
 import Planner
+import Executor
 
 /// One program of a compiled model: its graph and its plan.
 public struct CompiledProgram: Equatable {

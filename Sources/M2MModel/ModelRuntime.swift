@@ -57,7 +57,7 @@ public final class ModelRuntime {
     }
 
     /// Shape in the safetensors file: complex tensors get a trailing (re, im) dimension.
-    static func fileShape(_ e: PersistentLayout.Entry) -> [Int] { e.dtype == "c64" ? e.shape + [2] : e.shape }
+    static func fileShape(_ e: PersistentLayout.Entry) -> [Int] { e.dtype == .c64 ? e.shape + [2] : e.shape }
 
     /// Saves weights (and optimizer state when `includeOptimizer`) with metadata, atomically.
     public func save(to path: String, includeOptimizer: Bool, metadata: [String: String]) throws {

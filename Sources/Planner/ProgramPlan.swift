@@ -37,9 +37,9 @@ public struct ProgramPlan: Sendable, Hashable, Codable {
     }
 }
 
-/// Derives a `ProgramPlan` from a verified graph.
+/// Derives a `ProgramPlan` from a verified graph and what its kernels declare they need.
 public enum ProgramPlanner {
-    public static func plan(_ graph: Graph) throws -> ProgramPlan {
+    public static func plan(_ graph: Graph, kernels: KernelRequirements) throws -> ProgramPlan {
         try graph.verify()
         let schedule = Array(graph.nodes.indices)
         var step = [Int](repeating: 0, count: graph.nodes.count)
@@ -71,16 +71,13 @@ public enum ProgramPlanner {
         }
         var transforms: [FFTPlanSpec] = []
         for (n, node) in graph.nodes.enumerated() {
-            let bytes = KernelShape.workspaceBytes(node, in: graph)
+            let bytes = kernels.workspaceBytes(node, in: graph)
             if bytes > 0 {
                 owners.append(.workspace(node: n))
                 buffers.append(BufferRequest(size: bytes, firstUse: step[n], lastUse: step[n]))
             }
-            if let t = KernelShape.spectralTransforms(node, in: graph) {
-                for spec in [t.realToComplexW, t.complexH(forward: true), t.complexH(forward: false), t.complexToRealW]
-                where !transforms.contains(spec) {
-                    transforms.append(spec)
-                }
+            for spec in kernels.transforms(node, in: graph) where !transforms.contains(spec) {
+                transforms.append(spec)
             }
         }
         return ProgramPlan(schedule: schedule, owners: owners, buffers: buffers, layout: ArenaPlanner.plan(buffers),
@@ -94,11 +91,12 @@ public enum ProgramPlanner {
 public struct PersistentLayout: Sendable, Hashable, Codable {
     public struct Entry: Sendable, Hashable, Codable {
         public var name: String
-        public var dtype: String
+        public var dtype: DType
         public var shape: [Int]
         public var offset: Int
         public var isParameter: Bool
-        public var byteCount: Int { shape.reduce(1, *) * (dtype == "c64" ? 8 : 4) }
+        public var type: TensorType { TensorType(dtype, shape) }
+        public var byteCount: Int { type.byteCount }
     }
     public var entries: [Entry]
     public var totalBytes: Int
@@ -111,14 +109,14 @@ public struct PersistentLayout: Sendable, Hashable, Codable {
             for v in graph.values where v.kind.isPersistent {
                 let name = v.kind.name!
                 if let e = entries.first(where: { $0.name == name }) {
-                    guard e.shape == v.type.shape, e.dtype == v.type.dtype.rawValue else {
+                    guard e.type == v.type else {
                         throw PlanError("persistent value '\(name)' has different types in two programs")
                     }
                     continue
                 }
                 let isParameter: Bool
                 if case .parameter = v.kind { isParameter = true } else { isParameter = false }
-                entries.append(Entry(name: name, dtype: v.type.dtype.rawValue, shape: v.type.shape, offset: offset,
+                entries.append(Entry(name: name, dtype: v.type.dtype, shape: v.type.shape, offset: offset,
                                      isParameter: isParameter))
                 offset += ArenaPlanner.align(v.type.byteCount)
             }

@@ -35,7 +35,7 @@ final class GraphParserErrorTests: XCTestCase {
 
     func testUnknownElementType() {
         assertRejected(text(replacing: 2, with: "  %0 = input \"x\" : f64[2,3]"),
-                       "line 2, column 20: unknown element type 'f64' (expected f32 or c64)")
+                       "line 2, column 20: unknown element type 'f64' (expected one of f32, c64, i32)")
     }
 
     func testBadDimension() {

@@ -52,6 +52,35 @@ enum SampleGraphs {
         let w2 = b.parameter("mlp.weight", .f32(4, 2)), b2 = b.parameter("mlp.bias", .f32(2))
         let mlp = try b(.mlp, a, w0, b0, w2, b2)
 
+        // M2M: patches, router features from primitives, routing, bounded expert buffers.
+        let field = b.input("field", .f32(1, 8, 8, 1))
+        let patches = try b(.extractPatches(scale: 2, halo: 1), field)
+        let cores = try b(.extractPatches(scale: 2, halo: 0), field)
+        let energies = try b(.bandEnergies(bands: 2), cores)
+        let logEnergies = try b(.log, try b(.affine(scale: 1, shift: 1e-6), energies))
+        let centroid = try b(.reshape(shape: [4, 1]), try b(.spectralCentroid, cores))
+        let features = try b(.concatChannels, logEnergies, try b(.stopGradient, centroid))
+        let shift = try b(.broadcast(axis: 1, size: 3), try b(.reduceMax(axis: 1), features))
+        let exps = try b(.exp, try b(.sub, features, shift))
+        let probabilities = try b(.div, exps, try b(.broadcast(axis: 1, size: 3), try b(.reduceSum(axis: 1), exps)))
+        let route = try b(.route(k: 2, capacity: 3), probabilities)
+        let gates = try b(.gatherGates(k: 2, renormalize: true), probabilities, route)
+        let experts = try (0..<3).map { try b(.dispatch(expert: $0, k: 2, capacity: 3), patches, route) }
+        let outputs = [try b(.gelu, experts[0]), try b(.mul, experts[1], experts[1]), experts[2]]
+        let combined = try b.apply(.combine(k: 2, capacity: 3, halo: 1), [gates, route] + outputs)!
+        let merged = try b(.mergePatches(scale: 2, halo: 0), combined)
+        let dPatches = try b(.dispatchGrad(expert: 0, k: 2, capacity: 3, patches: 4), outputs[0], route)
+        let dGates = try b.apply(.combineGradGates(k: 2, capacity: 3, halo: 1), [route, combined] + outputs)!
+        let dExpert = try b(.combineGradExpert(expert: 1, k: 2, capacity: 3, halo: 1), gates, route, combined)
+        b.output("m2m.merged", merged)
+        b.output("m2m.d.patches", dPatches)
+        b.output("m2m.d.p", try b(.gatherGatesGrad(k: 2, renormalize: true), probabilities, route, dGates))
+        b.output("m2m.d.expert", dExpert)
+        b.output("m2m.d.cores", try b(.bandEnergiesGrad(bands: 2), cores, energies))
+        b.output("m2m.d.field", try b(.extractPatchesGrad(scale: 2, halo: 1), patches))
+        b.output("m2m.d.merged", try b(.mergePatchesGrad(scale: 2, halo: 0), merged))
+        b.output("m2m.sqrt", try b(.sqrt, exps))
+
         b.output("loss", loss)
         b.output("fused", fused)
         b.output("mlp", mlp)

@@ -119,7 +119,7 @@ final class SafeTensorsTests: XCTestCase {
             let t = try XCTUnwrap(header[e.name] as? [String: Any], e.name)
             XCTAssertEqual(t["dtype"] as? String, "F32", e.name)
             let shape = try XCTUnwrap(t["shape"] as? [Int], e.name)
-            XCTAssertEqual(shape, e.dtype == "c64" ? e.shape + [2] : e.shape, e.name)
+            XCTAssertEqual(shape, e.dtype == .c64 ? e.shape + [2] : e.shape, e.name)
             let offsets = try XCTUnwrap(t["data_offsets"] as? [Int], e.name)
             XCTAssertEqual(offsets.count, 2)
             XCTAssertEqual(offsets[1] - offsets[0], shape.reduce(1, *) * 4, e.name)

@@ -1,5 +1,6 @@
 import GraphIR
 import Planner
+import Executor
 import XCTest
 
 final class ProgramPlannerTests: XCTestCase {

@@ -1,0 +1,80 @@
+import GraphIR
+import Planner
+
+/// A tensor viewed around one axis as `[outer, axis, inner]`.
+struct AxisView {
+    let outer, length, inner: Int
+    init(_ shape: [Int], axis: Int) {
+        outer = shape[..<axis].reduce(1, *)
+        length = axis < shape.count ? shape[axis] : 1
+        inner = shape[(axis + 1)...].reduce(1, *)
+    }
+}
+
+/// reduce_sum and reduce_max over one axis, in index order along it; one tile per outer index.
+final class ReduceKernel: KernelDeclaration {
+    let x, y: UnsafeMutablePointer<Float>
+    let view: AxisView
+    let isMax: Bool
+    init(_ bind: KernelBinding) {
+        (x, y) = (bind.input(0), bind.output)
+        let axis: Int
+        switch bind.node.op {
+        case .reduceSum(let a): axis = a; isMax = false
+        case .reduceMax(let a): axis = a; isMax = true
+        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .broadcast,
+             .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels, .padChannels, .concatChannels,
+             .rfft2, .irfft2, .spectralMix, .bandEnergies, .spectralCentroid, .extractPatches, .mergePatches,
+             .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .linearGradInput, .linearGradInputGelu,
+             .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad, .spectralMixGradInput,
+             .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad,
+             .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
+            preconditionFailure("ReduceKernel bound to \(bind.node.op.name)")
+        }
+        view = AxisView(bind.type(ofInput: 0).shape, axis: axis)
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { view.outer }
+    func run(phase: Int, tile o: Int) {
+        let src = x + o * view.length * view.inner, dst = y + o * view.inner
+        dst.update(from: src, count: view.inner)
+        for a in 1..<max(view.length, 1) {
+            let row = src + a * view.inner
+            if isMax {
+                for i in 0..<view.inner where row[i] > dst[i] { dst[i] = row[i] }
+            } else {
+                for i in 0..<view.inner { dst[i] += row[i] }
+            }
+        }
+    }
+}
+
+/// broadcast: repeats the input along a new axis; one tile per outer index.
+final class BroadcastKernel: KernelDeclaration {
+    let x, y: UnsafeMutablePointer<Float>
+    let view: AxisView
+    init(_ bind: KernelBinding) {
+        (x, y) = (bind.input(0), bind.output)
+        guard case .broadcast(let axis, _) = bind.node.op else { preconditionFailure("BroadcastKernel bound to \(bind.node.op.name)") }
+        view = AxisView(bind.resultType.shape, axis: axis)
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { view.outer }
+    func run(phase: Int, tile o: Int) {
+        let src = x + o * view.inner, dst = y + o * view.length * view.inner
+        for a in 0..<view.length { (dst + a * view.inner).update(from: src, count: view.inner) }
+    }
+}
+
+/// reshape: the same elements in a new buffer.
+final class CopyKernel: KernelDeclaration {
+    let x, y: UnsafeMutableRawPointer
+    let bytes: Int
+    init(_ bind: KernelBinding) {
+        (x, y) = (bind.inputs[0], bind.result!)
+        bytes = bind.resultType.byteCount
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { 1 }
+    func run(phase: Int, tile: Int) { y.copyMemory(from: x, byteCount: bytes) }
+}
