@@ -4,6 +4,7 @@ import PackageDescription
 // Module graph (dependencies point one way):
 //   C shims  <-  GraphIR  <-  Planner  <-  Executor  <-  M2MModel  <-  m2mc
 //   CFFTW, CHDF5  <-  M2MData  <-  M2MModel
+//   CPNG  <-  M2MModel (figures)
 // Release builds want a CPU flag for vectorization; pass it on the command line
 // (`-Xswiftc -target-cpu -Xswiftc native`, or `haswell` for a portable binary), never as unsafeFlags here.
 let package = Package(
@@ -22,12 +23,13 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CNUMA", path: "Sources/CNUMA"),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
         .target(name: "GraphIR"),
         .target(name: "Planner", dependencies: ["GraphIR", "CFFTW", "CNUMA"]),
         .target(name: "Executor", dependencies: ["GraphIR", "Planner", "CFFTW", "COpenBLAS", "CNUMA"]),
         .target(name: "M2MData", dependencies: ["CFFTW", "CHDF5"]),
-        .target(name: "M2MModel", dependencies: ["GraphIR", "Planner", "Executor", "M2MData"]),
+        .target(name: "M2MModel", dependencies: ["GraphIR", "Planner", "Executor", "M2MData", "CPNG"]),
         .executableTarget(
             name: "m2mc",
             dependencies: [
@@ -45,7 +47,7 @@ let package = Package(
         .testTarget(
             name: "M2MModelTests",
             dependencies: [
-                "M2MModel", "M2MData", "GraphIR", "Planner", "Executor", "m2mc",
+                "M2MModel", "M2MData", "GraphIR", "Planner", "Executor", "m2mc", "CPNG",
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]
         ),

@@ -9,7 +9,7 @@ if ! ldconfig -p | grep -q libfftw3f_threads || ! ldconfig -p | grep -q libopenb
    || ! ldconfig -p | grep -q libnuma || ! ldconfig -p | grep -q libhdf5_serial; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libfftw3-dev libopenblas-dev libnuma-dev libhdf5-dev >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libfftw3-dev libopenblas-dev libnuma-dev libhdf5-dev libpng-dev >/dev/null
 fi
 swift build -c release --product m2mc --scratch-path .build-release -Xswiftc -target-cpu -Xswiftc native
 M2MC=.build-release/release/m2mc
