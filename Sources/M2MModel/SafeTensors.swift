@@ -33,51 +33,29 @@ public enum SafeTensors {
         }
     }
 
-    /// Reads every tensor and the metadata, validating header, dtypes, offsets and finiteness.
+    /// Reads every tensor and the metadata. The whole header is validated first (see
+    /// `layout(of:)`), so nothing the size of the data is allocated for a file that cannot hold
+    /// it; then each tensor is read and checked to be finite.
     public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        guard let file = FileManager.default.contents(atPath: path) else {
-            throw UserError("\(path): cannot read the file")
+        let file: ReadFile
+        do {
+            file = try ReadFile(path)
+        } catch let e as DataError {
+            throw UserError("\(path): cannot read the file: \(e.problem)")
         }
-        func fail(_ why: String) -> UserError { UserError("\(path): not a valid safetensors file: \(why)") }
-        guard file.count >= 8 else { throw fail("shorter than its 8-byte header length") }
-        let headerLength = file.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard headerLength <= UInt64(file.count - 8) else { throw fail("truncated (header length \(headerLength) exceeds the file)") }
-        let dataStart = 8 + Int(headerLength)
-        guard let header = (try? JSONSerialization.jsonObject(with: file.subdata(in: 8..<dataStart))) as? [String: Any] else {
-            throw fail("header is not a JSON object")
+        defer { file.close() }
+        do {
+            let layout = try layout(of: file)
+            var tensors: [String: Tensor] = [:]
+            for e in layout.entries {
+                var values = [Float](repeating: 0, count: e.count)
+                try values.withUnsafeMutableBytes { try file.read(into: $0, at: layout.dataStart + e.start) }
+                if !values.allSatisfy({ $0.isFinite }) { throw UserError("\(path): tensor \(quoted(e.name)) contains NaN or infinity") }
+                tensors[e.name] = Tensor(shape: e.shape, values: values)
+            }
+            return (tensors, layout.metadata)
+        } catch let e as DataError {
+            throw UserError(e.description)  // a read failed (the file changed while being read)
         }
-        var metadata: [String: String] = [:]
-        var tensors: [String: Tensor] = [:]
-        for (name, entry) in header {
-            if name == "__metadata__" {
-                guard let m = entry as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
-                metadata = m
-                continue
-            }
-            guard let e = entry as? [String: Any], let dtype = e["dtype"] as? String,
-                  let shape = e["shape"] as? [Int], let offsets = e["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw fail("tensor '\(name)' has a malformed entry")
-            }
-            guard dtype == "F32" else { throw fail("tensor '\(name)' has dtype \(dtype), expected F32") }
-            // Header values are untrusted: no arithmetic here may overflow.
-            let available = file.count - dataStart
-            var count: Int? = shape.allSatisfy({ $0 >= 0 }) ? 1 : nil
-            for d in shape {
-                guard let c = count else { break }
-                let (product, overflow) = c.multipliedReportingOverflow(by: d)
-                count = overflow || product > available / 4 ? nil : product
-            }
-            guard let count, offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= available,
-                  offsets[1] - offsets[0] == count * 4 else {
-                throw fail("tensor '\(name)' data range \(offsets) does not match its shape \(shape) or the file size")
-            }
-            var values = [Float](repeating: 0, count: count)
-            values.withUnsafeMutableBytes { dst in
-                file.copyBytes(to: dst, from: (dataStart + offsets[0])..<(dataStart + offsets[1]))
-            }
-            if !values.allSatisfy({ $0.isFinite }) { throw UserError("\(path): tensor '\(name)' contains NaN or infinity") }
-            tensors[name] = Tensor(shape: shape, values: values)
-        }
-        return (tensors, metadata)
     }
 }

@@ -171,7 +171,7 @@ final class SafeTensorsTests: XCTestCase {
         let (dir, _, _, bytes) = try validFile()
         let path = dir.appendingPathComponent("bad.safetensors").path
         try Data(bytes.dropLast(4)).write(to: URL(fileURLWithPath: path))
-        try assertRejected(path, "does not match its shape")
+        try assertRejected(path, "truncated: tensor 'projection.out.bias' data range")
         try Data(bytes.prefix(5)).write(to: URL(fileURLWithPath: path))
         try assertRejected(path, "shorter than its 8-byte header length")
         try Data().write(to: URL(fileURLWithPath: path))
@@ -229,7 +229,16 @@ final class SafeTensorsTests: XCTestCase {
 
     func testMissingTensor() throws {
         var (dir, header, data, _) = try validFile()
+        // Drop the tensor and its bytes, keeping the other data ranges contiguous.
+        let removed = (header["layers.1.pointwise.bias"] as! [String: Any])["data_offsets"] as! [Int]
         header["layers.1.pointwise.bias"] = nil
+        data.removeSubrange(removed[0]..<removed[1])
+        for (name, value) in header {
+            guard var entry = value as? [String: Any], let offsets = entry["data_offsets"] as? [Int],
+                  offsets[0] >= removed[1] else { continue }
+            entry["data_offsets"] = offsets.map { $0 - (removed[1] - removed[0]) }
+            header[name] = entry
+        }
         let path = dir.appendingPathComponent("bad.safetensors").path
         try write(header, data: data, to: path)
         try assertRejected(path, "missing tensor 'layers.1.pointwise.bias'")
