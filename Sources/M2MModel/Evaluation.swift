@@ -1,4 +1,5 @@
 import Foundation
+import GraphIR
 import M2MData
 
 /// Relative L2 error of predictions against the truth, per rollout step and overall
@@ -6,10 +7,20 @@ import M2MData
 public struct Evaluation: Equatable {
     public var perStep: [Double]
     public var samples: Int
+    /// Routed models: routing counters over every step of every evaluated sample.
+    public var routing: RoutingStatistics?
+    /// Routed models: the expert of each patch's first kept slot (-1: dropped), per rollout
+    /// step, for the first evaluated sample: `[step][patch row * scale + patch column]`.
+    public var routingMap: [[Int]]?
     public var overall: Double { perStep.reduce(0, +) / Double(max(perStep.count, 1)) }
 
     public var json: [String: Any] {
-        ["test_rel_l2": overall, "test_rel_l2_per_step": perStep, "test_samples": samples]
+        var figures: [String: Any] = ["test_rel_l2": overall, "test_rel_l2_per_step": perStep, "test_samples": samples]
+        if let routing {
+            figures["routed_fraction"] = routing.fractions
+            figures["overflow"] = routing.overflow
+        }
+        return figures
     }
 }
 
@@ -23,7 +34,24 @@ extension ModelRuntime {
         var inputs = [Float](repeating: 0, count: n * pixels * tIn)
         var truth = [Float](repeating: 0, count: n * pixels * steps)
         data.fillBatch(indices: Array(samples), tIn: tIn, tOut: steps, input: &inputs, target: &truth)
-        let predicted = try inputs.withUnsafeBufferPointer { try predict($0, count: n, rollout: steps) }
+        var routing: RoutingStatistics?, routingMap: [[Int]]?
+        var routes: ((UnsafePointer<Int32>, Int, Int, Int) -> Void)?
+        if let m2m = model as? M2MNet {
+            let full = m2m.routeTable
+            routing = RoutingStatistics(experts: full.experts)
+            routingMap = Array(repeating: [], count: steps)
+            routes = { table, first, count, step in
+                // Only the batch's real samples count (a last partial batch is padded).
+                let layout = RouteTable(patches: count * m2m.patchesPerSample, k: full.k, experts: full.experts)
+                routing!.add(table, layout: full, samples: layout.patches)
+                if first == 0 {
+                    routingMap![step] = (0..<m2m.patchesPerSample).map { p in
+                        (0..<full.k).lazy.map { Int(table[full.slot(p, $0)]) }.first { $0 >= 0 } ?? -1
+                    }
+                }
+            }
+        }
+        let predicted = try inputs.withUnsafeBufferPointer { try predict($0, count: n, rollout: steps, routes: routes) }
         var perStep = [Double](repeating: 0, count: steps)
         for s in 0..<n {
             for k in 0..<steps {
@@ -37,6 +65,6 @@ extension ModelRuntime {
                 perStep[k] += (diff / max(ref, .leastNormalMagnitude)).squareRoot() / Double(n)
             }
         }
-        return Evaluation(perStep: perStep, samples: n)
+        return Evaluation(perStep: perStep, samples: n, routing: routing, routingMap: routingMap)
     }
 }

@@ -25,6 +25,8 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 /// key, a wrong type or an impossible value is an error naming the key.
 public struct ModelConfig: Codable, Equatable, Sendable {
     public enum Task: String, Codable, Sendable { case timeStepping = "time_stepping", steady }
+    /// The model kinds a config can name (`model`).
+    public enum Kind: String, CaseIterable, Sendable { case fno, m2m }
 
     public var name = "fno"
     public var model = "fno"
@@ -46,15 +48,22 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var ntrain = 1000
     public var ntest = 200
     public var optimizer = OptimizerConfig()
+    /// The M2M keys; present exactly when `model` is `m2m`.
+    public var m2m: M2MConfig?
 
     public init() {}
+
+    /// The model kind (`validate` guarantees `model` names one).
+    public var kind: Kind { Kind(rawValue: model) ?? .fno }
 
     static let keys: [String: String] = [
         "name": "name", "model": "model", "task": "task", "grid": "grid", "t_in": "tIn", "t_out": "tOut",
         "rollout_train": "rolloutTrain", "width": "width", "modes": "modes", "layers": "layers",
         "projection_hidden": "projectionHidden", "batch": "batch", "seed": "seed", "epochs": "epochs",
-        "ntrain": "ntrain", "ntest": "ntest", "optimizer": "optimizer",
+        "ntrain": "ntrain", "ntest": "ntest", "optimizer": "optimizer", "m2m": "m2m",
     ]
+    /// FNO-only keys: an M2M config sets its experts' modes and widths under `m2m`.
+    static let fnoOnlyKeys = ["width", "modes"]
     static let optimizerKeys = ["lr", "weight_decay", "decoupled_weight_decay", "beta1", "beta2", "epsilon",
                                 "step_size", "gamma"]
 
@@ -77,6 +86,22 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if let opt = object["optimizer"] as? [String: Any],
            let unknown = opt.keys.sorted().first(where: { !optimizerKeys.contains($0) }) {
             throw UserError("\(source): unknown key 'optimizer.\(unknown)'")
+        }
+        if let m2m = object["m2m"] as? [String: Any] {
+            if let unknown = m2m.keys.sorted().first(where: { !M2MConfig.keys.contains($0) }) {
+                throw UserError("\(source): unknown key 'm2m.\(unknown)'")
+            }
+            if let controller = m2m["controller"] as? [String: Any],
+               let unknown = controller.keys.sorted().first(where: { !PIControllerConfig.jsonKeys.contains($0) }) {
+                throw UserError("\(source): unknown key 'm2m.controller.\(unknown)'")
+            }
+        }
+        let isM2M = (object["model"] as? String) == ModelConfig.Kind.m2m.rawValue
+        if isM2M, let key = fnoOnlyKeys.first(where: { object[$0] != nil }) {
+            throw UserError("\(source): key '\(key)' is an FNO key: an m2m model sets m2m.expert_modes and m2m.expert_widths")
+        }
+        if !isM2M && object["m2m"] != nil {
+            throw UserError("\(source): key 'm2m' applies only to \"model\": \"m2m\"")
         }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -101,12 +126,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         return config
     }
 
-    /// The first key (as `optimizer.KEY` inside the optimizer) whose value alone fails to decode.
+    /// The first key (as `optimizer.KEY` or `m2m.KEY` inside those objects) whose value alone fails to decode.
     static func keyFailingAlone(_ object: [String: Any], _ decoder: JSONDecoder) -> String? {
         for key in object.keys.sorted() {
             var candidates: [(String, [String: Any])] = [(key, [key: object[key]!])]
-            if key == "optimizer", let opt = object[key] as? [String: Any] {
-                candidates = opt.keys.sorted().map { ("optimizer.\($0)", ["optimizer": [$0: opt[$0]!]]) }
+            if key == "optimizer" || key == "m2m", let nested = object[key] as? [String: Any] {
+                candidates = nested.keys.sorted().map { ("\(key).\($0)", [key: [$0: nested[$0]!]]) }
             }
             for (name, single) in candidates {
                 guard let data = try? JSONSerialization.data(withJSONObject: single) else { continue }
@@ -130,13 +155,16 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         func check(_ ok: Bool, _ key: String, _ why: String) throws {
             if !ok { throw UserError("\(source): key '\(key)' \(why)") }
         }
-        try check(model == "fno", "model", "is '\(model)': this build implements 'fno' (M2M mixture models are not implemented yet)")
+        try check(Kind(rawValue: model) != nil, "model",
+                  "is '\(model)': expected one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         try check(grid.count == 2 && grid.allSatisfy { $0 >= 4 }, "grid", "must be [H, W] with H, W >= 4")
         try check(grid.count == 2 && grid[1] % 2 == 0, "grid", "must have an even W (real FFT)")
-        try check(modes.count == 2 && modes.allSatisfy { $0 >= 1 }, "modes", "must be [modes1, modes2] >= 1")
-        try check(modes.count == 2 && grid.count == 2 && 2 * modes[0] <= grid[0] && modes[1] <= grid[1] / 2 + 1,
-                  "modes", "\(modes) do not fit grid \(grid): need 2*modes1 <= H and modes2 <= W/2+1")
-        try check(width >= 1, "width", "must be >= 1")
+        if kind == .fno {
+            try check(modes.count == 2 && modes.allSatisfy { $0 >= 1 }, "modes", "must be [modes1, modes2] >= 1")
+            try check(modes.count == 2 && grid.count == 2 && 2 * modes[0] <= grid[0] && modes[1] <= grid[1] / 2 + 1,
+                      "modes", "\(modes) do not fit grid \(grid): need 2*modes1 <= H and modes2 <= W/2+1")
+            try check(width >= 1, "width", "must be >= 1")
+        }
         try check(layers >= 1, "layers", "must be >= 1")
         try check(projectionHidden >= 1, "projection_hidden", "must be >= 1")
         try check(batch >= 1, "batch", "must be >= 1")
@@ -152,6 +180,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
                   "and beta2 must be in [0, 1)")
         try check(optimizer.epsilon > 0, "optimizer.epsilon", "must be > 0")
         try check(optimizer.stepSize >= 1 && optimizer.gamma > 0, "optimizer.step_size", "must be >= 1 with gamma > 0")
+        if kind == .m2m { try (m2m ?? M2MConfig()).validate(grid: grid, source: source) }
     }
 
     /// Channels of the model input: frames plus nothing else (coordinates are appended in the graph).
@@ -162,7 +191,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return try! encoder.encode(self)
+        let data = try! encoder.encode(self)
+        guard kind == .m2m else { return data }
+        // An m2m config has no FNO-only keys (their defaults would read as set on reload).
+        var object = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+        for key in Self.fnoOnlyKeys { object[key] = nil }
+        return try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
     }
 }
 
@@ -187,6 +221,8 @@ extension ModelConfig {
         ntrain = try c.decodeIfPresent(Int.self, forKey: .ntrain) ?? ntrain
         ntest = try c.decodeIfPresent(Int.self, forKey: .ntest) ?? ntest
         optimizer = try c.decodeIfPresent(OptimizerConfig.self, forKey: .optimizer) ?? optimizer
+        m2m = try c.decodeIfPresent(M2MConfig.self, forKey: .m2m)
+        if model == Kind.m2m.rawValue && m2m == nil { m2m = M2MConfig() }
     }
 }
 

@@ -6,7 +6,12 @@ extension ModelRuntime {
     /// (newest frame last), the result `[count, H, W, rollout]`. Samples run in
     /// batches of the compiled batch size (the last batch padded with zeros); each
     /// prediction becomes the newest frame of the next step's window.
-    public func predict(_ inputs: UnsafeBufferPointer<Float>, count: Int, rollout: Int) throws -> [Float] {
+    ///
+    /// For a routed model, `routes` (when given) receives each step's routing table with the
+    /// batch's first sample index, its real sample count and the rollout step.
+    public func predict(_ inputs: UnsafeBufferPointer<Float>, count: Int, rollout: Int,
+                        routes: ((_ table: UnsafePointer<Int32>, _ first: Int, _ samples: Int, _ step: Int) -> Void)? = nil)
+        throws -> [Float] {
         let (h, w, t) = (config.grid[0], config.grid[1], config.inputChannels)
         let pixels = h * w
         guard inputs.count == count * pixels * t else {
@@ -18,6 +23,7 @@ extension ModelRuntime {
         }
         let program = try self.program(CompiledModel.inferenceName)
         let window = program.buffer(Programs.input)!, prediction = program.buffer(Programs.prediction)!
+        let routeTable = program.indexBuffer(Programs.inferenceRoute)
         let batch = config.batch
         var result = [Float](repeating: 0, count: count * pixels * rollout)
         // Inputs are slots that outlive a run (ProgramPlanner), so the window is shifted in place.
@@ -27,6 +33,7 @@ extension ModelRuntime {
             (window + n * pixels * t).update(repeating: 0, count: (batch - n) * pixels * t)
             for step in 0..<rollout {
                 program.run()
+                if let routes, let routeTable { routes(routeTable, first, n, step) }
                 for s in 0..<n {
                     for p in 0..<pixels {
                         result[((first + s) * pixels + p) * rollout + step] = prediction[s * pixels + p]

@@ -26,17 +26,19 @@ public final class ModelRuntime {
     }
 
     public var config: ModelConfig { compiled.config }
-    public var parameterTypes: [(name: String, type: TensorType)] { FNO2d(config: config).parameterTypes }
+    /// The model the config names (its parameters and forward step).
+    public var model: any OperatorModel { Models.make(config) }
+    public var parameterTypes: [(name: String, type: TensorType)] { model.parameterTypes }
 
     /// Real scalars in all trainable parameters (complex counts twice).
-    public var parameterCount: Int { FNO2d(config: config).parameterCount }
+    public var parameterCount: Int { model.parameterCount }
 
     /// Seeded initialization of every weight; Adam moments zero.
     public func initializeWeights() {
         memset(store.block.base, 0, store.block.byteCount)
         WeightInit.initialize({ name, values in
             self.store.pointer(name)!.update(from: values, count: values.count)
-        }, parameters: parameterTypes, seed: config.seed)
+        }, parameters: model.parameters, seed: config.seed)
     }
 
     /// The executable program `name` ("infer" or "train"), built on first use.

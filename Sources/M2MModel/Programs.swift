@@ -9,32 +9,47 @@ public enum Programs {
     public static let loss = "loss"
     /// Runtime optimizer scalars `[learning rate, step]`: fed each step, never compiled in.
     public static let optimizerScalars = "optimizer"
+    /// Routed models: the runtime scalar lambda(t) weighting the router loss (M2M.md section 7).
+    public static let routingWeight = "routing_weight"
+    /// Routed models: the summed data loss, router loss and KL term of a training step.
+    public static let dataLoss = "loss_data"
+    public static let routerLoss = "loss_router"
+    public static let klLoss = "kl"
+    /// Routed models: the routing table (`RouteTable`) of rollout step `step` (inference: "route").
+    public static func route(_ step: Int) -> String { "route.\(step)" }
+    public static let inferenceRoute = "route"
 
     public static func adamMoment1(_ parameter: String) -> String { "adam.m." + parameter }
     public static func adamMoment2(_ parameter: String) -> String { "adam.v." + parameter }
 
-    /// One autoregressive step: `x[B, H, W, t_in]` -> `prediction[B, H, W, 1]`, with the
-    /// inference fusions applied (nothing here needs the pre-activations).
+    /// One autoregressive step: `x[B, H, W, t_in]` -> `prediction[B, H, W, 1]` (and a routed
+    /// model's routing table), with the inference fusions applied.
     public static func inference(_ config: ModelConfig) throws -> Graph {
-        let model = FNO2d(config: config)
+        let model = Models.make(config)
         var b = GraphBuilder(name: "\(config.name).infer")
         let params = model.declareParameters(&b)
         let x = b.input(input, .f32(config.batch, config.grid[0], config.grid[1], config.inputChannels))
-        b.output(prediction, try model.forward(&b, x, params))
+        let step = try model.forward(&b, x, params)
+        b.output(prediction, step.prediction)
+        if let routing = step.routing {
+            b.output(inferenceRoute, routing.route)
+            // The router loss is not an inference output: drop its nodes by not computing it.
+            return try b.graph.removingUnused().fusingForInference()
+        }
         return try b.graph.fusingForInference()
     }
 
     /// A training step: the rollout loss (`rolloutLoss`), its gradient, and an Adam
     /// update of every weight, with the training fusion applied.
     public static func training(_ config: ModelConfig, rollout: Int? = nil) throws -> Graph {
-        let model = FNO2d(config: config)
+        let model = Models.make(config)
         var b = GraphBuilder(name: "\(config.name).train")
         let params = model.declareParameters(&b)
-        let total = try rolloutLoss(&b, model: model, parameters: params, steps: rollout ?? config.rolloutTrain)
+        let losses = try rolloutLoss(&b, model: model, parameters: params, steps: rollout ?? config.rolloutTrain)
         let scalars = b.input(optimizerScalars, .f32(2))
         let names = model.parameterNames
         let ids = names.map { params[$0]! }
-        let gradients = try Autodiff.appendBackward(to: &b, loss: total, wrt: ids)
+        let gradients = try Autodiff.appendBackward(to: &b, loss: losses.total, wrt: ids)
         let o = config.optimizer
         for (i, name) in names.enumerated() {
             let type = b.type(of: ids[i])
@@ -42,30 +57,62 @@ public enum Programs {
             try b.apply(.adam(beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weightDecay,
                               decoupled: o.decoupledWeightDecay), [ids[i], gradients[i], m, v, scalars])
         }
-        b.output(loss, total)
+        b.output(loss, losses.total)
+        losses.declareOutputs(&b)
         return try b.graph.fusingForTraining()
     }
 
-    /// Declares the inputs `x[B, H, W, t_in]` and `y[B, H, W, steps]` and returns the
-    /// sum over `steps` autoregressive steps (shared weights; each prediction becomes
-    /// the newest frame) of the per-step relative L2 loss against `y`.
-    public static func rolloutLoss(_ b: inout GraphBuilder, model: FNO2d, parameters: [String: ValueID],
-                                   steps: Int) throws -> ValueID {
+    /// The terms of a rollout's loss: the total (what is differentiated) and, for routed
+    /// models, the data and router sums, the KL sum and each step's routing table.
+    public struct RolloutLosses {
+        public var total: ValueID
+        public var data: ValueID
+        public var router: ValueID?
+        public var kl: ValueID?
+        public var routes: [ValueID]
+
+        /// Declares the routed terms as outputs (the training loop reports them).
+        func declareOutputs(_ b: inout GraphBuilder) {
+            guard let router, let kl else { return }
+            b.output(dataLoss, data)
+            b.output(routerLoss, router)
+            b.output(klLoss, kl)
+            for (i, r) in routes.enumerated() { b.output(route(i), r) }
+        }
+    }
+
+    /// Declares the inputs `x[B, H, W, t_in]` and `y[B, H, W, steps]` (and, for a routed model,
+    /// the runtime scalar `routing_weight`) and returns the sum over `steps` autoregressive
+    /// steps (shared weights; each prediction becomes the newest frame) of the per-step
+    /// relative L2 loss against `y`, plus `lambda x` the summed router loss for routed
+    /// models. This is the one definition of the training rollout.
+    public static func rolloutLoss(_ b: inout GraphBuilder, model: any OperatorModel, parameters: [String: ValueID],
+                                   steps: Int) throws -> RolloutLosses {
         let config = model.config
         let (n, h, w, t) = (config.batch, config.grid[0], config.grid[1], config.inputChannels)
         let x = b.input(input, .f32(n, h, w, t))
         let y = b.input(target, .f32(n, h, w, steps))
         var window = x
-        var total: ValueID?
+        var dataTerms: [ValueID] = [], routerTerms: [ValueID] = [], klTerms: [ValueID] = [], routes: [ValueID] = []
         for step in 0..<steps {
-            let p = try model.forward(&b, window, parameters)
+            let forward = try model.forward(&b, window, parameters)
             let truth = steps == 1 ? y : try b(.sliceChannels(start: step, count: 1), y)
-            let stepLoss = try b(.relativeL2Loss, p, truth)
-            total = try total.map { try b(.add, $0, stepLoss) } ?? stepLoss
+            dataTerms.append(try b(.relativeL2Loss, forward.prediction, truth))
+            if let routing = forward.routing {
+                routerTerms.append(routing.routerLoss)
+                klTerms.append(routing.kl)
+                routes.append(routing.route)
+            }
             if step < steps - 1 {
-                window = t == 1 ? p : try b(.concatChannels, try b(.sliceChannels(start: 1, count: t - 1), window), p)
+                window = t == 1 ? forward.prediction
+                    : try b(.concatChannels, try b(.sliceChannels(start: 1, count: t - 1), window), forward.prediction)
             }
         }
-        return total!
+        let data = try b.sum(dataTerms)
+        guard !routerTerms.isEmpty else { return RolloutLosses(total: data, data: data, router: nil, kl: nil, routes: []) }
+        let router = try b.sum(routerTerms), kl = try b.sum(klTerms)
+        let lambda = b.input(routingWeight, .f32())
+        let total = try b(.add, data, try b(.mul, lambda, router))
+        return RolloutLosses(total: total, data: data, router: router, kl: kl, routes: routes)
     }
 }

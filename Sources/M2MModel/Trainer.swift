@@ -25,12 +25,14 @@ public final class Trainer {
     public let runDirectory: String
     public var checkpointEvery = 10
     public var progress: ((TrainingProgress) -> Void)?
-    public var epochFinished: (([String: Any]) -> Void)?
+    public var epochFinished: ((EpochRecord) -> Void)?
 
     /// Optimizer steps taken so far (Adam's bias-correction step count).
     public private(set) var step = 0
     /// Epochs completed so far.
     public private(set) var epoch = 0
+    /// Routed models: the PI controller of lambda(t) (M2M.md section 7), saved in checkpoints.
+    public private(set) var controller: PIController?
 
     public init(runtime: ModelRuntime, data: Dataset, ntrain: Int, ntest: Int, runDirectory: String) throws {
         let config = runtime.config
@@ -46,6 +48,7 @@ public final class Trainer {
         self.runtime = runtime
         self.data = data
         self.runDirectory = runDirectory
+        if let m2m = config.m2m { controller = PIController(config: m2m.controller) }
     }
 
     var config: ModelConfig { runtime.config }
@@ -67,6 +70,13 @@ public final class Trainer {
         guard metadata["seed"] == String(config.seed) else {
             throw UserError("\(path): checkpoint was trained with seed \(metadata["seed"] ?? "?"), the model has seed \(config.seed)")
         }
+        if let current = controller {
+            let restored = try PIController(metadata: metadata, source: path)
+            guard restored.config == current.config else {
+                throw UserError("\(path): the checkpoint's controller settings differ from the model's m2m.controller")
+            }
+            controller = restored
+        }
         (epoch, step) = (e, s)
         try trimMetrics(after: e)
     }
@@ -84,6 +94,13 @@ public final class Trainer {
         let scalars = program.buffer(Programs.optimizerScalars)!, loss = program.buffer(Programs.loss)!
         let rollout = program.type(of: Programs.target)!.shape[3]
         let batch = config.batch, batches = train.count / batch
+        // Routed models: lambda in, loss terms and each rollout step's routing table out.
+        let routed = runtime.model as? M2MNet
+        let lambda = program.buffer(Programs.routingWeight)
+        let dataLoss = program.buffer(Programs.dataLoss), routerLoss = program.buffer(Programs.routerLoss)
+        let klLoss = program.buffer(Programs.klLoss)
+        let routeTables = (0..<rollout).compactMap { program.indexBuffer(Programs.route($0)) }
+        var statistics = RoutingStatistics(experts: routed?.m2m.experts ?? 0)
         var order = Array(train)
         let start = DispatchTime.now()
         let totalSteps = (epochs - epoch) * batches
@@ -94,7 +111,8 @@ public final class Trainer {
             var rng = SeededGenerator(seed: config.seed, stream: 0x5EED_0000 + UInt64(epoch))
             rng.shuffle(&order)
             let lr = learningRate(epoch: epoch)
-            var lossSum = 0.0
+            var lossSum = 0.0, dataSum = 0.0, routerSum = 0.0, klSum = 0.0
+            statistics.reset()
             try order.withUnsafeBufferPointer { indices in
                 for b in 0..<batches {
                     let slice = UnsafeBufferPointer(rebasing: indices[(b * batch)..<((b + 1) * batch)])
@@ -102,8 +120,16 @@ public final class Trainer {
                     step += 1
                     scalars[0] = Float(lr)
                     scalars[1] = Float(step)
+                    if let lambda, let controller { lambda[0] = Float(controller.lambda) }
                     program.run()
                     let l = Double(loss[0])
+                    if let routed, let dataLoss, let routerLoss, let klLoss {
+                        let (d, r, k) = (Double(dataLoss[0]), Double(routerLoss[0]), Double(klLoss[0]))
+                        dataSum += d; routerSum += r; klSum += k / Double(rollout)
+                        let measure = controller?.config.measure == .data ? d : k
+                        _ = controller?.update(measurement: measure / Double(rollout))
+                        for table in routeTables { statistics.add(table, layout: routed.routeTable) }
+                    }
                     guard l.isFinite else {
                         throw UserError("training diverged: loss is \(l) at epoch \(epoch + 1), batch \(b + 1); lower optimizer.lr")
                     }
@@ -117,12 +143,21 @@ public final class Trainer {
             }
             epoch += 1
             let evaluation = try runtime.evaluate(data, samples: test)
-            var record: [String: Any] = [
-                "epoch": epoch, "step": step, "lr": lr, "train_loss": lossSum / Double(batches),
-                "train_loss_per_rollout_step": lossSum / Double(batches * rollout),
-                "seconds": seconds(since: epochStart),
-            ]
-            record.merge(evaluation.json) { a, _ in a }
+            var record = EpochRecord(
+                epoch: epoch, step: step, lr: lr, trainLoss: lossSum / Double(batches),
+                trainLossPerRolloutStep: lossSum / Double(batches * rollout), seconds: seconds(since: epochStart),
+                testRelL2: evaluation.overall, testRelL2PerStep: evaluation.perStep, testSamples: evaluation.samples)
+            if routed != nil {
+                record.lossData = dataSum / Double(batches)
+                record.lossRouter = routerSum / Double(batches)
+                record.kl = klSum / Double(batches)
+                record.lambda = controller?.lambda
+                record.controllerIntegral = controller?.integral
+                record.routedFraction = statistics.fractions
+                record.overflow = statistics.overflow
+                record.overflowPerExpert = zip(statistics.reroutes, statistics.drops).map { $0 + $1 }
+                record.testRoutedFraction = evaluation.routing?.fractions
+            }
             try appendMetrics(record)
             try saveCheckpoint(to: lastCheckpointPath)
             if epoch % checkpointEvery == 0 || epoch == epochs {
@@ -134,15 +169,17 @@ public final class Trainer {
 
     /// Weights, Adam moments, counters and the RNG scheme, atomically.
     public func saveCheckpoint(to path: String) throws {
-        try runtime.save(to: path, includeOptimizer: true, metadata: [
+        var metadata = [
             "format": "m2m-checkpoint-1", "config": config.name, "epoch": String(epoch), "step": String(step),
             "seed": String(config.seed), "lr": String(learningRate(epoch: epoch)),
             "rng": "splitmix64(seed, stream 0x5EED0000 + epoch) shuffles each epoch",
-        ])
+        ]
+        if let controller { metadata.merge(controller.metadata) { a, _ in a } }
+        try runtime.save(to: path, includeOptimizer: true, metadata: metadata)
     }
 
-    private func appendMetrics(_ record: [String: Any]) throws {
-        let line = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+    private func appendMetrics(_ record: EpochRecord) throws {
+        let line = try record.jsonLine()
         var existing = FileManager.default.contents(atPath: metricsPath) ?? Data()
         existing.append(line)
         existing.append(0x0A)

@@ -8,7 +8,7 @@ struct ModelSummary {
     let model: CompiledModel
     init(_ model: CompiledModel) { self.model = model }
 
-    var parameters: Int { FNO2d(config: model.config).parameterCount }
+    var parameters: Int { Models.make(model.config).parameterCount }
 
     var json: [String: Any] {
         let train = model.training, infer = model.inference

@@ -44,19 +44,26 @@ struct TrainCommand: ParsableCommand {
                 lastReport = now
                 reporter.update(p.stepsDone, detail: String(format: " epoch %d/%d loss %.4f", p.epoch, p.epochs, p.loss))
             }
-            var last: [String: Any] = [:]
+            var last: EpochRecord?
             trainer.epochFinished = { record in
                 last = record
-                if !json {
-                    FileHandle.standardError.write(Data(String(
-                        format: "epoch %d: train loss %.5f, test rel. L2 %.5f (%.1f s)\n",
-                        record["epoch"] as! Int, record["train_loss"] as! Double,
-                        record["test_rel_l2"] as! Double, record["seconds"] as! Double).utf8))
+                guard !json else { return }
+                var line = String(format: "epoch %d: train loss %.5f, test rel. L2 %.5f (%.1f s)", record.epoch,
+                                  record.trainLoss, record.testRelL2, record.seconds)
+                if let d = record.lossData, let r = record.lossRouter, let lambda = record.lambda, let kl = record.kl,
+                   let fractions = record.routedFraction, let overflow = record.overflow {
+                    line += String(format: "; L_data %.4f, L_router %.4f, KL %.4f, lambda %.5f, routed ", d, r, kl, lambda)
+                        + fractions.map { String(format: "%.2f", $0) }.joined(separator: "/")
+                        + ", overflow \(overflow)"
                 }
+                FileHandle.standardError.write(Data((line + "\n").utf8))
             }
             try trainer.run(epochs: total)
             if json {
-                printJSON(last.merging(["run": output, "last_checkpoint": trainer.lastCheckpointPath]) { a, _ in a })
+                var figures = (try? last.map { try JSONSerialization.jsonObject(with: $0.jsonLine()) } as? [String: Any]) ?? [:]
+                figures["run"] = output
+                figures["last_checkpoint"] = trainer.lastCheckpointPath
+                printJSON(figures)
             } else {
                 print("trained \(config.name) to epoch \(trainer.epoch); checkpoint \(trainer.lastCheckpointPath)")
             }

@@ -31,7 +31,7 @@ final class GradientCheckTests: XCTestCase {
         let model = FNO2d(config: config)
         var b = GraphBuilder(name: "gradcheck")
         let params = model.declareParameters(&b)
-        let total = try Programs.rolloutLoss(&b, model: model, parameters: params, steps: steps)
+        let total = try Programs.rolloutLoss(&b, model: model, parameters: params, steps: steps).total
         let names = model.parameterNames
         let grads = try Autodiff.appendBackward(to: &b, loss: total, wrt: names.map { params[$0]! })
         b.output(Programs.loss, total)
@@ -44,7 +44,7 @@ final class GradientCheckTests: XCTestCase {
         let plan = try ProgramPlanner.plan(graph)
         let store = PersistentStore(layout: try PersistentLayout([graph]))
         WeightInit.initialize({ name, values in store.pointer(name)!.update(from: values, count: values.count) },
-                              parameters: FNO2d(config: config).parameterTypes, seed: config.seed)
+                              parameters: FNO2d(config: config).parameters, seed: config.seed)
         let program = try ExecutableProgram(graph: graph, plan: plan, store: store, pool: ThreadPool(threads: threads),
                                             rigor: .estimate, wisdomOnly: false)
         return GradientProgram(config: config, steps: steps, program: program, store: store)
