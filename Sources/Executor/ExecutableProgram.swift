@@ -97,6 +97,17 @@ public final class ExecutableProgram: @unchecked Sendable {
         return (arena.base + offset).assumingMemoryBound(to: Int32.self)
     }
 
+    /// The routed counts every bounded extent held in the last run (read from the
+    /// routing tables in the arena): what `Graph.analyticFLOPs(routedCounts:)` takes.
+    public func routedCounts() throws -> [BoundedExtent: Int] {
+        var counts: [BoundedExtent: Int] = [:]
+        for extent in Set(try graph.boundedExtents().nodes.values) {
+            guard let offset = valueOffsets[extent.table] else { continue }
+            counts[extent] = Int((arena.base + offset).assumingMemoryBound(to: Int32.self)[extent.index])
+        }
+        return counts
+    }
+
     /// Type of an input or output, by name.
     public func type(of name: String) -> TensorType? {
         (graph.output(named: name) ?? graph.value(named: name)).map { graph.values[$0].type }

@@ -4,45 +4,66 @@ extension Graph {
     /// Analytic floating-point operations of one run, counted as the peers count
     /// them (../shared/peers/common.py): matmuls 2mnk, complex MACs 8, each real
     /// 2-D FFT 2.5 N log2 N (dense, although our transforms are pruned), Adam 10
-    /// per real parameter; elementwise ops and copies are not counted.
-    public var analyticFLOPs: Double {
+    /// per real parameter; elementwise ops and copies are not counted. Bounded tensors
+    /// count at their capacity (an upper bound; see `analyticFLOPs(routedCounts:)`).
+    public var analyticFLOPs: Double { nodes.indices.reduce(0) { $0 + flops(ofNode: $1) } }
+
+    /// The FLOPs of one run in which each bounded extent held `routedCounts[extent]` rows
+    /// (a node over a bounded tensor costs its capacity FLOPs times count / capacity):
+    /// what a routed model actually computed.
+    public func analyticFLOPs(routedCounts: [BoundedExtent: Int]) throws -> Double {
+        let extents = try boundedExtents()
         var total = 0.0
-        for node in nodes {
-            let t = node.inputs.map { values[$0].type }
-            switch node.op {
-            case .linear, .linearGelu, .linearGradInput, .linearGradInputGelu:
-                let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
-                total += 2 * rows * k * Double(t[1].shape[node.op == .linearGradInput || node.op == .linearGradInputGelu ? 0 : 1])
-            case .mlp:
-                let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
-                let hidden = Double(t[1].shape[1])
-                total += 2 * rows * k * hidden + 2 * rows * hidden * Double(t[3].shape[1])
-            case .linearGradWeight:
-                let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
-                total += 2 * rows * k * Double(t[1].shape.last!)
-            case .rfft2, .irfft2Grad:
-                total += Self.fftFLOPs(t[0].shape)
-            case .irfft2, .rfft2Grad:
-                total += Self.fftFLOPs(values[node.result!].type.shape)
-            case .spectralMix, .spectralMixGradInput:
-                let (m, n, k) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
-                total += 8 * m * n * k * Double(values[node.result!].type.shape[2])
-            case .spectralMixGradWeight:
-                let (m, n, ci) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
-                total += 8 * m * n * ci * Double(t[1].shape[2])
-            case .adam:
-                total += 10 * Double(t[0].floatCount)
-            case .bandEnergies, .spectralCentroid:
-                total += Self.patchDFTFLOPs(t[0].shape)
-            case .bandEnergiesGrad:
-                total += 2 * Self.patchDFTFLOPs(t[0].shape)
-            case .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum, .reduceMax, .broadcast,
-                 .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels, .padChannels, .concatChannels,
-                 .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .sumRows,
-                 .geluGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,
-                 .combineGradGates, .combineGradExpert, .relativeL2LossGrad:
-                break   // elementwise, copies and reductions are not counted
+        for k in nodes.indices {
+            var f = flops(ofNode: k)
+            if let extent = extents.nodes[k], let count = routedCounts[extent] {
+                let node = nodes[k]
+                let bounded = (node.inputs + (node.result.map { [$0] } ?? [])).map { values[$0].type }.first { $0.isBounded }!
+                f *= Double(count) / Double(bounded.shape[bounded.boundedAxis!])
             }
+            total += f
+        }
+        return total
+    }
+
+    /// Analytic FLOPs of node `k` at full capacity.
+    func flops(ofNode k: Int) -> Double {
+        let node = nodes[k]
+        var total = 0.0
+        let t = node.inputs.map { values[$0].type }
+        switch node.op {
+        case .linear, .linearGelu, .linearGradInput, .linearGradInputGelu:
+            let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
+            total += 2 * rows * k * Double(t[1].shape[node.op == .linearGradInput || node.op == .linearGradInputGelu ? 0 : 1])
+        case .mlp:
+            let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
+            let hidden = Double(t[1].shape[1])
+            total += 2 * rows * k * hidden + 2 * rows * hidden * Double(t[3].shape[1])
+        case .linearGradWeight:
+            let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
+            total += 2 * rows * k * Double(t[1].shape.last!)
+        case .rfft2, .irfft2Grad:
+            total += Self.fftFLOPs(t[0].shape)
+        case .irfft2, .rfft2Grad:
+            total += Self.fftFLOPs(values[node.result!].type.shape)
+        case .spectralMix, .spectralMixGradInput:
+            let (m, n, k) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
+            total += 8 * m * n * k * Double(values[node.result!].type.shape[2])
+        case .spectralMixGradWeight:
+            let (m, n, ci) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
+            total += 8 * m * n * ci * Double(t[1].shape[2])
+        case .adam:
+            total += 10 * Double(t[0].floatCount)
+        case .bandEnergies, .spectralCentroid:
+            total += Self.patchDFTFLOPs(t[0].shape)
+        case .bandEnergiesGrad:
+            total += 2 * Self.patchDFTFLOPs(t[0].shape)
+        case .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum, .reduceMax, .broadcast,
+             .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels, .padChannels, .concatChannels,
+             .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .sumRows,
+             .geluGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,
+             .combineGradGates, .combineGradExpert, .relativeL2LossGrad:
+            break   // elementwise, copies and reductions are not counted
         }
         return total
     }

@@ -12,6 +12,10 @@ public struct Evaluation: Equatable {
     /// Routed models: the expert of each patch's first kept slot (-1: dropped), per rollout
     /// step, for the first evaluated sample: `[step][patch row * scale + patch column]`.
     public var routingMap: [[Int]]?
+    /// The first evaluated sample's prediction and truth, `[H * W * steps]` with the step
+    /// fastest (as `predict` returns them).
+    public var firstPrediction: [Float]
+    public var firstTruth: [Float]
     public var overall: Double { perStep.reduce(0, +) / Double(max(perStep.count, 1)) }
 
     public var json: [String: Any] {
@@ -65,6 +69,8 @@ extension ModelRuntime {
                 perStep[k] += (diff / max(ref, .leastNormalMagnitude)).squareRoot() / Double(n)
             }
         }
-        return Evaluation(perStep: perStep, samples: n, routing: routing, routingMap: routingMap)
+        return Evaluation(perStep: perStep, samples: n, routing: routing, routingMap: routingMap,
+                          firstPrediction: Array(predicted[0..<(pixels * steps)]),
+                          firstTruth: Array(truth[0..<(pixels * steps)]))
     }
 }

@@ -114,26 +114,33 @@ public enum ArenaPlanner {
     /// placed buffers that fits it (best fit), else above them all.
     static func place(_ requests: [BufferRequest], order: [Int], strategy: String) -> ArenaLayout {
         var offsets = [Int](repeating: 0, count: requests.count)
-        var placed: [Int] = []
+        var ends = [Int](repeating: 0, count: requests.count)
+        // Placed buffers ordered by (offset, end): the scan below meets the occupied
+        // intervals of the time-overlapping ones in address order, without sorting.
+        var byOffset: [Int] = []
+        byOffset.reserveCapacity(requests.count)
         var arena = 0
         for i in order {
             let need = align(requests[i].size)
-            // Occupied intervals of the buffers live at the same time, by offset.
-            let busy = placed.filter { requests[$0].overlapsInTime(requests[i]) }
-                .map { (offsets[$0], offsets[$0] + align(requests[$0].size)) }
-                .sorted { $0 < $1 }
             var best: (offset: Int, gap: Int)?
             var cursor = 0
-            for (start, end) in busy {
+            for j in byOffset where requests[j].overlapsInTime(requests[i]) {
+                let start = offsets[j]
                 if start - cursor >= need, start - cursor < (best?.gap ?? Int.max) {
                     best = (cursor, start - cursor)
                 }
-                cursor = max(cursor, end)
+                cursor = max(cursor, ends[j])
             }
             let offset = best?.offset ?? cursor
             offsets[i] = offset
+            ends[i] = offset + need
             arena = max(arena, offset + need)
-            placed.append(i)
+            var low = 0, high = byOffset.count
+            while low < high {
+                let mid = (low + high) / 2, j = byOffset[mid]
+                if (offsets[j], ends[j]) <= (offset, ends[i]) { low = mid + 1 } else { high = mid }
+            }
+            byOffset.insert(i, at: low)
         }
         return ArenaLayout(offsets: offsets, arenaBytes: arena, strategy: strategy)
     }

@@ -40,7 +40,9 @@ struct BenchCommand: ParsableCommand {
                 let program = try runtime.program(CompiledModel.inferenceName)
                 fillRandom(program.buffer(Programs.input)!, count: program.type(of: Programs.input)!.elementCount, seed: 1)
                 let t = time(program.run, allocations: &allocations, bytes: &allocatedBytes)
-                figures.merge(t.figures(prefix: "infer", flops: compiled.inference.graph.analyticFLOPs)) { a, _ in a }
+                let flops = try compiled.inference.graph.analyticFLOPs(routedCounts: try program.routedCounts())
+                figures.merge(t.figures(prefix: "infer", flops: flops)) { a, _ in a }
+                figures["flops_per_inference_routed"] = flops
                 if profile { printProfile(program) }
             }
             if doTrain {
@@ -50,8 +52,19 @@ struct BenchCommand: ParsableCommand {
                 let scalars = program.buffer(Programs.optimizerScalars)!
                 scalars[0] = Float(compiled.config.optimizer.lr)
                 scalars[1] = 0
+                if let lambda = program.buffer(Programs.routingWeight), let m2m = compiled.config.m2m {
+                    lambda[0] = Float(m2m.controller.effectiveLambdaInit)
+                }
                 let t = time({ scalars[1] += 1; program.run() }, allocations: &allocations, bytes: &allocatedBytes)
-                figures.merge(t.figures(prefix: "train", flops: compiled.training.graph.analyticFLOPs)) { a, _ in a }
+                // A routed model computes only its routed rows: FLOPs from the last step's counts.
+                let flops = try compiled.training.graph.analyticFLOPs(routedCounts: try program.routedCounts())
+                figures.merge(t.figures(prefix: "train", flops: flops)) { a, _ in a }
+                figures["flops_per_train_step_routed"] = flops
+                if let table = program.indexBuffer(Programs.route(0)), let m2m = runtime.model as? M2MNet {
+                    var statistics = RoutingStatistics(experts: m2m.m2m.experts)
+                    statistics.add(table, layout: m2m.routeTable)
+                    figures["routed_fraction"] = statistics.fractions
+                }
                 figures["final_loss"] = Double(program.buffer(Programs.loss)![0])
                 if profile { printProfile(program) }
             }

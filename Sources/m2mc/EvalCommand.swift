@@ -6,14 +6,19 @@ import M2MModel
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Relative L2 error per rollout step and overall on the test samples.")
+        abstract: "Relative L2 error per rollout step and overall on the test samples.",
+        discussion: """
+            Writes eval.json and, for the first test sample, one PNG per rollout step into the output \
+            folder: truth, prediction, error and, for an m2m model, the routing map (each patch in its \
+            expert's colour, black where dropped). An m2m model also reports each expert's routed fraction.
+            """)
 
     @Argument(help: "Compiled plan file (.m2m).") var model: String
     @Option(help: "Weights or checkpoint (safetensors); default: the config's seeded initialization.") var weights: String?
     @Option(help: "Data folder (datagen output) or FNO .mat file.") var data: String
     @Option(help: "Test samples: the last M (default: the config's).") var ntest: Int?
     @Option(help: "Worker threads (default: the plan's).") var threads: Int?
-    @Option(name: .short, help: "Output folder for evaluation files (eval.json).") var output: String = "eval"
+    @Option(name: .short, help: "Output folder for evaluation files (eval.json, PNG images).") var output: String = "eval"
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -30,6 +35,10 @@ struct EvalCommand: ParsableCommand {
             figures["config"] = compiled.config.name
             figures["weights"] = weights ?? "seeded initialization"
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            let config = compiled.config
+            let images = try result.writeImages(to: output, height: config.grid[0], width: config.grid[1],
+                                                scale: config.m2m?.scale)
+            figures["images"] = images
             let path = output + "/eval.json"
             try AtomicFile.write(try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys, .prettyPrinted]),
                                  to: path)
@@ -38,6 +47,12 @@ struct EvalCommand: ParsableCommand {
             } else {
                 for (k, e) in result.perStep.enumerated() { print(String(format: "step %2d: rel. L2 %.5f", k + 1, e)) }
                 print(String(format: "test rel. L2 %.5f over %d samples", result.overall, result.samples))
+                if let routing = result.routing {
+                    print("routed fraction per expert: "
+                          + routing.fractions.enumerated().map { String(format: "%d: %.3f", $0, $1) }.joined(separator: ", ")
+                          + ", overflow \(routing.overflow)")
+                }
+                print("images: \(output)/sample0-step*.png")
             }
         }
     }

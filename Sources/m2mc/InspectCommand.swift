@@ -23,6 +23,20 @@ struct InspectCommand: ParsableCommand {
             print("model \(compiled.config.name): \(summary.oneLine)")
             print(String(format: "analytic GFLOP: train step %.3f, inference %.3f",
                          compiled.training.graph.analyticFLOPs / 1e9, compiled.inference.graph.analyticFLOPs / 1e9))
+            if let experts = summary.experts, let m2m = compiled.config.m2m {
+                let net = M2MNet(config: compiled.config)
+                print("m2m: scale \(m2m.scale) (\(net.patches) patches of \(net.coreSize.rows)x\(net.coreSize.cols), halo "
+                      + "\(m2m.halo)), \(m2m.dense ? "dense" : "top-\(m2m.k)") routing over \(m2m.experts) experts, "
+                      + "capacity \(net.capacity) per expert and step, prior \(m2m.prior), controller "
+                      + (m2m.controller.enabled ? "PI (target \(m2m.controller.target))" : "off"))
+                for e in experts {
+                    print(String(format: "  expert %d: modes %d, width %d, %d parameters (%.2f MiB with Adam), "
+                                 + "train GFLOP at capacity %.3f", e["expert"] as! Int, e["modes"] as! Int,
+                                 e["width"] as! Int, e["parameters"] as! Int,
+                                 Double(e["parameter_bytes_with_adam"] as! Int) / 1048576,
+                                 (e["flops_per_train_step_at_capacity"] as! Double) / 1e9))
+                }
+            }
             print("compile \(String(format: "%.1f", compiled.compileMilliseconds)) ms, of which FFTW planning "
                   + "\(String(format: "%.1f", compiled.fftPlanningMilliseconds)) ms (\(compiled.fftRigor.rawValue))")
             print("placement: 1 memory domain (NUMA node 0); \(compiled.threads) threads, static tile partition")

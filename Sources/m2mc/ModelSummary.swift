@@ -31,7 +31,39 @@ struct ModelSummary {
             "fftw_planning_ms": model.fftPlanningMilliseconds,
             "threads": model.threads,
             "memory_domains": 1,
-        ]
+        ].merging(experts.map { ["model": model.config.model, "experts": $0] } ?? ["model": model.config.model]) { a, _ in a }
+    }
+
+    /// Routed models: each expert's modes, width, capacity, parameters (bytes with Adam
+    /// moments) and training FLOPs per step at full capacity (its share scales with the
+    /// patches routed to it).
+    var experts: [[String: Any]]? {
+        guard let m2m = Models.make(model.config) as? M2MNet else { return nil }
+        let train = model.training.graph
+        let perExpert = (try? expertFLOPs(train, experts: m2m.m2m.experts)) ?? []
+        return (0..<m2m.m2m.experts).map { e in
+            let parameters = m2m.expert(e).parameters
+            let bytes = parameters.reduce(0) { $0 + $1.type.byteCount }
+            return ["expert": e, "modes": m2m.m2m.expertModes[e], "width": m2m.m2m.expertWidths[e],
+                    "capacity": m2m.capacity, "patch": [m2m.extendedSize.rows, m2m.extendedSize.cols],
+                    "parameters": parameters.reduce(0) { $0 + $1.type.floatCount },
+                    "parameter_bytes_with_adam": 3 * bytes,
+                    "flops_per_train_step_at_capacity": e < perExpert.count ? perExpert[e] : 0]
+        }
+    }
+
+    /// FLOPs of the nodes over each expert's bounded extent (at capacity).
+    func expertFLOPs(_ graph: Graph, experts: Int) throws -> [Double] {
+        let full = graph.analyticFLOPs
+        var result: [Double] = []
+        let extents = try graph.boundedExtents().nodes
+        let byIndex = Dictionary(grouping: Set(extents.values), by: \.index)
+        for index in byIndex.keys.sorted() {
+            var zero: [BoundedExtent: Int] = [:]
+            for extent in byIndex[index]! { zero[extent] = 0 }
+            result.append(full - (try graph.analyticFLOPs(routedCounts: zero)))
+        }
+        return result.count == experts ? result : []
     }
 
     var oneLine: String {
