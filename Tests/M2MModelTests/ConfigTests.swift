@@ -146,10 +146,16 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(error(#"{"grid": [8, 8, 8]}"#).contains("key 'grid'"))
     }
 
-    func testM2MModelIsNotImplemented() {
-        let message = error(#"{"model": "m2m"}"#)
+    func testUnknownModelKindNamesTheKinds() {
+        let message = error(#"{"model": "uno"}"#)
         XCTAssertTrue(message.contains("key 'model'"), message)
-        XCTAssertTrue(message.contains("not implemented"), message)
+        XCTAssertTrue(message.contains("fno, m2m"), message)
+    }
+
+    func testM2MDefaultsParse() throws {
+        let config = try ModelConfig.parse(Data(#"{"model": "m2m"}"#.utf8), source: "c.json")
+        XCTAssertEqual(config.m2m, M2MConfig())
+        XCTAssertEqual(config.kind, .m2m)
     }
 
     func testValueChecksNameTheirKey() {
