@@ -163,15 +163,16 @@ final class PatchSpectrumKernel: KernelDeclaration {
         }
     }
 
-    /// Band sums in mode order (Double), then stored as Float.
+    /// Band sums in mode order (Double), then stored as Float. No scratch: `bands` may exceed
+    /// the `2 P Q` doubles of the patch's temporary (1 x 1 patches, many bands).
     private func accumulate(_ f: UnsafeMutablePointer<Double>, norm: Double, into e: UnsafeMutablePointer<Float>) {
         let cells = dft.p * dft.q
-        // Reuse the temporary (no longer needed) as the per-band Double accumulator.
-        let sums = f + 2 * cells
-        for b in 0..<bands { sums[b] = 0 }
-        for m in 0..<cells where radial.band[m] >= 0 {
-            sums[radial.band[m]] += f[2 * m] * f[2 * m] + f[2 * m + 1] * f[2 * m + 1]
+        for b in 0..<bands {
+            var sum = 0.0
+            for m in 0..<cells where radial.band[m] == b {
+                sum += f[2 * m] * f[2 * m] + f[2 * m + 1] * f[2 * m + 1]
+            }
+            e[b] = Float(sum * norm)
         }
-        for b in 0..<bands { e[b] = Float(sums[b] * norm) }
     }
 }

@@ -132,8 +132,8 @@ final class GatesKernel: KernelDeclaration {
     }
 }
 
-/// combine (each patch: the sum over its slots, in rank order, of gate x the expert
-/// output's core), combine_grad_gates (core dot products) and combine_grad_expert (an
+/// combine (each patch: the sum over its selected experts, in expert-index order, of gate x
+/// the expert output's core), combine_grad_gates (core dot products) and combine_grad_expert (an
 /// expert's slots get gate x dy on the core, zero halo). One patch per tile: every
 /// write goes to memory that tile alone owns, so nothing races.
 final class CombineKernel: KernelDeclaration {
@@ -199,9 +199,13 @@ final class CombineKernel: KernelDeclaration {
         case .combine:
             let y = out + patch * coreFloats
             y.update(repeating: 0, count: coreFloats)
-            for j in 0..<layout.k {
-                let s = layout.slot(patch, j), e = Int(table[s])
-                guard e >= 0 else { continue }
+            // The selected experts in expert-index order (M2M.md section 5), not in rank order:
+            // with k >= 3 the float sum depends on the order.
+            for e in 0..<layout.experts {
+                var j = 0
+                while j < layout.k && Int(table[layout.slot(patch, j)]) != e { j += 1 }
+                guard j < layout.k else { continue }
+                let s = layout.slot(patch, j)
                 let g = gates[patch * layout.k + j]
                 let src = experts[e] + Int(table[s + 1]) * extendedFloats
                 for i in 0..<coreRows {

@@ -93,7 +93,8 @@ public enum Op: Sendable, Hashable {
     /// the sum over the patch's kept slots when `renormalize`.
     case gatherGates(k: Int, renormalize: Bool)
     /// `gates[Np, k], route, y_0 ... y_{E-1}[<=capacity, P + 2h, Q + 2h, C] -> [Np, P, Q, C]`:
-    /// each patch reads its slots' expert outputs (cores) in rank order: a gather, never a scatter.
+    /// each patch sums gate x its selected experts' outputs (cores) in expert-index order
+    /// (M2M.md section 5): a gather, never a scatter.
     case combine(k: Int, capacity: Int, halo: Int)
 
     // MARK: Losses.
