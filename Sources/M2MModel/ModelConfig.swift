@@ -48,6 +48,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var ntrain = 1000
     public var ntest = 200
     public var optimizer = OptimizerConfig()
+    /// How data is scaled for the network (`DataScales`): `none`, or `rms` (inputs and
+    /// targets divided by their root mean square over the training samples).
+    public var normalization = Normalization.none
+    public enum Normalization: String, Codable, Sendable { case none, rms }
     /// The M2M keys; present exactly when `model` is `m2m`.
     public var m2m: M2MConfig?
 
@@ -61,6 +65,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         "rollout_train": "rolloutTrain", "width": "width", "modes": "modes", "layers": "layers",
         "projection_hidden": "projectionHidden", "batch": "batch", "seed": "seed", "epochs": "epochs",
         "ntrain": "ntrain", "ntest": "ntest", "optimizer": "optimizer", "m2m": "m2m",
+        "normalization": "normalization",
     ]
     /// FNO-only keys: an M2M config sets its experts' modes and widths under `m2m`.
     static let fnoOnlyKeys = ["width", "modes"]
@@ -221,6 +226,7 @@ extension ModelConfig {
         ntrain = try c.decodeIfPresent(Int.self, forKey: .ntrain) ?? ntrain
         ntest = try c.decodeIfPresent(Int.self, forKey: .ntest) ?? ntest
         optimizer = try c.decodeIfPresent(OptimizerConfig.self, forKey: .optimizer) ?? optimizer
+        normalization = try c.decodeIfPresent(Normalization.self, forKey: .normalization) ?? normalization
         m2m = try c.decodeIfPresent(M2MConfig.self, forKey: .m2m)
         if model == Kind.m2m.rawValue && m2m == nil { m2m = M2MConfig() }
     }

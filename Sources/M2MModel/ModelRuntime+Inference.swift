@@ -30,13 +30,14 @@ extension ModelRuntime {
         for first in stride(from: 0, to: count, by: batch) {
             let n = min(batch, count - first)
             window.update(from: inputs.baseAddress! + first * pixels * t, count: n * pixels * t)
+            DataScales.divide(window, count: n * pixels * t, by: scales.input)
             (window + n * pixels * t).update(repeating: 0, count: (batch - n) * pixels * t)
             for step in 0..<rollout {
                 program.run()
                 if let routes, let routeTable { routes(routeTable, first, n, step) }
                 for s in 0..<n {
                     for p in 0..<pixels {
-                        result[((first + s) * pixels + p) * rollout + step] = prediction[s * pixels + p]
+                        result[((first + s) * pixels + p) * rollout + step] = prediction[s * pixels + p] * scales.target
                     }
                 }
                 if step < rollout - 1 { Self.shiftWindow(window, newest: prediction, pixels: batch * pixels, frames: t) }

@@ -25,6 +25,10 @@ public final class ModelRuntime {
         initializeWeights()
     }
 
+    /// What data is divided by before it reaches the network (`normalization: rms`);
+    /// set by the trainer from its training samples, or from loaded weights' metadata.
+    public var scales = DataScales()
+
     public var config: ModelConfig { compiled.config }
     /// The model the config names (its parameters and forward step).
     public var model: any OperatorModel { Models.make(config) }
@@ -86,7 +90,13 @@ public final class ModelRuntime {
         if let extra = tensors.keys.sorted().first(where: { compiled.persistent.entry(named: $0) == nil }) {
             throw UserError("\(path): tensor '\(extra)' is not part of this model")
         }
+        let loadedScales = try DataScales(metadata: metadata, source: path)
+        if config.normalization == .rms && loadedScales == nil {
+            throw UserError("\(path): the model normalizes its data (normalization: rms) but these weights carry no "
+                            + "data scales (metadata 'data_scale.*'): they were not trained with this config")
+        }
         for e in wanted { store.pointer(e.name)!.update(from: tensors[e.name]!.values, count: tensors[e.name]!.values.count) }
+        if config.normalization == .rms, let loadedScales { scales = loadedScales }
         return metadata
     }
 }

@@ -49,6 +49,7 @@ public final class Trainer {
         self.data = data
         self.runDirectory = runDirectory
         if let m2m = config.m2m { controller = PIController(config: m2m.controller) }
+        if config.normalization == .rms { runtime.scales = try DataScales.measure(data, samples: train) }
     }
 
     var config: ModelConfig { runtime.config }
@@ -62,7 +63,13 @@ public final class Trainer {
 
     /// Restores weights, Adam moments and counters from a checkpoint written by this loop.
     public func resume(from path: String) throws {
+        let measured = runtime.scales
         let metadata = try runtime.load(from: path, includeOptimizer: true)
+        guard runtime.scales == measured else {
+            runtime.scales = measured
+            throw UserError("\(path): the checkpoint's data scales differ from this data's training samples: "
+                            + "it was trained on other data or another --ntrain")
+        }
         guard let e = metadata["epoch"].flatMap(Int.init), let s = metadata["step"].flatMap(Int.init),
               metadata["config"] == config.name else {
             throw UserError("\(path): not a training checkpoint of model '\(config.name)' (metadata epoch/step/config missing)")
@@ -101,6 +108,8 @@ public final class Trainer {
         let klLoss = program.buffer(Programs.klLoss)
         let routeTables = (0..<rollout).compactMap { program.indexBuffer(Programs.route($0)) }
         var statistics = RoutingStatistics(experts: routed?.m2m.experts ?? 0)
+        let inputCount = program.type(of: Programs.input)!.elementCount
+        let targetCount = program.type(of: Programs.target)!.elementCount
         var order = Array(train)
         let start = DispatchTime.now()
         let totalSteps = (epochs - epoch) * batches
@@ -117,6 +126,8 @@ public final class Trainer {
                 for b in 0..<batches {
                     let slice = UnsafeBufferPointer(rebasing: indices[(b * batch)..<((b + 1) * batch)])
                     data.fillBatch(indices: slice, tIn: config.tIn, tOut: rollout, input: input, target: target)
+                    DataScales.divide(input, count: inputCount, by: runtime.scales.input)
+                    DataScales.divide(target, count: targetCount, by: runtime.scales.target)
                     step += 1
                     scalars[0] = Float(lr)
                     scalars[1] = Float(step)
@@ -175,6 +186,7 @@ public final class Trainer {
             "rng": "splitmix64(seed, stream 0x5EED0000 + epoch) shuffles each epoch",
         ]
         if let controller { metadata.merge(controller.metadata) { a, _ in a } }
+        if config.normalization == .rms { metadata.merge(runtime.scales.metadata) { a, _ in a } }
         try runtime.save(to: path, includeOptimizer: true, metadata: metadata)
     }
 
