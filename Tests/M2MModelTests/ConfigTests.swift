@@ -146,10 +146,14 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(error(#"{"grid": [8, 8, 8]}"#).contains("key 'grid'"))
     }
 
-    func testM2MModelIsNotImplemented() {
-        let message = error(#"{"model": "m2m"}"#)
+    /// `model: m2m` is implemented (its keys default); an unknown model kind names the key.
+    func testModelKinds() throws {
+        let m2m = try parse(#"{"model": "m2m"}"#)
+        XCTAssertEqual(m2m.kind, .m2m)
+        XCTAssertEqual(m2m.m2m, M2MConfig())
+        XCTAssertNil(try parse("{}").m2m)
+        let message = error(#"{"model": "moe"}"#)
         XCTAssertTrue(message.contains("key 'model'"), message)
-        XCTAssertTrue(message.contains("not implemented"), message)
     }
 
     func testValueChecksNameTheirKey() {
