@@ -15,13 +15,23 @@ extension GraphBuilder {
     /// Softmax and log-softmax over `axis`, stabilised by the (constant) maximum:
     /// `z - max`, `p = e^(z - max) / sum`, `log p = z - max - log sum`.
     public mutating func softmax(_ z: ValueID, axis: Int) throws -> (p: ValueID, logP: ValueID) {
+        let (p, shifted, sum) = try softmaxParts(z, axis: axis)
+        let logP = try subtractBroadcast(shifted, try self(.log, sum), axis: axis)
+        return (p, logP)
+    }
+
+    /// Softmax over `axis` without `log p` (whose nodes would be dead code where only `p` is read).
+    public mutating func softmaxProbabilities(_ z: ValueID, axis: Int) throws -> ValueID {
+        try softmaxParts(z, axis: axis).p
+    }
+
+    private mutating func softmaxParts(_ z: ValueID, axis: Int) throws -> (p: ValueID, shifted: ValueID, sum: ValueID) {
         let shifted = try subtractBroadcast(z, try self(.reduceMax(axis: axis), z), axis: axis)
         let e = try self(.exp, shifted)
         let sum = try self(.reduceSum(axis: axis), e)
         let size = type(of: z).shape[axis]
         let p = try self(.div, e, try self(.broadcast(axis: axis, size: size), sum))
-        let logP = try subtractBroadcast(shifted, try self(.log, sum), axis: axis)
-        return (p, logP)
+        return (p, shifted, sum)
     }
 
     /// `sum_axis a * b`.

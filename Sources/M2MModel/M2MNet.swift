@@ -129,7 +129,7 @@ public struct M2MNet: OperatorModel {
             let cutoffs = try b(.broadcast(axis: 0, size: patches), try b.constant(expertCutoffs))
             let difference = try b(.sub, centroid, cutoffs)
             let distance = try b(.sqrt, try b(.mul, difference, difference))
-            let (q, _) = try b.softmax(try b(.affine(scale: -1 / m2m.tau, shift: 0), distance), axis: 1)
+            let q = try b.softmaxProbabilities(try b(.affine(scale: -1 / m2m.tau, shift: 0), distance), axis: 1)
             logPrior = try b(.log, try b.mean(q, axis: 0))
         }
         let kl = try b.dot(pbar, try b(.sub, logPbar, logPrior), axis: 0)

@@ -139,7 +139,8 @@ public final class Trainer {
                         dataSum += d; routerSum += r; klSum += k / Double(rollout)
                         let measure = controller?.config.measure == .data ? d : k
                         _ = controller?.update(measurement: measure / Double(rollout))
-                        for table in routeTables { statistics.add(table, layout: routed.routeTable) }
+                        // By index: a debug build's for-in over an array allocates a coroutine frame per element.
+                        for i in routeTables.indices { statistics.add(routeTables[i], layout: routed.routeTable) }
                     }
                     guard l.isFinite else {
                         throw UserError("training diverged: loss is \(l) at epoch \(epoch + 1), batch \(b + 1); lower optimizer.lr")

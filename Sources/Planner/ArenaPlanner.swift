@@ -112,35 +112,51 @@ public enum ArenaPlanner {
 
     /// Places buffers in `order`, each in the smallest gap between time-overlapping
     /// placed buffers that fits it (best fit), else above them all.
+    ///
+    /// The local search calls this about a thousand times per program, so it works on
+    /// flat scratch arrays (no per-buffer allocation or closure): the placed buffers'
+    /// lifetimes and intervals, and the overlapping intervals kept sorted by
+    /// (start, end) by insertion.
     static func place(_ requests: [BufferRequest], order: [Int], strategy: String) -> ArenaLayout {
-        var offsets = [Int](repeating: 0, count: requests.count)
-        var ends = [Int](repeating: 0, count: requests.count)
-        // Placed buffers ordered by (offset, end): the scan below meets the occupied
-        // intervals of the time-overlapping ones in address order, without sorting.
-        var byOffset: [Int] = []
-        byOffset.reserveCapacity(requests.count)
+        let n = requests.count
+        var offsets = [Int](repeating: 0, count: n)
         var arena = 0
-        for i in order {
-            let need = align(requests[i].size)
-            var best: (offset: Int, gap: Int)?
-            var cursor = 0
-            for j in byOffset where requests[j].overlapsInTime(requests[i]) {
-                let start = offsets[j]
-                if start - cursor >= need, start - cursor < (best?.gap ?? Int.max) {
-                    best = (cursor, start - cursor)
+        var scratch = [Int](repeating: 0, count: 6 * n)
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }   // no requests
+            // Placed buffers: first use, last use, start, end; then the busy intervals.
+            let first = base, last = base + n, start = base + 2 * n, end = base + 3 * n
+            let busyStart = base + 4 * n, busyEnd = base + 5 * n
+            var placed = 0
+            for i in order {
+                let r = requests[i]
+                let need = align(r.size)
+                var busy = 0
+                for p in 0..<placed where first[p] <= r.lastUse && r.firstUse <= last[p] {
+                    let (s, e) = (start[p], end[p])
+                    var k = busy
+                    while k > 0 && (busyStart[k - 1] > s || (busyStart[k - 1] == s && busyEnd[k - 1] > e)) {
+                        busyStart[k] = busyStart[k - 1]
+                        busyEnd[k] = busyEnd[k - 1]
+                        k -= 1
+                    }
+                    busyStart[k] = s
+                    busyEnd[k] = e
+                    busy += 1
                 }
-                cursor = max(cursor, ends[j])
+                var bestOffset = -1, bestGap = Int.max
+                var cursor = 0
+                for b in 0..<busy {
+                    let gap = busyStart[b] - cursor
+                    if gap >= need, gap < bestGap { (bestOffset, bestGap) = (cursor, gap) }
+                    cursor = max(cursor, busyEnd[b])
+                }
+                let offset = bestOffset >= 0 ? bestOffset : cursor
+                offsets[i] = offset
+                arena = max(arena, offset + need)
+                (first[placed], last[placed], start[placed], end[placed]) = (r.firstUse, r.lastUse, offset, offset + need)
+                placed += 1
             }
-            let offset = best?.offset ?? cursor
-            offsets[i] = offset
-            ends[i] = offset + need
-            arena = max(arena, offset + need)
-            var low = 0, high = byOffset.count
-            while low < high {
-                let mid = (low + high) / 2, j = byOffset[mid]
-                if (offsets[j], ends[j]) <= (offset, ends[i]) { low = mid + 1 } else { high = mid }
-            }
-            byOffset.insert(i, at: low)
         }
         return ArenaLayout(offsets: offsets, arenaBytes: arena, strategy: strategy)
     }
