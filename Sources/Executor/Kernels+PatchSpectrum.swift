@@ -1,69 +1,61 @@
+import COpenBLAS
 import Foundation
 import GraphIR
 import Planner
 
-/// The full 2-D DFT of one real `P x Q` patch in double precision, separable (rows,
-/// then columns), with twiddle tables made once at bind time.
-struct PatchDFT {
+/// The full 2-D DFT of one real `P x Q` patch as dense products with the DFT matrices
+/// (single-threaded sgemm: fixed summation order for fixed shapes), which for patch
+/// sizes up to 64 beats a per-patch FFT setup. The twiddle matrices are made once at
+/// bind time (angles in Double). Spectra are split planes `re`, `im`, each `[P, Q]`.
+final class PatchDFT {
     let p, q: Int
-    private let cosP, sinP, cosQ, sinQ: [Double]
+    /// `C[k][j] = cos(-2 pi k j / n)`, `S[k][j] = sin(-2 pi k j / n)` (symmetric).
+    private let cosP, sinP, cosQ, sinQ: UnsafeMutablePointer<Float>
 
     init(rows p: Int, cols q: Int) {
         (self.p, self.q) = (p, q)
-        cosP = (0..<p).map { Foundation.cos(-2 * Double.pi * Double($0) / Double(p)) }
-        sinP = (0..<p).map { Foundation.sin(-2 * Double.pi * Double($0) / Double(p)) }
-        cosQ = (0..<q).map { Foundation.cos(-2 * Double.pi * Double($0) / Double(q)) }
-        sinQ = (0..<q).map { Foundation.sin(-2 * Double.pi * Double($0) / Double(q)) }
+        func table(_ n: Int, _ f: (Double) -> Double) -> UnsafeMutablePointer<Float> {
+            let t = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+            for k in 0..<n { for j in 0..<n { t[k * n + j] = Float(f(-2 * Double.pi * Double((k * j) % n) / Double(n))) } }
+            return t
+        }
+        (cosP, sinP, cosQ, sinQ) = (table(p, Foundation.cos), table(p, Foundation.sin), table(q, Foundation.cos),
+                                    table(q, Foundation.sin))
     }
 
-    /// `F[ky, kx] = sum x[r, c] e^{-2 pi i (ky r / P + kx c / Q)}` into `f` (interleaved
-    /// re, im; `[P, Q]`), with `temp` of the same size.
-    func forward(_ x: UnsafePointer<Float>, into f: UnsafeMutablePointer<Double>, temp: UnsafeMutablePointer<Double>) {
-        for r in 0..<p {
-            for kx in 0..<q {
-                var re = 0.0, im = 0.0
-                for c in 0..<q {
-                    let v = Double(x[r * q + c]), t = (kx * c) % q
-                    re += v * cosQ[t]; im += v * sinQ[t]
-                }
-                temp[2 * (r * q + kx)] = re; temp[2 * (r * q + kx) + 1] = im
-            }
-        }
-        for ky in 0..<p {
-            for kx in 0..<q {
-                var re = 0.0, im = 0.0
-                for r in 0..<p {
-                    let t = (ky * r) % p, a = temp[2 * (r * q + kx)], b = temp[2 * (r * q + kx) + 1]
-                    re += a * cosP[t] - b * sinP[t]; im += a * sinP[t] + b * cosP[t]
-                }
-                f[2 * (ky * q + kx)] = re; f[2 * (ky * q + kx) + 1] = im
-            }
-        }
+    deinit { for t in [cosP, sinP, cosQ, sinQ] { t.deallocate() } }
+
+    /// `C = alpha A B + beta C` for row-major `[m, k] x [k, n]`.
+    @inline(__always) private func gemm(_ m: Int, _ n: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>,
+                                        _ b: UnsafePointer<Float>, _ beta: Float, _ c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha, a, Int32(k),
+                    b, Int32(n), beta, c, Int32(n))
     }
 
-    /// The real part of the unnormalized inverse DFT of `f`: `sum F e^{+2 pi i (...)}`.
-    func inverseReal(_ f: UnsafePointer<Double>, into x: UnsafeMutablePointer<Float>, scale: Double,
-                     temp: UnsafeMutablePointer<Double>) {
-        for r in 0..<p {
-            for kx in 0..<q {
-                var re = 0.0, im = 0.0
-                for ky in 0..<p {
-                    let t = (ky * r) % p, a = f[2 * (ky * q + kx)], b = f[2 * (ky * q + kx) + 1]
-                    re += a * cosP[t] + b * sinP[t]; im += b * cosP[t] - a * sinP[t]
-                }
-                temp[2 * (r * q + kx)] = re; temp[2 * (r * q + kx) + 1] = im
-            }
-        }
-        for r in 0..<p {
-            for c in 0..<q {
-                var re = 0.0
-                for kx in 0..<q {
-                    let t = (kx * c) % q
-                    re += temp[2 * (r * q + kx)] * cosQ[t] + temp[2 * (r * q + kx) + 1] * sinQ[t]
-                }
-                x[r * q + c] = Float(scale * re)
-            }
-        }
+    /// `F = W_P x W_Q` (`W` the DFT matrices): rows first (`T = x W_Q`, x real), then columns.
+    /// `temp` holds `2 P Q` floats.
+    func forward(_ x: UnsafePointer<Float>, re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>,
+                 temp: UnsafeMutablePointer<Float>) {
+        let tRe = temp, tIm = temp + p * q
+        gemm(p, q, q, 1, x, cosQ, 0, tRe)
+        gemm(p, q, q, 1, x, sinQ, 0, tIm)
+        gemm(p, q, p, 1, cosP, tRe, 0, re)       // re = C T_re - S T_im
+        gemm(p, q, p, -1, sinP, tIm, 1, re)
+        gemm(p, q, p, 1, sinP, tRe, 0, im)       // im = S T_re + C T_im
+        gemm(p, q, p, 1, cosP, tIm, 1, im)
+    }
+
+    /// `x = scale Re(sum_k G e^{+2 pi i (...)})`, the unnormalized inverse's real part:
+    /// `U = (C - iS) G` along P, then `Re(U (C - iS))` along Q. `temp` holds `2 P Q` floats.
+    func inverseReal(re: UnsafePointer<Float>, im: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>,
+                     scale: Float, temp: UnsafeMutablePointer<Float>) {
+        let uRe = temp, uIm = temp + p * q
+        gemm(p, q, p, 1, cosP, re, 0, uRe)       // U_re = C G_re + S G_im
+        gemm(p, q, p, 1, sinP, im, 1, uRe)
+        gemm(p, q, p, 1, cosP, im, 0, uIm)       // U_im = C G_im - S G_re
+        gemm(p, q, p, -1, sinP, re, 1, uIm)
+        gemm(p, q, q, scale, uRe, cosQ, 0, x)    // x = scale (U_re C + U_im S)
+        gemm(p, q, q, scale, uIm, sinQ, 1, x)
     }
 }
 
@@ -101,14 +93,14 @@ final class PatchSpectrumKernel: KernelDeclaration {
     let form: Form
     let x, out: UnsafeMutablePointer<Float>
     let dE: UnsafeMutablePointer<Float>?
-    let workspace: UnsafeMutablePointer<Double>
+    let workspace: UnsafeMutablePointer<Float>
     let dft: PatchDFT
     let radial: RadialBands
     let patches, bands: Int
 
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
         let s = graph.values[node.inputs[0]].type.shape
-        return s[0] * 4 * s[1] * s[2] * 8   // F and a temporary, complex Double, per patch
+        return s[0] * 4 * s[1] * s[2] * 4   // F and a temporary, complex, per patch
     }
 
     init(_ bind: KernelBinding) {
@@ -132,23 +124,31 @@ final class PatchSpectrumKernel: KernelDeclaration {
         x = bind.input(0)
         dE = form == .gradient ? bind.input(1) : nil
         out = bind.output
-        workspace = bind.workspace!.assumingMemoryBound(to: Double.self)
+        workspace = bind.scratch
     }
 
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { patches }
     func run(phase: Int, tile n: Int) {
         let cells = dft.p * dft.q
-        let f = workspace + n * 4 * cells, temp = f + 2 * cells
-        dft.forward(x + n * cells, into: f, temp: temp)
+        let re = workspace + n * 4 * cells, im = re + cells, temp = re + 2 * cells
+        dft.forward(x + n * cells, re: re, im: im, temp: temp)
         let norm = 1 / Double(cells * cells)
         switch form {
         case .energies:
-            accumulate(f, norm: norm, into: out + n * bands)
+            // Band sums in mode order (Double), then stored as Float.
+            let e = out + n * bands
+            for b in 0..<bands {
+                var sum = 0.0
+                for m in 0..<cells where radial.band[m] == b {
+                    sum += Double(re[m]) * Double(re[m]) + Double(im[m]) * Double(im[m])
+                }
+                e[b] = Float(sum * norm)
+            }
         case .centroid:
             var weighted = 0.0, total = 0.0
             for m in 0..<cells where radial.band[m] >= 0 {
-                let power = f[2 * m] * f[2 * m] + f[2 * m + 1] * f[2 * m + 1]
+                let power = Double(re[m]) * Double(re[m]) + Double(im[m]) * Double(im[m])
                 weighted += power * radial.rho[m]; total += power
             }
             out[n] = total * norm < 1e-12 ? 0 : Float(weighted / total)
@@ -156,23 +156,10 @@ final class PatchSpectrumKernel: KernelDeclaration {
             // dx = 2/(PQ)^2 Re(IDFT(w F)), w = dE of each mode's band (0 at DC).
             let g = dE! + n * bands
             for m in 0..<cells {
-                let w = radial.band[m] >= 0 ? Double(g[radial.band[m]]) : 0
-                f[2 * m] *= w; f[2 * m + 1] *= w
+                let w = radial.band[m] >= 0 ? g[radial.band[m]] : 0
+                re[m] *= w; im[m] *= w
             }
-            dft.inverseReal(f, into: out + n * cells, scale: 2 * norm, temp: temp)
-        }
-    }
-
-    /// Band sums in mode order (Double), then stored as Float. No scratch: `bands` may exceed
-    /// the `2 P Q` doubles of the patch's temporary (1 x 1 patches, many bands).
-    private func accumulate(_ f: UnsafeMutablePointer<Double>, norm: Double, into e: UnsafeMutablePointer<Float>) {
-        let cells = dft.p * dft.q
-        for b in 0..<bands {
-            var sum = 0.0
-            for m in 0..<cells where radial.band[m] == b {
-                sum += f[2 * m] * f[2 * m] + f[2 * m + 1] * f[2 * m + 1]
-            }
-            e[b] = Float(sum * norm)
+            dft.inverseReal(re: re, im: im, into: out + n * cells, scale: Float(2 * norm), temp: temp)
         }
     }
 }

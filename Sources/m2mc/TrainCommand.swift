@@ -60,7 +60,10 @@ struct TrainCommand: ParsableCommand {
             }
             try trainer.run(epochs: total)
             if json {
-                var figures = (try? last.map { try JSONSerialization.jsonObject(with: $0.jsonLine()) } as? [String: Any]) ?? [:]
+                var figures: [String: Any] = [:]
+                if let last, let record = try JSONSerialization.jsonObject(with: last.jsonLine()) as? [String: Any] {
+                    figures = record
+                }
                 figures["run"] = output
                 figures["last_checkpoint"] = trainer.lastCheckpointPath
                 printJSON(figures)
