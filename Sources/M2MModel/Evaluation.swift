@@ -9,9 +9,11 @@ public struct Evaluation: Equatable {
     public var samples: Int
     /// Routed models: routing counters over every step of every evaluated sample.
     public var routing: RoutingStatistics?
-    /// Routed models: the expert of each patch's first kept slot (-1: dropped), per rollout
-    /// step, for the first evaluated sample: `[step][patch row * scale + patch column]`.
-    public var routingMap: [[Int]]?
+    /// Routed models: the expert of each patch's first kept slot (-1: dropped) for every
+    /// evaluated sample and rollout step: `[sample][step][patch row * scale + patch column]`.
+    public var patchExperts: [[[Int]]]?
+    /// The first evaluated sample's routing maps, `[step][patch]`.
+    public var routingMap: [[Int]]? { patchExperts?.first }
     /// The first evaluated sample's prediction and truth, `[H * W * steps]` with the step
     /// fastest (as `predict` returns them).
     public var firstPrediction: [Float]
@@ -20,9 +22,10 @@ public struct Evaluation: Equatable {
 
     public var json: [String: Any] {
         var figures: [String: Any] = ["test_rel_l2": overall, "test_rel_l2_per_step": perStep, "test_samples": samples]
-        if let routing {
+        if let routing, let patchExperts {
             figures["routed_fraction"] = routing.fractions
             figures["overflow"] = routing.overflow
+            figures["patch_experts"] = patchExperts
         }
         return figures
     }
@@ -38,19 +41,18 @@ extension ModelRuntime {
         var inputs = [Float](repeating: 0, count: n * pixels * tIn)
         var truth = [Float](repeating: 0, count: n * pixels * steps)
         data.fillBatch(indices: Array(samples), tIn: tIn, tOut: steps, input: &inputs, target: &truth)
-        var routing: RoutingStatistics?, routingMap: [[Int]]?
+        var routing: RoutingStatistics?, patchExperts: [[[Int]]]?
         var routes: ((UnsafePointer<Int32>, Int, Int, Int) -> Void)?
         if let m2m = model as? M2MNet {
-            let full = m2m.routeTable
+            let full = m2m.routeTable, perSample = m2m.patchesPerSample
             routing = RoutingStatistics(experts: full.experts)
-            routingMap = Array(repeating: [], count: steps)
+            patchExperts = Array(repeating: Array(repeating: [], count: steps), count: n)
             routes = { table, first, count, step in
                 // Only the batch's real samples count (a last partial batch is padded).
-                let layout = RouteTable(patches: count * m2m.patchesPerSample, k: full.k, experts: full.experts)
-                routing!.add(table, layout: full, samples: layout.patches)
-                if first == 0 {
-                    routingMap![step] = (0..<m2m.patchesPerSample).map { p in
-                        (0..<full.k).lazy.map { Int(table[full.slot(p, $0)]) }.first { $0 >= 0 } ?? -1
+                routing!.add(table, layout: full, samples: count * perSample)
+                for s in 0..<count {
+                    patchExperts![first + s][step] = (0..<perSample).map { p in
+                        (0..<full.k).lazy.map { Int(table[full.slot(s * perSample + p, $0)]) }.first { $0 >= 0 } ?? -1
                     }
                 }
             }
@@ -69,7 +71,7 @@ extension ModelRuntime {
                 perStep[k] += (diff / max(ref, .leastNormalMagnitude)).squareRoot() / Double(n)
             }
         }
-        return Evaluation(perStep: perStep, samples: n, routing: routing, routingMap: routingMap,
+        return Evaluation(perStep: perStep, samples: n, routing: routing, patchExperts: patchExperts,
                           firstPrediction: Array(predicted[0..<(pixels * steps)]),
                           firstTruth: Array(truth[0..<(pixels * steps)]))
     }
