@@ -5,7 +5,13 @@ import Planner
 struct CompileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compile",
-        abstract: "Build, verify and plan a model config into a compiled .m2m plan file.")
+        abstract: "Build, verify and plan a model config into a compiled .m2m plan file.",
+        discussion: """
+            "model": "fno" is the single FNO; "model": "m2m" the mixture of FNO experts with its keys in an \
+            "m2m" object (scale, halo, expert_modes, expert_widths, k, capacity_factor, dense, prior, \
+            controller, ...; ARCHITECTURE.md lists them). Examples: configs/fno-ns64.json, \
+            configs/m2m-ns64.json, configs/m2m-dense-ns64.json, configs/m2m-mscale64.json.
+            """)
 
     @Argument(help: "Model config (JSON).") var config: String
     @Option(name: .short, help: "Output plan file.") var output: String

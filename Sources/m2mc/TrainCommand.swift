@@ -6,7 +6,13 @@ import M2MModel
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a compiled model; writes RUN/metrics.jsonl, RUN/ckpt-*.safetensors and RUN/last.safetensors.")
+        abstract: "Train a compiled model; writes RUN/metrics.jsonl, RUN/ckpt-*.safetensors and RUN/last.safetensors.",
+        discussion: """
+            Each epoch appends one line to metrics.jsonl: train loss, test rel. L2 (per rollout step too) \
+            and, for an m2m model, L_data, L_router, KL, lambda (the PI controller's next value), each \
+            expert's routed fraction and the overflow (reroutes + drops). Checkpoints hold the weights, the \
+            Adam moments, the counters and the controller state, so --resume continues bit-identically.
+            """)
 
     @Argument(help: "Compiled plan file (.m2m).") var model: String
     @Option(help: "Data folder (datagen output) or FNO .mat file.") var data: String
