@@ -50,6 +50,26 @@ public final class Trainer {
         self.runDirectory = runDirectory
         if let m2m = config.m2m { controller = PIController(config: m2m.controller) }
         if config.normalization == .rms { runtime.scales = try DataScales.measure(data, samples: train) }
+        dataFingerprint = Self.fingerprint(data, samples: train)
+    }
+
+    /// FNV-1a 64 of the training samples' values and the grid: what a checkpoint was
+    /// trained on, so that a resume on other data or another --ntrain is refused.
+    let dataFingerprint: String
+
+    static func fingerprint(_ data: Dataset, samples: Range<Int>) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ v: UInt64) {
+            for byte in 0..<8 { hash = (hash ^ ((v >> (8 * byte)) & 0xFF)) &* 0x100_0000_01b3 }
+        }
+        for v in [data.count, data.height, data.width, data.frames, samples.lowerBound, samples.upperBound] { mix(UInt64(v)) }
+        let pixels = data.height * data.width
+        let perSample = data.isSteady ? pixels : pixels * data.frames
+        for i in (samples.lowerBound * perSample)..<(samples.upperBound * perSample) { mix(UInt64(data.fields[i].bitPattern)) }
+        if data.isSteady {
+            for i in (samples.lowerBound * pixels)..<(samples.upperBound * pixels) { mix(UInt64(data.sources[i].bitPattern)) }
+        }
+        return String(hash, radix: 16)
     }
 
     var config: ModelConfig { runtime.config }
@@ -76,6 +96,10 @@ public final class Trainer {
         }
         guard metadata["seed"] == String(config.seed) else {
             throw UserError("\(path): checkpoint was trained with seed \(metadata["seed"] ?? "?"), the model has seed \(config.seed)")
+        }
+        if let trained = metadata["data_fingerprint"], trained != dataFingerprint {
+            throw UserError("\(path): the checkpoint was trained on other samples (--data or --ntrain differ: it recorded "
+                            + "ntrain \(metadata["ntrain"] ?? "?"), this run has \(train.count))")
         }
         if let current = controller {
             let restored = try PIController(metadata: metadata, source: path)
@@ -185,6 +209,7 @@ public final class Trainer {
             "format": "m2m-checkpoint-1", "config": config.name, "epoch": String(epoch), "step": String(step),
             "seed": String(config.seed), "lr": String(learningRate(epoch: epoch)),
             "rng": "splitmix64(seed, stream 0x5EED0000 + epoch) shuffles each epoch",
+            "ntrain": String(train.count), "data": data.path, "data_fingerprint": dataFingerprint,
         ]
         if let controller { metadata.merge(controller.metadata) { a, _ in a } }
         if config.normalization == .rms { metadata.merge(runtime.scales.metadata) { a, _ in a } }

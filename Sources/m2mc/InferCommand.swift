@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import M2MData
 import M2MModel
 
@@ -16,6 +17,12 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         try reportingUserErrors {
+            // The output must not replace an input: the plan, the weights or the data.
+            for (flag, path) in [("the model", model), ("--weights", weights), ("--input", input)] {
+                if let path, sameFile(path, output) {
+                    throw UserError("-o \(output) is \(flag) file: choose another output path")
+                }
+            }
             let compiled = try CompiledModel.load(model)
             let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
             if let weights { try runtime.load(from: weights, includeOptimizer: false) }
@@ -38,4 +45,11 @@ struct InferCommand: ParsableCommand {
             print("wrote \(output) \(shape)")
         }
     }
+}
+
+/// Whether two paths name the same existing file (after resolving links and `..`).
+func sameFile(_ a: String, _ b: String) -> Bool {
+    var sa = stat(), sb = stat()
+    guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
 }

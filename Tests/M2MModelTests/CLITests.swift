@@ -129,6 +129,16 @@ final class CLITests: XCTestCase {
         let wrong = try TestSupport.runM2MC(["infer", model, "--input", input, "-o", output])
         XCTAssertEqual(wrong.status, 1)
         XCTAssertTrue(wrong.stderr.contains("the model expects [N, 8, 8]"), wrong.stderr)
+
+        // -o onto the plan file or the input is refused, and the file is left as it was.
+        let planBytes = try Data(contentsOf: URL(fileURLWithPath: model))
+        let ontoPlan = try TestSupport.runM2MC(["infer", model, "--input", input, "-o", model])
+        XCTAssertEqual(ontoPlan.status, 1)
+        XCTAssertTrue(ontoPlan.stderr.contains("is the model file"), ontoPlan.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), planBytes)
+        let ontoInput = try TestSupport.runM2MC(["infer", model, "--input", input, "-o", input])
+        XCTAssertEqual(ontoInput.status, 1)
+        XCTAssertTrue(ontoInput.stderr.contains("is --input file"), ontoInput.stderr)
     }
 
     /// float64 input is accepted and converted: same output as the float32 input of the same values.

@@ -54,11 +54,22 @@ final class TrainerTests: XCTestCase {
         try Npy.write(u, shape: [samples, side, side, frames], to: dir + "/u.npy")
     }
 
-    func makeTrainer(run: String, threads: Int = 2) throws -> Trainer {
+    func makeTrainer(run: String, threads: Int = 2, ntrain: Int = 8) throws -> Trainer {
         let compiled = try CompiledModel.compile(Self.config(), rigor: .estimate, threads: threads)
         let runtime = try ModelRuntime(compiled, threads: threads)
-        return try Trainer(runtime: runtime, data: try Dataset(path: folder + "/data"), ntrain: 8, ntest: 4,
+        return try Trainer(runtime: runtime, data: try Dataset(path: folder + "/data"), ntrain: ntrain, ntest: 4,
                            runDirectory: folder + "/" + run)
+    }
+
+    /// A checkpoint records the training samples it saw: a resume with another --ntrain is refused.
+    func testResumeOnOtherTrainingSamplesIsRefused() throws {
+        try makeTrainer(run: "first").run(epochs: 1)
+        let other = try makeTrainer(run: "first", ntrain: 6)
+        XCTAssertThrowsError(try other.resume(from: folder + "/first/last.safetensors")) { error in
+            XCTAssertTrue("\(error)".contains("trained on other samples"), "\(error)")
+            XCTAssertTrue("\(error)".contains("ntrain 8"), "\(error)")
+        }
+        XCTAssertNoThrow(try makeTrainer(run: "first").resume(from: folder + "/first/last.safetensors"))
     }
 
     func metrics(_ run: String) throws -> [[String: Any]] {
