@@ -13,7 +13,7 @@ NTRAIN=${NTRAIN:-200}
 NTEST=${NTEST:-40}
 OUT=${OUT:-runs/m2m-experiments-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT/configs"
-swift build -c release --product m2mc --scratch-path .build-release -Xswiftc -target-cpu -Xswiftc native >/dev/null
+swift build -c release --product m2mc --scratch-path .build-release -Xswiftc -target-cpu -Xswiftc native | grep -E "error|Compiling m2mc|Build" >&2
 M2MC=.build-release/release/m2mc
 $M2MC datagen mscale -o "$OUT/mscale" --n $((NTRAIN + NTEST)) --seed 0 >/dev/null
 $M2MC datagen ns -o "$OUT/ns" --n $((NTRAIN + NTEST)) --t 20 --seed 0 >/dev/null
@@ -78,20 +78,29 @@ for data, names in [("mscale", ["fno-mscale", "dense-mscale", "m2m-mscale", "m2m
                      b["train_ms_median"], fractions, metrics[-1].get("lambda"), metrics[-1].get("kl")))
         png = f"{out}/{name}/eval/sample0-step01.png"
         if os.path.exists(png): shutil.copy(png, f"docs/results/{name}.png")
-with open("docs/RESULTS.md", "w") as f:
-    f.write("# M2M against the FNO and the dense mixture, one budget\n\n")
-    f.write(f"Produced by `Benchmarks/m2m-experiments.sh` (EPOCHS={epochs} NTRAIN={ntrain} NTEST={ntest}) on {cpu}, "
-            f"2 threads, seed 0; data: `m2mc datagen mscale` / `ns` (64 x 64). Navier-Stokes runs train one step "
-            "(rollout_train 1) and are evaluated over the 10-step rollout. Train time is wall time of `m2mc train` "
-            "(evaluation each epoch included); the step time and GFLOP are `m2mc bench --train` (one-step training, "
-            "FLOPs counted on the routed rows of the last step).\n\n")
-    f.write("| data | model | test rel. L2 | train s | train step ms | GFLOP/step | routed fraction (test) | final lambda | final KL |\n")
-    f.write("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-    for data, name, l2, s, flops, ms, fr, lam, kl in rows:
-        frac = "/".join(f"{x:.2f}" for x in fr) if fr else "-"
-        f.write(f"| {data} | {name} | {l2:.4f} | {s:.0f} | {ms:.1f} | {flops/1e9:.2f} | {frac} | "
-                f"{'-' if lam is None else f'{lam:.4f}'} | {'-' if kl is None else f'{kl:.4f}'} |\n")
-    f.write("\nRouting maps (truth | prediction | error | expert per patch) of the first test sample: "
-            "`docs/results/NAME.png`.\n")
+import io
+f = io.StringIO()
+f.write(f"Produced by `Benchmarks/m2m-experiments.sh` (EPOCHS={epochs} NTRAIN={ntrain} NTEST={ntest}) on {cpu}, "
+        f"2 threads, seed 0; data: `m2mc datagen mscale` / `ns` (64 x 64). Navier-Stokes runs train one step "
+        "(rollout_train 1) and are evaluated over the 10-step rollout. Train time is wall time of `m2mc train` "
+        "(evaluation each epoch included); the step time and GFLOP are `m2mc bench --train` of the same plan "
+        "(one-step training on random data with the seeded initial weights, FLOPs counted on the rows routed in "
+        "its last step).\n\n")
+f.write("| data | model | test rel. L2 | train s | train step ms | GFLOP/step | routed fraction (test) | final lambda | final KL |\n")
+f.write("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+for data, name, l2, s, flops, ms, fr, lam, kl in rows:
+    frac = "/".join(f"{x:.2f}" for x in fr) if fr else "-"
+    f.write(f"| {data} | {name} | {l2:.4f} | {s:.0f} | {ms:.1f} | {flops/1e9:.2f} | {frac} | "
+            f"{'-' if lam is None else f'{lam:.4f}'} | {'-' if kl is None else f'{kl:.4f}'} |\n")
+f.write("\nRouting maps (truth | prediction | error | expert per patch) of the first test sample: "
+        "`docs/results/NAME.png`.\n")
+# The table goes between the markers; the text around it (the reading of the results) is kept.
+begin, end = "<!-- results: begin -->\n", "<!-- results: end -->\n"
+text = open("docs/RESULTS.md").read() if os.path.exists("docs/RESULTS.md") else ""
+if begin in text and end in text:
+    text = text[:text.index(begin) + len(begin)] + f.getvalue() + text[text.index(end):]
+else:
+    text = "# M2M against the FNO and the dense mixture, one budget\n\n" + begin + f.getvalue() + end + text
+open("docs/RESULTS.md", "w").write(text)
 print(open("docs/RESULTS.md").read())
 PY

@@ -37,3 +37,5 @@ for model in m2m-mscale64 fno-mscale64; do
 done
 grep 'routed fraction' "$OUT/m2m-mscale64/eval.txt" | sed 's/^/m2m-mscale64   /'
 echo "routing map (truth | prediction | error | expert per patch): $OUT/m2m-mscale64/eval/sample0-step01.png"
+echo "(m2m-mscale64 is the paper's setting: patch-local experts without a global path; docs/RESULTS.md"
+echo " compares it with the global expert, scale 1, halo and controller-off ablations at one budget)"
