@@ -37,16 +37,24 @@ public enum ArenaPlanner {
 
     /// Plans with each order (by size, by lifetime, by size x lifetime, by first use),
     /// keeps the smallest arena (the earlier order on ties), and when that is above the
-    /// lower bound refines its order by a seeded local search. Deterministic.
+    /// lower bound refines its order by a seeded local search; if the search stops above
+    /// the bound, the other orders are refined too (while the total work stays within
+    /// the budget) and the smallest result is kept. Deterministic.
     public static func plan(_ requests: [BufferRequest]) -> ArenaLayout {
         let orders = [(sortedBySize(requests), "greedy-by-size"), (sortedByLifetime(requests), "greedy-by-lifetime"),
                       (sortedByArea(requests), "greedy-by-area"), (sortedByFirstUse(requests), "greedy-by-first-use")]
-        var best = (order: orders[0].0, layout: place(requests, order: orders[0].0, strategy: orders[0].1))
-        for (order, name) in orders.dropFirst() {
-            let layout = place(requests, order: order, strategy: name)
-            if layout.arenaBytes < best.layout.arenaBytes { best = (order, layout) }
+        let placed = orders.map { (order: $0.0, layout: place(requests, order: $0.0, strategy: $0.1)) }
+        // Stable: the earlier order wins ties.
+        let ranked = placed.indices.sorted { (placed[$0].layout.arenaBytes, $0) < (placed[$1].layout.arenaBytes, $1) }
+        let bound = lowerBound(requests)
+        var best = refine(requests, order: placed[ranked[0]].order, layout: placed[ranked[0]].layout)
+        let n = max(requests.count, 1)
+        guard n * n * 1000 * orders.count <= 200_000_000 else { return best }   // small programs only
+        for k in ranked.dropFirst() where best.arenaBytes > bound {
+            let candidate = refine(requests, order: placed[k].order, layout: placed[k].layout)
+            if candidate.arenaBytes < best.arenaBytes { best = candidate }
         }
-        return refine(requests, order: best.order, layout: best.layout)
+        return best
     }
 
     /// Hill climbing on the placement order: swap two buffers (seeded choice), keep the
