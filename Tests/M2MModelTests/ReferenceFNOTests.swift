@@ -18,9 +18,9 @@ final class ReferenceFNOTests: XCTestCase {
         return Array(UnsafeBufferPointer(start: output, count: c.batch * c.grid[0] * c.grid[1]))
     }
 
-    func checkInference(_ config: ModelConfig, threads: Int = 2, file: StaticString = #filePath,
-                        line: UInt = #line) throws {
-        let compiled = try CompiledModel.compile(config, rigor: .estimate, threads: threads)
+    func checkInference(_ config: ModelConfig, threads: Int = 2, rigor: FFTRigor = .estimate,
+                        file: StaticString = #filePath, line: UInt = #line) throws {
+        let compiled = try CompiledModel.compile(config, rigor: rigor, threads: threads)
         let runtime = try ModelRuntime(compiled, threads: threads)
         let count = config.batch * config.grid[0] * config.grid[1] * config.inputChannels
         let x = TestSupport.randomValues(count, seed: 11 + config.seed)
@@ -36,6 +36,23 @@ final class ReferenceFNOTests: XCTestCase {
 
     func testTinyInferenceMatchesReference() throws {
         try checkInference(try TestSupport.tinyConfig())
+    }
+
+    /// Odd height and channel counts: the per-sample FFT tiles `[H, W/2+1, C]` are 8 bytes
+    /// off a 16-byte boundary for every other sample (H = 5, W/2+1 = 3, C = 3), which
+    /// FFTW's plans for aligned arrays may not touch; the plans must be made unaligned.
+    func testOddGridAndWidthMatchReference() throws {
+        var config = try TestSupport.tinyConfig()
+        config.grid = [5, 4]
+        config.width = 3
+        config.modes = [2, 2]
+        config.batch = 3
+        let transforms = try CompiledModel.compile(config, rigor: .estimate, threads: 1).inference.plan.transforms
+        XCTAssertTrue(!transforms.isEmpty && transforms.allSatisfy(\.unaligned), "\(transforms)")
+        let aligned = try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 1)
+        XCTAssertFalse(aligned.inference.plan.transforms.contains(where: \.unaligned))
+        try checkInference(config)
+        try checkInference(config, threads: 3, rigor: .measure)
     }
 
     func testSingleThreadInferenceMatchesReference() throws {
