@@ -61,9 +61,8 @@ let elementwiseChunk = 1 << 15
 func chunks(_ count: Int, _ size: Int = elementwiseChunk) -> Int { max(1, (count + size - 1) / size) }
 
 /// A kernel type with what it needs declared beside it: the planner reads the
-/// workspace and transforms through `KernelTable`, the executor builds it from a binding.
+/// workspace and transforms through `KernelTable`, which also builds it.
 protocol KernelDeclaration: Kernel {
-    init(_ binding: KernelBinding)
     /// Scratch bytes the kernel needs for `node` (0 by default).
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int
     /// The FFT transforms it executes for `node` (none by default).

@@ -13,28 +13,8 @@ final class ElementwiseKernel: KernelDeclaration {
     let floatsPerRow: Int
     let rows: ValidCount
     private var count = 0
-    init(_ bind: KernelBinding) {
-        switch bind.node.op {
-        case .gelu: form = .gelu
-        case .geluGrad: form = .geluGrad
-        case .add: form = .add
-        case .sub: form = .sub
-        case .mul: form = .mul
-        case .div: form = .div
-        case .affine(let scale, let shift): form = .affine(Float(scale), Float(shift))
-        case .exp: form = .exp
-        case .log: form = .log
-        case .sqrt: form = .sqrt
-        case .stopGradient: form = .copy
-        case .linear, .linearGelu, .mlp, .reduceSum, .reduceMax, .broadcast, .reshape, .fill, .appendCoordinates,
-             .sliceChannels, .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies,
-             .spectralCentroid, .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine,
-             .relativeL2Loss, .linearGradInput, .linearGradInputGelu, .linearGradWeight, .sumRows, .rfft2Grad,
-             .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad,
-             .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates, .combineGradExpert,
-             .relativeL2LossGrad, .adam:
-            preconditionFailure("ElementwiseKernel bound to \(bind.node.op.name)")
-        }
+    init(_ bind: KernelBinding, _ form: Form) {
+        self.form = form
         a = bind.input(0)
         b = bind.inputs.count > 1 ? bind.input(1) : bind.input(0)
         y = bind.output
@@ -102,20 +82,8 @@ final class ChannelCopyKernel: KernelDeclaration {
     let form: Form
     let pixelsPerSample, ca, cb, cy: Int
     let samples: ValidCount
-    init(_ bind: KernelBinding) {
-        switch bind.node.op {
-        case .sliceChannels(let start, let count): form = .slice(start: start, count: count)
-        case .padChannels(let start, let total): form = .pad(start: start, total: total)
-        case .concatChannels: form = .concat
-        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
-             .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .rfft2, .irfft2,
-             .spectralMix, .bandEnergies, .spectralCentroid, .extractPatches, .mergePatches, .route, .dispatch,
-             .gatherGates, .combine, .relativeL2Loss, .linearGradInput, .linearGradInputGelu, .linearGradWeight,
-             .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight,
-             .bandEnergiesGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,
-             .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
-            preconditionFailure("ChannelCopyKernel bound to \(bind.node.op.name)")
-        }
+    init(_ bind: KernelBinding, _ form: Form) {
+        self.form = form
         a = bind.input(0)
         b = bind.inputs.count > 1 ? bind.input(1) : bind.input(0)
         y = bind.output

@@ -103,20 +103,8 @@ final class PatchSpectrumKernel: KernelDeclaration {
         return s[0] * 4 * s[1] * s[2] * 4   // F and a temporary, complex, per patch
     }
 
-    init(_ bind: KernelBinding) {
-        switch bind.node.op {
-        case .bandEnergies(let b): form = .energies; bands = b
-        case .bandEnergiesGrad(let b): form = .gradient; bands = b
-        case .spectralCentroid: form = .centroid; bands = 1
-        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
-             .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
-             .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .extractPatches, .mergePatches, .route,
-             .dispatch, .gatherGates, .combine, .relativeL2Loss, .linearGradInput, .linearGradInputGelu,
-             .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad, .spectralMixGradInput,
-             .spectralMixGradWeight, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,
-             .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
-            preconditionFailure("PatchSpectrumKernel bound to \(bind.node.op.name)")
-        }
+    init(_ bind: KernelBinding, _ form: Form, bands: Int) {
+        (self.form, self.bands) = (form, bands)
         let s = bind.type(ofInput: 0).shape
         patches = s[0]
         dft = PatchDFT(rows: s[1], cols: s[2])

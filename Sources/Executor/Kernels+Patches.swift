@@ -30,20 +30,10 @@ final class ExtractPatchesKernel: KernelDeclaration {
     let x, y: UnsafeMutablePointer<Float>
     let g: PatchGeometry
     let coresOnly: Bool
-    init(_ bind: KernelBinding) {
+    init(_ bind: KernelBinding, scale: Int, halo: Int, coresOnly: Bool) {
         (x, y) = (bind.input(0), bind.output)
-        switch bind.node.op {
-        case .extractPatches(let s, let h): g = PatchGeometry(field: bind.type(ofInput: 0).shape, scale: s, halo: h); coresOnly = false
-        case .mergePatchesGrad(let s, let h): g = PatchGeometry(field: bind.type(ofInput: 0).shape, scale: s, halo: h); coresOnly = true
-        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
-             .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
-             .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies, .spectralCentroid,
-             .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
-             .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
-             .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad, .dispatchGrad,
-             .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
-            preconditionFailure("ExtractPatchesKernel bound to \(bind.node.op.name)")
-        }
+        g = PatchGeometry(field: bind.type(ofInput: 0).shape, scale: scale, halo: halo)
+        self.coresOnly = coresOnly
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { g.samples * g.scale * g.scale }
@@ -68,21 +58,10 @@ final class MergePatchesKernel: KernelDeclaration {
     let x, y: UnsafeMutablePointer<Float>
     let g: PatchGeometry
     let accumulates: Bool
-    init(_ bind: KernelBinding) {
+    init(_ bind: KernelBinding, scale: Int, halo: Int, accumulates: Bool) {
         (x, y) = (bind.input(0), bind.output)
-        let field = bind.resultType.shape
-        switch bind.node.op {
-        case .mergePatches(let s, let h): g = PatchGeometry(field: field, scale: s, halo: h); accumulates = false
-        case .extractPatchesGrad(let s, let h): g = PatchGeometry(field: field, scale: s, halo: h); accumulates = true
-        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
-             .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
-             .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies, .spectralCentroid,
-             .extractPatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
-             .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
-             .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .mergePatchesGrad, .dispatchGrad,
-             .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
-            preconditionFailure("MergePatchesKernel bound to \(bind.node.op.name)")
-        }
+        g = PatchGeometry(field: bind.resultType.shape, scale: scale, halo: halo)
+        self.accumulates = accumulates
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { g.samples }

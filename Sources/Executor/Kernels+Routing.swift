@@ -31,22 +31,10 @@ final class DispatchKernel: KernelDeclaration {
     let layout: RouteTable
     let expert, rowFloats: Int
     let isGradient: Bool
-    init(_ bind: KernelBinding) {
-        let patches: Int, k: Int
-        switch bind.node.op {
-        case .dispatch(let e, let kk, _):
-            (expert, k, isGradient) = (e, kk, false); patches = bind.type(ofInput: 0).shape[0]
-        case .dispatchGrad(let e, let kk, _, let n):
-            (expert, k, isGradient) = (e, kk, true); patches = n
-        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
-             .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
-             .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies, .spectralCentroid,
-             .extractPatches, .mergePatches, .route, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
-             .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
-             .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad,
-             .mergePatchesGrad, .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
-            preconditionFailure("DispatchKernel bound to \(bind.node.op.name)")
-        }
+    /// `patches`: the patch count (dispatch_grad's attribute; dispatch reads it from x).
+    init(_ bind: KernelBinding, expert: Int, k: Int, patches: Int?) {
+        (self.expert, isGradient) = (expert, patches != nil)
+        let patches = patches ?? bind.type(ofInput: 0).shape[0]
         layout = RouteTable(length: bind.type(ofInput: 1).shape[0], patches: patches, k: k)!
         (x, table, y) = (bind.input(0), bind.indexInput(1), bind.output)
         let t = bind.type(ofInput: 0)
@@ -80,20 +68,8 @@ final class GatesKernel: KernelDeclaration {
     let table: UnsafeMutablePointer<Int32>
     let layout: RouteTable
     let renormalize: Bool
-    init(_ bind: KernelBinding) {
-        let k: Int
-        switch bind.node.op {
-        case .gatherGates(let kk, let r): (k, renormalize) = (kk, r)
-        case .gatherGatesGrad(let kk, let r): (k, renormalize) = (kk, r)
-        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
-             .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
-             .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies, .spectralCentroid,
-             .extractPatches, .mergePatches, .route, .dispatch, .combine, .relativeL2Loss, .linearGradInput,
-             .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
-             .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad,
-             .mergePatchesGrad, .dispatchGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
-            preconditionFailure("GatesKernel bound to \(bind.node.op.name)")
-        }
+    init(_ bind: KernelBinding, k: Int, renormalize: Bool) {
+        self.renormalize = renormalize
         let s = bind.type(ofInput: 0).shape
         layout = RouteTable(patches: s[0], k: k, experts: s[1])
         (p, table, out) = (bind.input(0), bind.indexInput(1), bind.output)
@@ -150,38 +126,28 @@ final class CombineKernel: KernelDeclaration {
     var extendedFloats: Int { rows * cols * channels }
     var coreFloats: Int { coreRows * coreCols * channels }
 
-    init(_ bind: KernelBinding) {
-        let k: Int, extended: [Int]
-        switch bind.node.op {
-        case .combine(let kk, _, let h):
-            (form, k, halo) = (.combine, kk, h)
+    init(_ bind: KernelBinding, _ form: Form, k: Int, halo: Int) {
+        (self.form, self.halo) = (form, halo)
+        let extended: [Int]
+        switch form {
+        case .combine:
             extended = bind.type(ofInput: 2).shape
             (gates, dy) = (bind.input(0), bind.input(0))
             table = bind.indexInput(1)
             experts = (2..<bind.inputs.count).map { bind.input($0) }
             layout = RouteTable(length: bind.type(ofInput: 1).shape[0], patches: bind.type(ofInput: 0).shape[0], k: k)!
-        case .combineGradGates(let kk, _, let h):
-            (form, k, halo) = (.gradGates, kk, h)
+        case .gradGates:
             extended = bind.type(ofInput: 2).shape
             table = bind.indexInput(0)
             (gates, dy) = (bind.input(1), bind.input(1))
             experts = (2..<bind.inputs.count).map { bind.input($0) }
             layout = RouteTable(length: bind.type(ofInput: 0).shape[0], patches: bind.type(ofInput: 1).shape[0], k: k)!
-        case .combineGradExpert(let e, let kk, _, let h):
-            (form, k, halo) = (.gradExpert(e), kk, h)
+        case .gradExpert:
             extended = bind.resultType.shape
             (gates, dy) = (bind.input(0), bind.input(2))
             table = bind.indexInput(1)
             experts = []
             layout = RouteTable(length: bind.type(ofInput: 1).shape[0], patches: bind.type(ofInput: 0).shape[0], k: k)!
-        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
-             .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
-             .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies, .spectralCentroid,
-             .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .relativeL2Loss, .linearGradInput,
-             .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
-             .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad,
-             .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .relativeL2LossGrad, .adam:
-            preconditionFailure("CombineKernel bound to \(bind.node.op.name)")
         }
         (rows, cols, channels) = (extended[1], extended[2], extended[3])
         out = bind.output

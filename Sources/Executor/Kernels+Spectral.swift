@@ -181,21 +181,9 @@ final class SpectralMixKernel: KernelDeclaration {
     let rows: ValidCount
     private var validRows = 0
     private let constants = UnsafeMutablePointer<Float>.allocate(capacity: 4)   // alpha = 1, beta = 0
-    init(_ bind: KernelBinding) {
+    init(_ bind: KernelBinding, _ form: Form) {
         (a, b, y) = (bind.input(0), bind.input(1), bind.output)
-        switch bind.node.op.code {
-        case .spectral_mix: form = .mix
-        case .spectral_mix_grad_input: form = .gradInput
-        case .spectral_mix_grad_weight: form = .gradWeight
-        case .linear, .linear_gelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduce_sum,
-             .reduce_max, .broadcast, .reshape, .stop_gradient, .fill, .append_coordinates, .slice_channels,
-             .pad_channels, .concat_channels, .rfft2, .irfft2, .band_energies, .spectral_centroid, .extract_patches,
-             .merge_patches, .route, .dispatch, .gather_gates, .combine, .relative_l2_loss, .linear_grad_input,
-             .linear_grad_input_gelu, .linear_grad_weight, .sum_rows, .gelu_grad, .rfft2_grad, .irfft2_grad,
-             .band_energies_grad, .extract_patches_grad, .merge_patches_grad, .dispatch_grad, .gather_gates_grad,
-             .combine_grad_gates, .combine_grad_expert, .relative_l2_loss_grad, .adam:
-            preconditionFailure("SpectralMixKernel bound to \(bind.node.op.name)")
-        }
+        self.form = form
         let sa = bind.type(ofInput: 0).shape, sb = bind.type(ofInput: 1).shape
         modes = sa[0]; batch = sa[1]
         rows = bind.validCount(capacity: batch)
