@@ -36,6 +36,7 @@ struct TrainCommand: ParsableCommand {
             let trainer = try Trainer(runtime: runtime, data: dataset, ntrain: ntrain ?? config.ntrain,
                                       ntest: ntest ?? config.ntest, runDirectory: output)
             trainer.checkpointEvery = checkpointEvery
+            trainer.notice = { FileHandle.standardError.write(Data("m2mc: note: \($0)\n".utf8)) }
             if let resume { try trainer.resume(from: resume) }
             let total = epochs ?? config.epochs
             let batches = trainer.train.count / config.batch
