@@ -38,6 +38,9 @@ public final class Dataset {
         }
         func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
         meta = try Dataset.readMeta(file("meta.json"))
+        if let kind = meta["kind"], !(kind is String) {
+            throw DataError(file("meta.json"), "key 'kind' must be a string (ns, mscale or cno-poisson), got \(kind)")
+        }
         let hasA = FileManager.default.fileExists(atPath: file("a.npy"))
         let hasF = FileManager.default.fileExists(atPath: file("f.npy"))
         kind = (meta["kind"] as? String) ?? (hasF && !hasA ? "mscale" : "ns")
@@ -65,8 +68,42 @@ public final class Dataset {
             throw DataError(file("meta.json"), "unknown kind '\(kind)' (need ns, mscale or cno-poisson)")
         }
         guard count > 0 else { throw DataError(path, "holds no samples") }
-        if let n = meta["n"] as? Int, n != count {
-            throw DataError(file("meta.json"), "says n = \(n) but the arrays hold \(count) samples")
+        // Arrays of another kind are left from another data set: a mixed folder is refused.
+        let foreign = isSteady ? (hasA ? "a.npy" : nil) : (hasF ? "f.npy" : nil)
+        if let foreign {
+            throw DataError(file(foreign), "does not belong to a data set of kind '\(kind)' "
+                            + "(left from another data set?): remove it or regenerate the folder")
+        }
+        try Dataset.checkMeta(meta, file: file("meta.json"), count: count, height: height, width: width,
+                              frames: isSteady ? nil : frames)
+    }
+
+    /// The keys of meta.json that describe the arrays must agree with them: `kind` (a
+    /// string), `n` (samples), `res` (the side of a square grid), `grid` (when a list,
+    /// [H, W]) and, for time series, `t` (frames). Other keys are informational.
+    static func checkMeta(_ meta: [String: Any], file: String, count: Int, height: Int, width: Int,
+                          frames: Int?) throws {
+        func integer(_ key: String) throws -> Int? {
+            guard let value = meta[key] else { return nil }
+            guard let int = value as? Int else {
+                throw DataError(file, "key '\(key)' must be an integer, got \(value)")
+            }
+            return int
+        }
+        if let n = try integer("n"), n != count {
+            throw DataError(file, "says n = \(n) but the arrays hold \(count) samples")
+        }
+        if let res = try integer("res"), res != height || res != width {
+            throw DataError(file, "key 'res' says \(res) but the arrays hold a \(height)x\(width) grid")
+        }
+        if let grid = meta["grid"] as? [Any] {
+            let sides = grid.compactMap { $0 as? Int }
+            guard sides == [height, width] else {
+                throw DataError(file, "key 'grid' says \(grid) but the arrays hold a \(height)x\(width) grid")
+            }
+        }
+        if let frames, let t = try integer("t"), t != frames {
+            throw DataError(file, "key 't' says \(t) frames but u.npy holds \(frames)")
         }
     }
 

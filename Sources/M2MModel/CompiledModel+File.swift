@@ -55,7 +55,9 @@ extension CompiledModel {
     }
 
     public static func decode(_ data: Data, source: String) throws -> CompiledModel {
-        func fail(_ why: String) -> UserError { UserError("\(source): \(why)") }
+        func fail(_ why: String) -> UserError {
+            UserError("\(source): " + why.split(whereSeparator: \.isNewline).joined(separator: " "))
+        }
         let bytes = [UInt8](data)
         guard bytes.count >= magic.count, Array(bytes.prefix(magic.count)) == magic else {
             throw fail("not an m2m compiled model (bad magic)")
@@ -76,6 +78,25 @@ extension CompiledModel {
         guard let payload = try? JSONDecoder().decode(Payload.self, from: body) else {
             throw fail("corrupt (payload is not a valid plan)")
         }
+        // Cheap facts first (FNV-1a is no authentication: a payload with a valid checksum may
+        // still be hostile): names, counts and sizes are checked against the embedded config
+        // before any graph is rebuilt, so a tampered size cannot make the loader build a huge graph.
+        let names = payload.programs.map(\.name)
+        guard names == [inferenceName, trainingName] else {
+            throw fail("expected programs infer and train, found \(names.isEmpty ? "none" : names.joined(separator: ", "))")
+        }
+        guard payload.threads >= 1 else { throw fail("threads must be >= 1, got \(payload.threads)") }
+        guard payload.threads <= maxStoredThreads else {
+            throw fail("threads \(payload.threads) exceeds \(maxStoredThreads)")
+        }
+        for (key, value) in [("compileMilliseconds", payload.compileMilliseconds),
+                             ("fftPlanningMilliseconds", payload.fftPlanningMilliseconds)]
+        where !(value.isFinite && value >= 0) {
+            throw fail("\(key) \(value) is not a duration")
+        }
+        guard payload.fftRigor.needsWisdom || payload.wisdom.isEmpty else {
+            throw fail("FFTW wisdom stored with rigor '\(payload.fftRigor.rawValue)', which plans without wisdom")
+        }
         let config = try ModelConfig.parse(Data(payload.config.utf8), source: "\(source) (embedded config)")
         var programs: [CompiledProgram] = []
         for p in payload.programs {
@@ -83,26 +104,56 @@ extension CompiledModel {
             do { graph = try Graph(parsing: p.graph) } catch { throw fail("program '\(p.name)': \(error)") }
             programs.append(CompiledProgram(name: p.name, graph: graph, plan: p.plan))
         }
+        let rollout = try storedRollout(programs[1].graph, config: config, fail: fail)
         // Cross-checks: the graphs are the ones the config builds, and the plans the planner derives.
-        guard programs.map(\.name) == [inferenceName, trainingName] else { throw fail("expected programs infer and train") }
-        guard programs[0].graph == (try Programs.inference(config)) else {
-            throw fail("program 'infer' does not match the embedded config")
+        do {
+            guard programs[0].graph == (try Programs.inference(config)) else {
+                throw fail("program 'infer' does not match the embedded config")
+            }
+            guard programs[1].graph == (try Programs.training(config, rollout: rollout)) else {
+                throw fail("program 'train' does not match the embedded config")
+            }
+            for p in programs where try ProgramPlanner.plan(p.graph) != p.plan {
+                throw fail("program '\(p.name)': the stored arena plan does not match its graph")
+            }
+            guard try PersistentLayout(programs.map(\.graph)) == payload.persistent else {
+                throw fail("the persistent layout does not match the programs")
+            }
+        } catch let error as UserError {
+            throw error
+        } catch {
+            throw fail("cannot rebuild the programs of the embedded config: \(error)")
         }
-        let rollout = programs[1].graph.values[programs[1].graph.value(named: Programs.target)!].type.shape[3]
-        guard programs[1].graph == (try Programs.training(config, rollout: rollout)) else {
-            throw fail("program 'train' does not match the embedded config")
-        }
-        for p in programs where try ProgramPlanner.plan(p.graph) != p.plan {
-            throw fail("program '\(p.name)': the stored arena plan does not match its graph")
-        }
-        guard try PersistentLayout(programs.map(\.graph)) == payload.persistent else {
-            throw fail("the persistent layout does not match the programs")
-        }
-        guard payload.threads >= 1 else { throw fail("threads must be >= 1") }
         return CompiledModel(config: config, programs: programs, persistent: payload.persistent,
                              fftRigor: payload.fftRigor, wisdom: payload.wisdom, threads: payload.threads,
                              compileMilliseconds: payload.compileMilliseconds,
                              fftPlanningMilliseconds: payload.fftPlanningMilliseconds)
+    }
+}
+
+extension CompiledModel {
+    /// The most worker threads a plan file may store (a tampered count must not reach pthread_create).
+    static let maxStoredThreads = 1024
+
+    /// The training rollout of a stored training program: its target input `y` must be
+    /// `f32[batch, H, W, R]` with R in 1...t_out (`rollout_train`'s range), checked before
+    /// the program is rebuilt with R steps.
+    static func storedRollout(_ train: Graph, config: ModelConfig, fail: (String) -> UserError) throws -> Int {
+        guard let y = train.value(named: Programs.target), case .input = train.values[y].kind else {
+            throw fail("program 'train' has no input '\(Programs.target)' (the training target)")
+        }
+        let type = train.values[y].type
+        let expected = "f32[\(config.batch),\(config.grid[0]),\(config.grid[1]),R]"
+        guard type.dtype == .f32, type.boundedAxis == nil, type.shape.count == 4,
+              Array(type.shape.prefix(3)) == [config.batch, config.grid[0], config.grid[1]] else {
+            throw fail("program 'train': input '\(Programs.target)' is \(type), the embedded config gives \(expected)")
+        }
+        let rollout = type.shape[3]
+        guard rollout >= 1 && rollout <= config.tOut else {
+            throw fail("program 'train': training rollout \(rollout) (input '\(Programs.target)') is outside "
+                       + "1...t_out = 1...\(config.tOut) of the embedded config")
+        }
+        return rollout
     }
 }
 

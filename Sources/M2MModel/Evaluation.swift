@@ -35,7 +35,9 @@ extension ModelRuntime {
     /// Evaluates `samples` of `data`: `t_out` autoregressive steps for time series, one for steady data.
     public func evaluate(_ data: Dataset, samples: Range<Int>) throws -> Evaluation {
         let (tIn, steps) = (config.tIn, config.tOut)
+        try data.validateGrid(config.grid)
         try data.validateWindow(tIn: tIn, tOut: steps)
+        try data.validateNonzeroTargets(samples: samples, tIn: tIn, tOut: steps, role: "test")
         let pixels = data.height * data.width
         let n = samples.count
         var inputs = [Float](repeating: 0, count: n * pixels * tIn)
@@ -58,6 +60,9 @@ extension ModelRuntime {
             }
         }
         let predicted = try inputs.withUnsafeBufferPointer { try predict($0, count: n, rollout: steps, routes: routes) }
+        if let bad = NonFinitePrediction.first(in: predicted, pixels: pixels, rollout: steps) {
+            throw NonFinitePrediction(sample: samples.lowerBound + bad.sample, step: bad.step, value: bad.value)
+        }
         var perStep = [Double](repeating: 0, count: steps)
         for s in 0..<n {
             for k in 0..<steps {
@@ -68,11 +73,28 @@ extension ModelRuntime {
                     diff += d * d
                     ref += Double(truth[i]) * Double(truth[i])
                 }
-                perStep[k] += (diff / max(ref, .leastNormalMagnitude)).squareRoot() / Double(n)
+                // ref > 0: samples with an all-zero target were refused above.
+                perStep[k] += (diff / ref).squareRoot() / Double(n)
             }
         }
         return Evaluation(perStep: perStep, samples: n, routing: routing, patchExperts: patchExperts,
                           firstPrediction: Array(predicted[0..<(pixels * steps)]),
                           firstTruth: Array(truth[0..<(pixels * steps)]))
+    }
+}
+
+/// A prediction that is NaN or infinite: the first one, by sample (an index into the caller's
+/// samples) and rollout step (0-based). Callers add what it was predicted from.
+public struct NonFinitePrediction: Error, CustomStringConvertible {
+    public var sample: Int, step: Int, value: Float
+
+    public var description: String {
+        "the model's prediction is \(value) for sample \(sample) at rollout step \(step + 1)"
+    }
+
+    /// The first non-finite value of `values` laid out `[sample, pixel, step]` (as `predict` returns them).
+    public static func first(in values: [Float], pixels: Int, rollout: Int) -> NonFinitePrediction? {
+        guard let i = values.firstIndex(where: { !$0.isFinite }) else { return nil }
+        return NonFinitePrediction(sample: i / (pixels * rollout), step: i % rollout, value: values[i])
     }
 }

@@ -26,6 +26,8 @@ public final class Trainer {
     public var checkpointEvery = 10
     public var progress: ((TrainingProgress) -> Void)?
     public var epochFinished: ((EpochRecord) -> Void)?
+    /// Things worth a line to the user that are not errors (a replaced run without checkpoints).
+    public var notice: ((String) -> Void)?
 
     /// Optimizer steps taken so far (Adam's bias-correction step count).
     public private(set) var step = 0
@@ -36,15 +38,19 @@ public final class Trainer {
 
     public init(runtime: ModelRuntime, data: Dataset, ntrain: Int, ntest: Int, runDirectory: String) throws {
         let config = runtime.config
-        guard data.height == config.grid[0], data.width == config.grid[1] else {
-            throw UserError("\(data.path): grid \(data.height)x\(data.width) does not match the model's \(config.grid[0])x\(config.grid[1])")
-        }
+        try data.validateGrid(config.grid)
         try data.validateWindow(tIn: config.tIn, tOut: config.tOut)
         guard ntest >= 1 else { throw UserError("--ntest must be >= 1: every epoch reports the test error") }
         (train, test) = try data.split(ntrain: ntrain, ntest: ntest)
         guard train.count >= config.batch else {
             throw UserError("--ntrain \(ntrain) is smaller than the batch size \(config.batch)")
         }
+        // The loss and the test error divide by ||true||: refuse all-zero targets up front
+        // (not as "training diverged" or a meaningless error later).
+        let training = runtime.compiled.training.graph
+        let rollout = training.value(named: Programs.target).map { training.values[$0].type.shape[3] } ?? config.rolloutTrain
+        try data.validateNonzeroTargets(samples: train, tIn: config.tIn, tOut: rollout, role: "training")
+        try data.validateNonzeroTargets(samples: test, tIn: config.tIn, tOut: config.tOut, role: "test")
         self.runtime = runtime
         self.data = data
         self.runDirectory = runDirectory
@@ -82,11 +88,27 @@ public final class Trainer {
     }
 
     /// Restores weights, Adam moments and counters from a checkpoint written by this loop.
+    /// Every check runs before anything changes: on an error the weights, counters and the
+    /// run folder (metrics.jsonl included) are as they were. The metrics of later epochs are
+    /// dropped by `run`, once it holds the run folder's lock.
     public func resume(from path: String) throws {
         let measured = runtime.scales
+        let block = store.block
+        let saved = [UInt8](UnsafeRawBufferPointer(start: block.base, count: block.byteCount))
+        do {
+            try restore(from: path, measured: measured)
+        } catch {
+            runtime.scales = measured
+            saved.withUnsafeBytes { block.base.copyMemory(from: $0.baseAddress!, byteCount: saved.count) }
+            throw error
+        }
+    }
+
+    private var store: PersistentStore { runtime.store }
+
+    private func restore(from path: String, measured: DataScales) throws {
         let metadata = try runtime.load(from: path, includeOptimizer: true)
         guard runtime.scales == measured else {
-            runtime.scales = measured
             throw UserError("\(path): the checkpoint's data scales differ from this data's training samples: "
                             + "it was trained on other data or another --ntrain")
         }
@@ -101,25 +123,46 @@ public final class Trainer {
             throw UserError("\(path): the checkpoint was trained on other samples (--data or --ntrain differ: it recorded "
                             + "ntrain \(metadata["ntrain"] ?? "?"), this run has \(train.count))")
         }
+        // A checkpoint is written at the end of an epoch: epoch >= 0 and step = epoch x batches.
+        let batches = train.count / config.batch
+        guard e >= 0 else { throw UserError("\(path): metadata 'epoch' is \(e), must be >= 0") }
+        let (expected, overflow) = e.multipliedReportingOverflow(by: batches)
+        guard !overflow, s == expected else {
+            throw UserError("\(path): metadata 'step' \(s) does not match 'epoch' \(e) x \(batches) batches per epoch: "
+                            + "not a checkpoint of this run (or another --ntrain)")
+        }
+        var restored: PIController?
         if let current = controller {
-            let restored = try PIController(metadata: metadata, source: path)
-            guard restored.config == current.config else {
+            let c = try PIController(metadata: metadata, source: path)
+            guard c.config == current.config else {
                 throw UserError("\(path): the checkpoint's controller settings differ from the model's m2m.controller")
             }
-            controller = restored
+            restored = c
         }
+        if let restored { controller = restored }
         (epoch, step) = (e, s)
-        try trimMetrics(after: e)
+        continuesRun = true
     }
+
+    /// Set by a successful `resume`, and once `run` has checkpointed an epoch: a later `run`
+    /// continues this run in its folder instead of starting a fresh one.
+    private var continuesRun = false
+    /// Set by `run` when the folder held metrics of a run that never wrote a checkpoint
+    /// (it failed in its first epoch): that run is replaced, since it cannot be resumed.
+    public private(set) var replacedRunWithoutCheckpoint = false
 
     /// Trains until `epochs` epochs are complete in total.
     public func run(epochs: Int) throws {
         guard epochs >= epoch else { throw UserError("--epochs \(epochs) is before the checkpoint's epoch \(epoch)") }
-        if epoch == 0 && FileManager.default.fileExists(atPath: metricsPath) {
-            throw UserError("\(runDirectory) already holds a run (metrics.jsonl): resume it with --resume "
-                            + "\(lastCheckpointPath) or write to another folder")
+        try FileSystem.createDirectories(runDirectory)
+        // One writer per run folder: a second train into it fails here, before touching a file.
+        let lock = try FolderLock(folder: runDirectory, what: "m2mc train")
+        defer { lock.release() }
+        if continuesRun {
+            try trimMetrics(after: epoch)
+        } else {
+            try prepareFreshRun()
         }
-        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
         let program = try runtime.program(CompiledModel.trainingName)
         let input = program.buffer(Programs.input)!, target = program.buffer(Programs.target)!
         let scalars = program.buffer(Programs.optimizerScalars)!, loss = program.buffer(Programs.loss)!
@@ -178,7 +221,13 @@ public final class Trainer {
                 }
             }
             epoch += 1
-            let evaluation = try runtime.evaluate(data, samples: test)
+            let evaluation: Evaluation
+            do {
+                evaluation = try runtime.evaluate(data, samples: test)
+            } catch let bad as NonFinitePrediction {
+                throw UserError("training diverged: the test prediction is \(bad.value) at epoch \(epoch) (test sample "
+                                + "\(bad.sample), rollout step \(bad.step + 1)); lower optimizer.lr")
+            }
             var record = EpochRecord(
                 epoch: epoch, step: step, lr: lr, trainLoss: lossSum / Double(batches),
                 trainLossPerRolloutStep: lossSum / Double(batches * rollout), seconds: seconds(since: epochStart),
@@ -199,6 +248,7 @@ public final class Trainer {
             if epoch % checkpointEvery == 0 || epoch == epochs {
                 try saveCheckpoint(to: runDirectory + String(format: "/ckpt-%05d.safetensors", epoch))
             }
+            continuesRun = true
             epochFinished?(record)
         }
     }
@@ -224,13 +274,47 @@ public final class Trainer {
         try AtomicFile.write(existing, to: metricsPath)
     }
 
+    /// Checkpoint files in the run folder (last.safetensors, ckpt-*.safetensors).
+    func checkpointFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []
+        return names.filter { $0 == "last.safetensors" || ($0.hasPrefix("ckpt-") && $0.hasSuffix(".safetensors")) }.sorted()
+    }
+
+    /// A fresh run may not replace a run that can be resumed (any checkpoint, with or without
+    /// metrics); metrics of a run that failed before its first checkpoint are replaced.
+    private func prepareFreshRun() throws {
+        let checkpoints = checkpointFiles()
+        let hasMetrics = FileManager.default.fileExists(atPath: metricsPath)
+        if let first = checkpoints.first(where: { $0 == "last.safetensors" }) ?? checkpoints.first {
+            throw UserError("\(runDirectory) already holds a run (\(hasMetrics ? "metrics.jsonl, " : "")\(first)): "
+                            + "resume it with --resume \(runDirectory)/\(first) or write to another folder")
+        }
+        if hasMetrics {
+            guard unlink(metricsPath) == 0 || errno == ENOENT else {
+                throw UserError("\(metricsPath): cannot remove the metrics of the earlier run without checkpoints: "
+                                + String(cString: strerror(errno)))
+            }
+            replacedRunWithoutCheckpoint = true
+            notice?("\(runDirectory) held metrics.jsonl of a run that wrote no checkpoint: starting it over")
+        }
+    }
+
     /// Keeps only the metrics of epochs up to `epoch` (a resumed run rewrites later ones).
+    /// A line that is not a metrics record is an error, not silently dropped; the file is
+    /// rewritten only when something is dropped.
     private func trimMetrics(after epoch: Int) throws {
         guard let data = FileManager.default.contents(atPath: metricsPath) else { return }
-        let kept = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { line in
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+        var kept: [Substring] = []
+        for (i, line) in lines.enumerated() {
             let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            return (record?["epoch"] as? Int).map { $0 <= epoch } ?? false
+            guard let recorded = record?["epoch"] as? Int else {
+                throw UserError("\(metricsPath): line \(i + 1) is not a metrics record with an 'epoch': "
+                                + "fix or remove the file to resume")
+            }
+            if recorded <= epoch { kept.append(line) }
         }
+        guard kept.count < lines.count else { return }
         try AtomicFile.write(Data((kept.map { $0 + "\n" }.joined()).utf8), to: metricsPath)
     }
 }

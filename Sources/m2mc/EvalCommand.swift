@@ -30,11 +30,18 @@ struct EvalCommand: ParsableCommand {
             let count = ntest ?? compiled.config.ntest
             guard count >= 1 else { throw UserError("--ntest must be >= 1") }
             let test = try dataset.split(ntrain: 0, ntest: count).test
-            let result = try runtime.evaluate(dataset, samples: test)
+            let result: Evaluation
+            do {
+                result = try runtime.evaluate(dataset, samples: test)
+            } catch let bad as NonFinitePrediction {
+                throw UserError("\(weights ?? model): the model's prediction is \(bad.value) for test sample \(bad.sample) "
+                                + "of \(data) at rollout step \(bad.step + 1) (weights diverged or data outside their range); "
+                                + "nothing written")
+            }
             var figures = result.json
             figures["config"] = compiled.config.name
             figures["weights"] = weights ?? "seeded initialization"
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            try FileSystem.createDirectories(output)
             let config = compiled.config
             let images = try result.writeImages(to: output, height: config.grid[0], width: config.grid[1],
                                                 scale: config.m2m?.scale)

@@ -40,6 +40,11 @@ struct InferCommand: ParsableCommand {
             let predicted = try array.values.withUnsafeBufferPointer {
                 try runtime.predict($0, count: n, rollout: rollout)
             }
+            if let bad = NonFinitePrediction.first(in: predicted, pixels: c.grid[0] * c.grid[1], rollout: rollout) {
+                throw UserError("\(input): the model's prediction is \(bad.value) for sample \(bad.sample) at rollout "
+                                + "step \(bad.step + 1) (input outside the range of \(weights ?? "the initial weights")); "
+                                + "\(output) not written")
+            }
             let shape = steady ? [n] + c.grid : [n] + c.grid + [rollout]
             try Npy.write(predicted, shape: shape, to: output)
             print("wrote \(output) \(shape)")

@@ -11,7 +11,9 @@ struct TrainCommand: ParsableCommand {
             Each epoch appends one line to metrics.jsonl: train loss, test rel. L2 (per rollout step too) \
             and, for an m2m model, L_data, L_router, KL, lambda (the PI controller's next value), each \
             expert's routed fraction and the overflow (reroutes + drops). Checkpoints hold the weights, the \
-            Adam moments, the counters and the controller state, so --resume continues bit-identically.
+            Adam moments, the counters and the controller state, so --resume continues bit-identically. \
+            One train at a time per run folder (RUN/.lock); a fresh run refuses a folder holding a \
+            checkpoint, and replaces metrics.jsonl of a run that never wrote one.
             """)
 
     @Argument(help: "Compiled plan file (.m2m).") var model: String
@@ -36,6 +38,7 @@ struct TrainCommand: ParsableCommand {
             let trainer = try Trainer(runtime: runtime, data: dataset, ntrain: ntrain ?? config.ntrain,
                                       ntest: ntest ?? config.ntest, runDirectory: output)
             trainer.checkpointEvery = checkpointEvery
+            trainer.notice = { FileHandle.standardError.write(Data("m2mc: note: \($0)\n".utf8)) }
             if let resume { try trainer.resume(from: resume) }
             let total = epochs ?? config.epochs
             let batches = trainer.train.count / config.batch
