@@ -12,6 +12,8 @@ public struct CNOPoissonGenerator: SampleGenerator {
     public let exponent: Double
     public let seed: UInt64
     public let kind = "cno-poisson"
+    /// The most modes per direction K (`--modes`); a sample costs O(K^2 res + K res^2).
+    public static let maxModes = 1024
     /// sin(pi i x_m) for i = 1...K (rows) and grid index m (columns).
     private let sines: [Double]
 
@@ -19,6 +21,12 @@ public struct CNOPoissonGenerator: SampleGenerator {
         guard count >= 1 else { throw DataError("--n", "need at least 1 sample, got \(count)") }
         guard res >= 3 else { throw DataError("--res", "must be >= 3, got \(res)") }
         guard modes >= 1 else { throw DataError("--modes", "must be >= 1, got \(modes)") }
+        guard modes <= Self.maxModes else { throw DataError("--modes", "must be <= \(Self.maxModes), got \(modes)") }
+        try SystemResources.requireMemory(SystemResources.checkedProduct([count, res, res, 2 * 4]),
+                                          for: "the arrays f and u [\(count), \(res), \(res)]", subject: "--n/--res")
+        // The sine table [modes, res] and each sample's [modes, res] partial sums and fields, in float64.
+        try SystemResources.requireMemory(SystemResources.checkedProduct([res, max(res, modes), 8 * 8]),
+                                          for: "a \(res)-point grid's workspaces", subject: "--res")
         self.count = count
         self.res = res
         self.modes = modes

@@ -10,6 +10,8 @@ public struct MultiScalePoissonGenerator: SampleGenerator {
     public let bumps: Int
     public let seed: UInt64
     public let kind = "mscale"
+    /// The most bump regions J (`--bumps`); each costs a grid synthesis per sample.
+    public static let maxBumps = 1000
 
     /// Band tops K_j are drawn from these; each band is [K/2, K] in |k|, capped at Nyquist.
     public static let bandTops = [2, 4, 8, 16, 32]
@@ -20,6 +22,12 @@ public struct MultiScalePoissonGenerator: SampleGenerator {
         guard count >= 1 else { throw DataError("--n", "need at least 1 sample, got \(count)") }
         guard res >= 8 && res % 2 == 0 else { throw DataError("--res", "must be even and >= 8, got \(res)") }
         guard bumps >= 1 else { throw DataError("bumps", "need at least 1 region, got \(bumps)") }
+        guard bumps <= Self.maxBumps else { throw DataError("--bumps", "must be <= \(Self.maxBumps) regions, got \(bumps)") }
+        try SystemResources.requireMemory(SystemResources.checkedProduct([count, res, res, 2 * 4]),
+                                          for: "the arrays f and u [\(count), \(res), \(res)]", subject: "--n/--res")
+        // Each thread's spectral grid and per-sample fields: a few float64 grids (at most 16 bytes a point).
+        try SystemResources.requireMemory(SystemResources.checkedProduct([res, res, 16 * 8]),
+                                          for: "a \(res) x \(res) grid's workspaces", subject: "--res")
         self.count = count
         self.res = res
         self.bumps = bumps

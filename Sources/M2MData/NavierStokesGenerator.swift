@@ -21,6 +21,9 @@ public struct NavierStokesGenerator: SampleGenerator {
 
     public let kind = "ns"
 
+    /// The most solver steps between two recorded frames (`--interval / --dt`).
+    public static let maxStepsPerFrame = 1_000_000
+
     /// Checks and completes the settings: `solverRes` defaults to max(res, 64) rounded up to a
     /// multiple of res, `dt` to interval / ceil(interval * 40 * solverRes / 64) (0.025 at 64).
     public init(count: Int, res: Int = 64, solverRes: Int? = nil, dt: Double? = nil, nu: Double = 1e-3,
@@ -30,13 +33,30 @@ public struct NavierStokesGenerator: SampleGenerator {
         guard frames >= 1 else { throw DataError("--t", "need at least 1 frame, got \(frames)") }
         guard interval > 0 && interval.isFinite else { throw DataError("--interval", "must be positive, got \(interval)") }
         guard nu >= 0 && nu.isFinite else { throw DataError("--nu", "must be >= 0, got \(nu)") }
+        // Sizes before any arithmetic on them: the arrays a [n, res, res] and u [n, res, res, t].
+        let perSample = SystemResources.checkedProduct([res, res]).flatMap { pixels in
+            SystemResources.checkedProduct([pixels, frames]).flatMap { SystemResources.checkedSum([pixels, $0]) }
+        }
+        try SystemResources.requireMemory(perSample.flatMap { SystemResources.checkedProduct([count, $0, 4]) },
+                                          for: "the arrays a [\(count), \(res), \(res)] and u [\(count), \(res), \(res), \(frames)]",
+                                          subject: "--n/--res/--t")
         let solver = solverRes ?? ((max(res, 64) + res - 1) / res) * res
         guard solver >= res && solver % res == 0 else {
             throw DataError("--solver-res", "must be a multiple of --res \(res), got \(solver)")
         }
+        // The solver's workspace: 8 spectral and 8 physical float64 grids (at most 16 bytes a point).
+        try SystemResources.requireMemory(SystemResources.checkedProduct([solver, solver, 16 * 16]),
+                                          for: "a \(solver) x \(solver) solver grid's workspaces",
+                                          subject: solverRes == nil ? "--res" : "--solver-res")
         let step = dt ?? interval / (interval * NavierStokesGenerator.defaultStepsPerUnitAt64 * Double(solver) / 64).rounded(.up)
         guard step > 0 && step.isFinite else { throw DataError("--dt", "must be positive, got \(step)") }
         let steps = (interval / step).rounded()
+        // A frame must be a bounded amount of work (the count also becomes an Int).
+        guard steps <= Double(NavierStokesGenerator.maxStepsPerFrame) else {
+            throw DataError(dt == nil ? "--interval" : "--dt",
+                            "--interval \(interval) / --dt \(step) is \(steps) solver steps per frame; at most "
+                            + "\(NavierStokesGenerator.maxStepsPerFrame) are allowed")
+        }
         guard steps >= 1 && abs(steps * step - interval) <= 1e-9 * interval else {
             throw DataError("--dt", "\(step) does not divide --interval \(interval) into whole steps")
         }

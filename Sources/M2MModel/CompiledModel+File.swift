@@ -98,6 +98,12 @@ extension CompiledModel {
             throw fail("FFTW wisdom stored with rigor '\(payload.fftRigor.rawValue)', which plans without wisdom")
         }
         let config = try ModelConfig.parse(Data(payload.config.utf8), source: "\(source) (embedded config)")
+        // The cheap facts first: a plan this machine cannot hold is refused before anything is rebuilt.
+        try requireMemory(programs: payload.programs.map { ($0.name, $0.plan.arenaBytes) },
+                          persistent: payload.persistent.totalBytes, source: source)
+        guard payload.threads >= 1 && payload.threads <= 1024 else {
+            throw fail("threads must be >= 1 and at most 1024, got \(payload.threads)")
+        }
         var programs: [CompiledProgram] = []
         for p in payload.programs {
             let graph: Graph

@@ -32,14 +32,18 @@ public struct CompiledModel {
     public var training: CompiledProgram { program(Self.trainingName)! }
 
     /// Builds, verifies and plans both programs, and plans every FFT with `rigor`.
-    /// `trainingRollout` overrides the config's `rollout_train` (bench uses 1).
+    /// `trainingRollout` overrides the config's `rollout_train` (bench uses 1). A model that
+    /// needs more memory than this machine has is refused before FFT planning; `source` (the
+    /// config file) names it in that error.
     public static func compile(_ config: ModelConfig, rigor: FFTRigor, threads: Int,
-                               trainingRollout: Int? = nil) throws -> CompiledModel {
+                               trainingRollout: Int? = nil, source: String? = nil) throws -> CompiledModel {
         let start = DispatchTime.now()
         let graphs = [(inferenceName, try Programs.inference(config)),
                       (trainingName, try Programs.training(config, rollout: trainingRollout))]
         let programs = try graphs.map { CompiledProgram(name: $0.0, graph: $0.1, plan: try ProgramPlanner.plan($0.1)) }
         let persistent = try PersistentLayout(programs.map(\.graph))
+        try requireMemory(programs: programs.map { ($0.name, $0.plan.arenaBytes) }, persistent: persistent.totalBytes,
+                          source: source ?? "config '\(config.name)'")
         let fftStart = DispatchTime.now()
         try FFTPlan.importWisdom("")
         var plans: [FFTPlan] = []

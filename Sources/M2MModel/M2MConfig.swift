@@ -75,6 +75,10 @@ public struct M2MConfig: Codable, Equatable, Sendable {
 
     public var experts: Int { expertModes.count }
 
+    /// The most experts (`expert_modes` entries) and the largest `capacity_factor` a config may name.
+    public static let maxExperts = 64
+    public static let maxCapacityFactor = 1000.0
+
     /// The capacity of each expert's buffers for `patches` patches per step.
     public func capacity(patches: Int) -> Int {
         if dense { return patches }
@@ -98,6 +102,8 @@ public struct M2MConfig: Codable, Equatable, Sendable {
         try check(expertCoordinates == "local", "expert_coordinates",
                   "is '\(expertCoordinates)': this build implements 'local' only")
         try check(!expertModes.isEmpty, "expert_modes", "must name at least one expert")
+        try check(expertModes.count <= Self.maxExperts, "expert_modes",
+                  "names \(expertModes.count) experts: at most \(Self.maxExperts)")
         try check(expertWidths.count == expertModes.count, "expert_widths",
                   "has \(expertWidths.count) entries, expert_modes has \(expertModes.count)")
         try check(expertWidths.allSatisfy { $0 >= 1 }, "expert_widths", "must be >= 1")
@@ -109,6 +115,8 @@ public struct M2MConfig: Codable, Equatable, Sendable {
         try check(k >= 1 && k <= experts, "k", "is \(k): it must be in 1...\(experts) (the number of experts)")
         if let c = capacityFactor {
             try check(c > 0 && c.isFinite, "capacity_factor", "must be > 0")
+            // Beyond E / k every patch fits anyway; the bound keeps capacity(patches:) in Int range.
+            try check(c <= Self.maxCapacityFactor, "capacity_factor", "is \(c): at most \(Self.maxCapacityFactor)")
         }
         try check(capacity(patches: 1) >= 1, "capacity_factor", "gives a capacity of 0")
         try check(!(renormalizeGates && k == 1), "renormalize_gates",

@@ -166,18 +166,22 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try check(grid.count == 2 && grid[1] % 2 == 0, "grid", "must have an even W (real FFT)")
         if kind == .fno {
             try check(modes.count == 2 && modes.allSatisfy { $0 >= 1 }, "modes", "must be [modes1, modes2] >= 1")
-            try check(modes.count == 2 && grid.count == 2 && 2 * modes[0] <= grid[0] && modes[1] <= grid[1] / 2 + 1,
+            try check(modes.count == 2 && grid.count == 2 && modes[0] <= grid[0] / 2 && modes[1] <= grid[1] / 2 + 1,
                       "modes", "\(modes) do not fit grid \(grid): need 2*modes1 <= H and modes2 <= W/2+1")
             try check(width >= 1, "width", "must be >= 1")
         }
         try check(layers >= 1, "layers", "must be >= 1")
+        try check(layers <= Self.maxLayers, "layers", "is \(layers): at most \(Self.maxLayers)")
         try check(projectionHidden >= 1, "projection_hidden", "must be >= 1")
         try check(batch >= 1, "batch", "must be >= 1")
         try check(tIn >= 1, "t_in", "must be >= 1")
+        try check(tIn <= Self.maxFrames, "t_in", "is \(tIn): at most \(Self.maxFrames)")
         try check(task == .timeStepping || tIn == 1, "t_in", "must be 1 for a steady task")
         try check(tOut >= 1 && (task == .timeStepping || tOut == 1), "t_out", "must be >= 1 (1 for a steady task)")
+        try check(tOut <= Self.maxFrames, "t_out", "is \(tOut): at most \(Self.maxFrames)")
         try check(rolloutTrain >= 1 && rolloutTrain <= tOut, "rollout_train", "must be in 1...t_out")
         try check(epochs >= 1, "epochs", "must be >= 1")
+        try check(epochs <= Self.maxEpochs, "epochs", "is \(epochs): at most \(Self.maxEpochs)")
         try check(ntrain >= 1 && ntest >= 1, "ntrain", "and ntest must be >= 1")
         try check(optimizer.lr > 0, "optimizer.lr", "must be > 0")
         try check(optimizer.weightDecay >= 0, "optimizer.weight_decay", "must be >= 0")
@@ -186,6 +190,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try check(optimizer.epsilon > 0, "optimizer.epsilon", "must be > 0")
         try check(optimizer.stepSize >= 1 && optimizer.gamma > 0, "optimizer.step_size", "must be >= 1 with gamma > 0")
         if kind == .m2m { try (m2m ?? M2MConfig()).validate(grid: grid, source: source) }
+        try validateSizes(source: source)
     }
 
     /// Channels of the model input: frames plus nothing else (coordinates are appended in the graph).

@@ -1,5 +1,6 @@
 import Foundation
 import Executor
+import M2MData
 import GraphIR
 import Planner
 
@@ -18,6 +19,8 @@ public final class ModelRuntime {
     /// Binds `compiled` with `threads` worker threads and the config's seeded initial weights.
     public init(_ compiled: CompiledModel, threads: Int) throws {
         guard threads >= 1 else { throw UserError("--threads must be >= 1") }
+        // Before any thread is created (an absurd count would die in pthread_create).
+        do { try SystemResources.checkThreads(threads) } catch let e as DataError { throw UserError(e.description) }
         self.compiled = compiled
         try FFTPlan.importWisdom(compiled.wisdom)
         store = PersistentStore(layout: compiled.persistent)

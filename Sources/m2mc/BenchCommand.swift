@@ -4,6 +4,7 @@ import Foundation
 import M2MModel
 import Planner
 import Executor
+import M2MData
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,6 +25,9 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try reportingUserErrors {
             guard steps >= 1, warmup >= 0 else { throw UserError("--steps must be >= 1 and --warmup >= 0") }
+            try CommandLimits.require(steps, in: 1...CommandLimits.maxBenchSteps, "--steps")
+            try CommandLimits.require(warmup, in: 0...CommandLimits.maxBenchSteps, "--warmup")
+            try SystemResources.checkThreads(threads)
             let doTrain = train || !infer, doInfer = infer || !train
             let compiled = try loadModel(model, rigor: fftw, trainingRollout: 1)
             let runtime = try ModelRuntime(compiled, threads: threads)

@@ -46,7 +46,7 @@ func peakResidentBytes() -> Int {
 func loadModel(_ path: String, rigor: FFTRigor, trainingRollout: Int? = nil) throws -> CompiledModel {
     if path.hasSuffix(".json") {
         return try CompiledModel.compile(try ModelConfig.load(path), rigor: rigor, threads: 2,
-                                         trainingRollout: trainingRollout)
+                                         trainingRollout: trainingRollout, source: path)
     }
     return try CompiledModel.load(path)
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import M2MData
 import M2MModel
 import Planner
 
@@ -22,7 +23,9 @@ struct CompileCommand: ParsableCommand {
     func run() throws {
         try reportingUserErrors {
             guard threads >= 1 else { throw UserError("--threads must be >= 1") }
-            let model = try CompiledModel.compile(try ModelConfig.load(config), rigor: fftw, threads: threads)
+            try SystemResources.checkThreads(threads)
+            let model = try CompiledModel.compile(try ModelConfig.load(config), rigor: fftw, threads: threads,
+                                                  source: config)
             try model.write(to: output)
             let summary = ModelSummary(model)
             if json {

@@ -38,6 +38,7 @@ struct DatagenCommand: ParsableCommand {
     func run() throws {
         try reportingUserErrors {
             guard threads >= 1 else { throw DataError("--threads", "must be >= 1, got \(threads)") }
+            try SystemResources.checkThreads(threads)
             let report: GenerationReport
             switch kind {
             case .ns:

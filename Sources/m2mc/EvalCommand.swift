@@ -29,6 +29,8 @@ struct EvalCommand: ParsableCommand {
             let dataset = try Dataset(path: data)
             let count = ntest ?? compiled.config.ntest
             guard count >= 1 else { throw UserError("--ntest must be >= 1") }
+            try CommandLimits.requireSamples(count, flag: "--ntest", given: ntest != nil, key: "ntest", model: model,
+                                             data: dataset)
             let test = try dataset.split(ntrain: 0, ntest: count).test
             let result: Evaluation
             do {

@@ -23,6 +23,7 @@ struct InferCommand: ParsableCommand {
                     throw UserError("-o \(output) is \(flag) file: choose another output path")
                 }
             }
+            try CommandLimits.require(rollout, in: 1...CommandLimits.maxRollout, "--rollout")
             let compiled = try CompiledModel.load(model)
             let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
             if let weights { try runtime.load(from: weights, includeOptimizer: false) }
@@ -37,6 +38,10 @@ struct InferCommand: ParsableCommand {
                 throw UserError("\(input): shape \(array.shape), the model expects \(expected)")
             }
             let n = array.shape[0]
+            // The output array [N, H, W, T] before it is allocated.
+            try SystemResources.requireMemory(SystemResources.checkedProduct([n, c.grid[0], c.grid[1], rollout, 4]),
+                                              for: "the predictions [\(n), \(c.grid[0]), \(c.grid[1]), \(rollout)]",
+                                              subject: "--rollout \(rollout)")
             let predicted = try array.values.withUnsafeBufferPointer {
                 try runtime.predict($0, count: n, rollout: rollout)
             }

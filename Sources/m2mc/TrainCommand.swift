@@ -29,12 +29,19 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         try reportingUserErrors {
-            let compiled = try CompiledModel.load(model)
-            let config = compiled.config
             guard checkpointEvery >= 1 else { throw UserError("--checkpoint-every must be >= 1") }
             if let epochs, epochs < 1 { throw UserError("--epochs must be >= 1") }
+            if let epochs { try CommandLimits.require(epochs, in: 1...ModelConfig.maxEpochs, "--epochs") }
+            let compiled = try CompiledModel.load(model)
+            let config = compiled.config
+            // The checkpoint's counters before anything (the trainer trusts them).
+            if let resume { _ = try CommandLimits.requireCheckpointCounters(resume) }
             let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
             let dataset = try Dataset(path: data)
+            try CommandLimits.requireSamples(ntrain ?? config.ntrain, flag: "--ntrain", given: ntrain != nil,
+                                             key: "ntrain", model: model, data: dataset)
+            try CommandLimits.requireSamples(ntest ?? config.ntest, flag: "--ntest", given: ntest != nil,
+                                             key: "ntest", model: model, data: dataset)
             let trainer = try Trainer(runtime: runtime, data: dataset, ntrain: ntrain ?? config.ntrain,
                                       ntest: ntest ?? config.ntest, runDirectory: output)
             trainer.checkpointEvery = checkpointEvery
@@ -42,7 +49,12 @@ struct TrainCommand: ParsableCommand {
             if let resume { try trainer.resume(from: resume) }
             let total = epochs ?? config.epochs
             let batches = trainer.train.count / config.batch
-            let steps = max(1, (total - trainer.epoch) * batches)
+            // Every count below is bounded (epochs, samples, the checkpoint's step); checked all the same.
+            let (remaining, overflow) = max(0, total - trainer.epoch).multipliedReportingOverflow(by: batches)
+            guard !overflow, !trainer.step.addingReportingOverflow(remaining).overflow else {
+                throw UserError("--epochs \(total) x \(batches) batches per epoch is too many steps")
+            }
+            let steps = max(1, remaining)
             let reporter = ProgressReporter(label: "train", total: steps)
             // Formatting allocates: report at most ten times a second so that steps in
             // between allocate nothing.
