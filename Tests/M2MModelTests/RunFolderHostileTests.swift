@@ -88,7 +88,7 @@ final class RunFolderHostileTests: XCTestCase {
         }
         // Through the command line: exit 1, one line naming the checkpoint, nothing changed.
         let cli = try train("r", ["--resume", folder + "/bad0.safetensors", "--epochs", "3"])
-        assertOneLineError(cli, folder + "/bad0.safetensors: metadata 'epoch' is -1")
+        assertOneLineError(cli, folder + "/bad0.safetensors: checkpoint metadata 'epoch' is -1")
         XCTAssertEqual(snapshot(run), before)
     }
 
