@@ -31,12 +31,10 @@ public enum Programs {
         let x = b.input(input, .f32(config.batch, config.grid[0], config.grid[1], config.inputChannels))
         let step = try model.forward(&b, x, params)
         b.output(prediction, step.prediction)
-        if let routing = step.routing {
-            b.output(inferenceRoute, routing.route)
-            // The router loss is not an inference output: drop its nodes by not computing it.
-            return try b.graph.removingUnused().fusingForInference()
-        }
-        return try b.graph.fusingForInference()
+        if let routing = step.routing { b.output(inferenceRoute, routing.route) }
+        // The forward step also builds the router loss, which inference does not output:
+        // dead-code elimination removes it (a no-op for the FNO).
+        return try b.graph.removingUnused().fusingForInference()
     }
 
     /// A training step: the rollout loss (`rolloutLoss`), its gradient, and an Adam
