@@ -30,11 +30,11 @@ public final class Trainer {
     public var notice: ((String) -> Void)?
 
     /// Optimizer steps taken so far (Adam's bias-correction step count).
-    public private(set) var step = 0
+    public internal(set) var step = 0
     /// Epochs completed so far.
-    public private(set) var epoch = 0
+    public internal(set) var epoch = 0
     /// Routed models: the PI controller of lambda(t) (M2M.md section 7), saved in checkpoints.
-    public private(set) var controller: PIController?
+    public internal(set) var controller: PIController?
 
     public init(runtime: ModelRuntime, data: Dataset, ntrain: Int, ntest: Int, runDirectory: String) throws {
         let config = runtime.config
@@ -63,21 +63,6 @@ public final class Trainer {
     /// trained on, so that a resume on other data or another --ntrain is refused.
     let dataFingerprint: String
 
-    static func fingerprint(_ data: Dataset, samples: Range<Int>) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ v: UInt64) {
-            for byte in 0..<8 { hash = (hash ^ ((v >> (8 * byte)) & 0xFF)) &* 0x100_0000_01b3 }
-        }
-        for v in [data.count, data.height, data.width, data.frames, samples.lowerBound, samples.upperBound] { mix(UInt64(v)) }
-        let pixels = data.height * data.width
-        let perSample = data.isSteady ? pixels : pixels * data.frames
-        for i in (samples.lowerBound * perSample)..<(samples.upperBound * perSample) { mix(UInt64(data.fields[i].bitPattern)) }
-        if data.isSteady {
-            for i in (samples.lowerBound * pixels)..<(samples.upperBound * pixels) { mix(UInt64(data.sources[i].bitPattern)) }
-        }
-        return String(hash, radix: 16)
-    }
-
     var config: ModelConfig { runtime.config }
     var metricsPath: String { runDirectory + "/metrics.jsonl" }
     public var lastCheckpointPath: String { runDirectory + "/last.safetensors" }
@@ -87,69 +72,14 @@ public final class Trainer {
         config.optimizer.lr * pow(config.optimizer.gamma, Double(epoch / config.optimizer.stepSize))
     }
 
-    /// Restores weights, Adam moments and counters from a checkpoint written by this loop.
-    /// Every check runs before anything changes: on an error the weights, counters and the
-    /// run folder (metrics.jsonl included) are as they were. The metrics of later epochs are
-    /// dropped by `run`, once it holds the run folder's lock.
-    public func resume(from path: String) throws {
-        let measured = runtime.scales
-        let block = store.block
-        let saved = [UInt8](UnsafeRawBufferPointer(start: block.base, count: block.byteCount))
-        do {
-            try restore(from: path, measured: measured)
-        } catch {
-            runtime.scales = measured
-            saved.withUnsafeBytes { block.base.copyMemory(from: $0.baseAddress!, byteCount: saved.count) }
-            throw error
-        }
-    }
-
-    private var store: PersistentStore { runtime.store }
-
-    private func restore(from path: String, measured: DataScales) throws {
-        let metadata = try runtime.load(from: path, includeOptimizer: true)
-        guard runtime.scales == measured else {
-            throw UserError("\(path): the checkpoint's data scales differ from this data's training samples: "
-                            + "it was trained on other data or another --ntrain")
-        }
-        guard let e = metadata["epoch"].flatMap(Int.init), let s = metadata["step"].flatMap(Int.init),
-              metadata["config"] == config.name else {
-            throw UserError("\(path): not a training checkpoint of model '\(config.name)' (metadata epoch/step/config missing)")
-        }
-        guard metadata["seed"] == String(config.seed) else {
-            throw UserError("\(path): checkpoint was trained with seed \(metadata["seed"] ?? "?"), the model has seed \(config.seed)")
-        }
-        if let trained = metadata["data_fingerprint"], trained != dataFingerprint {
-            throw UserError("\(path): the checkpoint was trained on other samples (--data or --ntrain differ: it recorded "
-                            + "ntrain \(metadata["ntrain"] ?? "?"), this run has \(train.count))")
-        }
-        // A checkpoint is written at the end of an epoch: epoch >= 0 and step = epoch x batches.
-        let batches = train.count / config.batch
-        guard e >= 0 else { throw UserError("\(path): metadata 'epoch' is \(e), must be >= 0") }
-        let (expected, overflow) = e.multipliedReportingOverflow(by: batches)
-        guard !overflow, s == expected else {
-            throw UserError("\(path): metadata 'step' \(s) does not match 'epoch' \(e) x \(batches) batches per epoch: "
-                            + "not a checkpoint of this run (or another --ntrain)")
-        }
-        var restored: PIController?
-        if let current = controller {
-            let c = try PIController(metadata: metadata, source: path)
-            guard c.config == current.config else {
-                throw UserError("\(path): the checkpoint's controller settings differ from the model's m2m.controller")
-            }
-            restored = c
-        }
-        if let restored { controller = restored }
-        (epoch, step) = (e, s)
-        continuesRun = true
-    }
+    var store: PersistentStore { runtime.store }
 
     /// Set by a successful `resume`, and once `run` has checkpointed an epoch: a later `run`
     /// continues this run in its folder instead of starting a fresh one.
-    private var continuesRun = false
+    var continuesRun = false
     /// Set by `run` when the folder held metrics of a run that never wrote a checkpoint
     /// (it failed in its first epoch): that run is replaced, since it cannot be resumed.
-    public private(set) var replacedRunWithoutCheckpoint = false
+    public internal(set) var replacedRunWithoutCheckpoint = false
 
     /// Trains until `epochs` epochs are complete in total.
     public func run(epochs: Int) throws {
@@ -253,70 +183,6 @@ public final class Trainer {
         }
     }
 
-    /// Weights, Adam moments, counters and the RNG scheme, atomically.
-    public func saveCheckpoint(to path: String) throws {
-        var metadata = [
-            "format": "m2m-checkpoint-1", "config": config.name, "epoch": String(epoch), "step": String(step),
-            "seed": String(config.seed), "lr": String(learningRate(epoch: epoch)),
-            "rng": "splitmix64(seed, stream 0x5EED0000 + epoch) shuffles each epoch",
-            "ntrain": String(train.count), "data": data.path, "data_fingerprint": dataFingerprint,
-        ]
-        if let controller { metadata.merge(controller.metadata) { a, _ in a } }
-        if config.normalization == .rms { metadata.merge(runtime.scales.metadata) { a, _ in a } }
-        try runtime.save(to: path, includeOptimizer: true, metadata: metadata)
-    }
-
-    private func appendMetrics(_ record: EpochRecord) throws {
-        let line = try record.jsonLine()
-        var existing = FileManager.default.contents(atPath: metricsPath) ?? Data()
-        existing.append(line)
-        existing.append(0x0A)
-        try AtomicFile.write(existing, to: metricsPath)
-    }
-
-    /// Checkpoint files in the run folder (last.safetensors, ckpt-*.safetensors).
-    func checkpointFiles() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []
-        return names.filter { $0 == "last.safetensors" || ($0.hasPrefix("ckpt-") && $0.hasSuffix(".safetensors")) }.sorted()
-    }
-
-    /// A fresh run may not replace a run that can be resumed (any checkpoint, with or without
-    /// metrics); metrics of a run that failed before its first checkpoint are replaced.
-    private func prepareFreshRun() throws {
-        let checkpoints = checkpointFiles()
-        let hasMetrics = FileManager.default.fileExists(atPath: metricsPath)
-        if let first = checkpoints.first(where: { $0 == "last.safetensors" }) ?? checkpoints.first {
-            throw UserError("\(runDirectory) already holds a run (\(hasMetrics ? "metrics.jsonl, " : "")\(first)): "
-                            + "resume it with --resume \(runDirectory)/\(first) or write to another folder")
-        }
-        if hasMetrics {
-            guard unlink(metricsPath) == 0 || errno == ENOENT else {
-                throw UserError("\(metricsPath): cannot remove the metrics of the earlier run without checkpoints: "
-                                + String(cString: strerror(errno)))
-            }
-            replacedRunWithoutCheckpoint = true
-            notice?("\(runDirectory) held metrics.jsonl of a run that wrote no checkpoint: starting it over")
-        }
-    }
-
-    /// Keeps only the metrics of epochs up to `epoch` (a resumed run rewrites later ones).
-    /// A line that is not a metrics record is an error, not silently dropped; the file is
-    /// rewritten only when something is dropped.
-    private func trimMetrics(after epoch: Int) throws {
-        guard let data = FileManager.default.contents(atPath: metricsPath) else { return }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
-        var kept: [Substring] = []
-        for (i, line) in lines.enumerated() {
-            let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            guard let recorded = record?["epoch"] as? Int else {
-                throw UserError("\(metricsPath): line \(i + 1) is not a metrics record with an 'epoch': "
-                                + "fix or remove the file to resume")
-            }
-            if recorded <= epoch { kept.append(line) }
-        }
-        guard kept.count < lines.count else { return }
-        try AtomicFile.write(Data((kept.map { $0 + "\n" }.joined()).utf8), to: metricsPath)
-    }
 }
 
 func seconds(since start: DispatchTime) -> Double {
