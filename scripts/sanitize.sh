@@ -24,7 +24,8 @@ for s in "${sanitizers[@]}"; do
         ${extra[@]+"${extra[@]}"} >"$log" 2>&1
     rc=$?
     t2=$(date +%s)
-    line=$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1 | sed -E 's/^\s+//')
+    # The largest "Executed N tests" line is the whole run's (suite lines can come after it).
+    line=$(grep -E "^\s*Executed [0-9]+ tests?, with [0-9]+" "$log" | sed -E 's/^\s+//' | sort -k2,2n | tail -n 1)
     reports=$(grep -cE "^(WARNING: ThreadSanitizer|==[0-9]+==ERROR: AddressSanitizer|SUMMARY: (Thread|Address)Sanitizer)" "$log")
     [ "$rc" = 0 ] && [ "$reports" = 0 ] || { status=1; grep -E -A12 "ThreadSanitizer|AddressSanitizer" "$log" | head -n 40; }
     summary+=("$s sanitizer: ${line:-no XCTest summary (exit $rc)}; $reports report lines; build $((t1 - t0)) s, tests $((t2 - t1)) s; log $log")
