@@ -40,6 +40,15 @@ let package = Package(
             ]
         ),
 
+        // libFuzzer targets (scripts/fuzz.sh builds them with the fuzzer and address sanitizer;
+        // a plain build gives replay tools that run saved inputs). Not products.
+        .executableTarget(name: "FuzzGraphText", dependencies: ["GraphIR"], path: "Fuzz/FuzzGraphText"),
+        .executableTarget(name: "FuzzPlan", dependencies: ["M2MModel"], path: "Fuzz/FuzzPlan"),
+        .executableTarget(name: "FuzzConfig", dependencies: ["M2MModel"], path: "Fuzz/FuzzConfig"),
+        .executableTarget(name: "FuzzNpy", dependencies: ["M2MData"], path: "Fuzz/FuzzNpy"),
+        .executableTarget(name: "FuzzSafeTensors", dependencies: ["M2MModel"], path: "Fuzz/FuzzSafeTensors"),
+        .executableTarget(name: "FuzzMat", dependencies: ["M2MData"], path: "Fuzz/FuzzMat"),
+
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "PlannerTests", dependencies: ["GraphIR", "Planner", "Executor"]),
         .testTarget(name: "ExecutorTests", dependencies: ["GraphIR", "Planner", "Executor"]),

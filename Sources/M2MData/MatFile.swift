@@ -19,6 +19,11 @@ public enum MatFile {
     /// read in blocks and transposed block by block, so memory peaks near the result's size.
     public static func read(_ path: String, dataset name: String, requireFinite: Bool = true) throws -> NpyArray {
         let (shape, values): ([Int], [Float]) = try withDataset(path, name) { dataset, dims in
+            // Declared sizes are not backed by the file (HDF5 reads unwritten chunks as fill
+            // values): multiply with overflow checks and bound by memory before allocating.
+            try SystemResources.requireMemory(SystemResources.checkedProduct(dims + [MemoryLayout<Float>.size]),
+                                              for: "dataset '\(name)' of shape \(Array(dims.reversed()))",
+                                              subject: path)
             let samples = dims[dims.count - 1]
             let inner = Array(dims.dropLast())
             let perSample = inner.reduce(1, *)
@@ -112,7 +117,11 @@ public enum MatFile {
             guard rank >= 1 else { throw DataError(path, "dataset '\(name)' has no dimensions") }
             var dims = [hsize_t](repeating: 0, count: rank)
             H5Sget_simple_extent_dims(space, &dims, nil)
-            return try body(dataset, dims.map { Int($0) })
+            let sizes = dims.compactMap { Int(exactly: $0) }
+            guard sizes.count == rank else {
+                throw DataError(path, "dataset '\(name)' has a dimension too large (\(dims.reversed()))")
+            }
+            return try body(dataset, sizes)
         }
     }
 }

@@ -2,14 +2,24 @@ import Executor
 import Foundation
 import XCTest
 
-/// Records which thread-independent tiles ran, per phase.
+/// Records which thread-independent tiles ran, per phase. Each tile has its own counter in one
+/// fixed buffer: tiles run on several threads at once, and mutating a Swift array of arrays
+/// from them is a data race (ThreadSanitizer, scripts/sanitize.sh).
 private final class CountingKernel: Kernel {
     let tiles: [Int]
-    var hits: [[Int]]
-    init(tiles: [Int]) { self.tiles = tiles; hits = tiles.map { Array(repeating: 0, count: $0) } }
+    private let offsets: [Int]
+    private let counts: UnsafeMutableBufferPointer<Int>
+    init(tiles: [Int]) {
+        self.tiles = tiles
+        offsets = tiles.reduce(into: [0]) { $0.append($0.last! + $1) }
+        counts = .allocate(capacity: offsets.last!)
+        counts.initialize(repeating: 0)
+    }
+    deinit { counts.deallocate() }
+    var hits: [[Int]] { tiles.indices.map { Array(counts[offsets[$0]..<offsets[$0 + 1]]) } }
     var phaseCount: Int { tiles.count }
     func tileCount(phase: Int) -> Int { tiles[phase] }
-    func run(phase: Int, tile: Int) { hits[phase][tile] += 1 }
+    func run(phase: Int, tile: Int) { counts[offsets[phase] + tile] += 1 }
 }
 
 final class ThreadPoolTests: XCTestCase {

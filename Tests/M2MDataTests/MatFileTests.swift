@@ -51,6 +51,35 @@ final class MatFileTests: XCTestCase {
         XCTAssertEqual(a.values[(65 * 3 + 2) * 4 + 3], MatFileTests.value(65, 2, 3, 0) - 1000)
     }
 
+    /// Found by scripts/fuzz.sh (FuzzMat): HDF5 reads unwritten chunks as fill values, so a 3 KB
+    /// file can declare a dataset of any size; the reader allocated it (a trap on allocation
+    /// failure, or an overflowing product) instead of refusing it.
+    func testHugeDeclaredDatasetIsRefusedBeforeAllocating() throws {
+        let path = NSTemporaryDirectory() + "/m2m-huge-\(getpid()).mat"
+        defer { unlink(path) }
+        H5open()
+        let file = H5Fcreate(path, 2 /* H5F_ACC_TRUNC */, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+        func put(_ name: String, _ dims: [hsize_t]) {
+            let dcpl = H5Pcreate(H5P_CLS_DATASET_CREATE_ID_g)
+            var chunk = [hsize_t](repeating: 1, count: dims.count)
+            H5Pset_chunk(dcpl, Int32(dims.count), &chunk)
+            let space = H5Screate_simple(Int32(dims.count), dims, nil)
+            let set = H5Dcreate2(file, name, H5T_IEEE_F32LE_g, space, hid_t(H5P_DEFAULT), dcpl, hid_t(H5P_DEFAULT))
+            H5Dclose(set)
+            H5Sclose(space)
+            H5Pclose(dcpl)
+        }
+        put("u", [1 << 20, 1 << 20, 1 << 10])     // 2^50 floats: 4 PiB, more than any machine
+        put("a", [1 << 30, 1 << 30, 1 << 30])     // 2^90 floats: the product overflows Int
+        H5Fclose(file)
+        XCTAssertEqual(try MatFile.shape(path, dataset: "u"), [1 << 10, 1 << 20, 1 << 20])
+        for name in ["u", "a"] {
+            XCTAssertThrowsError(try MatFile.read(path, dataset: name)) {
+                XCTAssertTrue("\($0)".contains("more than this machine's"), "\($0)")
+            }
+        }
+    }
+
     func testBadMatFiles() throws {
         let dir = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
