@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the file readers with libFuzzer: builds each Fuzz/ target with the fuzzer and
 # address sanitizer (flags on the command line, scratch folder .build-fuzz), then runs each
-# for SECONDS (default 60) from its seed corpus in Fuzz/Corpus/<target>. Fails when a target
+# for SECONDS (default 60) from its seed corpus in Fuzz/Corpus/<target> (FUZZ_SEED: libFuzzer's
+# -seed, 0 = random; CI fixes it so that a run explores the same inputs each time). Fails when a target
 # crashes; the crashing input is kept as .build-fuzz/crashes/<target>/crash-*.
 # Usage: scripts/fuzz.sh [seconds] [target...]
 set -euo pipefail
@@ -42,7 +43,7 @@ for t in "${targets[@]}"; do
     t0=$(date +%s)
     # ASan: no leak checks (Swift globals and caches), abort on error so libFuzzer reports it.
     if SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
-        "$bin/$t" "$corpus" "${seeds[@]}" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 \
+        "$bin/$t" "$corpus" "${seeds[@]}" -max_total_time="$seconds" -seed="${FUZZ_SEED:-0}" -timeout=20 -rss_limit_mb=4096 \
         -max_len=65536 -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1 </dev/null; then
         echo "$t: ok, $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$') runs in $(( $(date +%s) - t0 )) s"
     else
