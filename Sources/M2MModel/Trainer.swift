@@ -99,12 +99,12 @@ public final class Trainer {
         let rollout = program.type(of: Programs.target)!.shape[3]
         let batch = config.batch, batches = train.count / batch
         // Routed models: lambda in, loss terms and each rollout step's routing table out.
-        let routed = runtime.model as? M2MNet
+        let routeLayout = (runtime.model as? M2MNet)?.routeTable   // decided once, not per step
         let lambda = program.buffer(Programs.routingWeight)
         let dataLoss = program.buffer(Programs.dataLoss), routerLoss = program.buffer(Programs.routerLoss)
         let klLoss = program.buffer(Programs.klLoss)
         let routeTables = (0..<rollout).compactMap { program.indexBuffer(Programs.route($0)) }
-        var statistics = RoutingStatistics(experts: routed?.m2m.experts ?? 0)
+        var statistics = RoutingStatistics(experts: routeLayout?.experts ?? 0)
         let inputCount = program.type(of: Programs.input)!.elementCount
         let targetCount = program.type(of: Programs.target)!.elementCount
         var order = Array(train)
@@ -131,13 +131,13 @@ public final class Trainer {
                     if let lambda, let controller { lambda[0] = Float(controller.lambda) }
                     program.run()
                     let l = Double(loss[0])
-                    if let routed, let dataLoss, let routerLoss, let klLoss {
+                    if let routeLayout, let dataLoss, let routerLoss, let klLoss {
                         let (d, r, k) = (Double(dataLoss[0]), Double(routerLoss[0]), Double(klLoss[0]))
                         dataSum += d; routerSum += r; klSum += k / Double(rollout)
                         let measure = controller?.config.measure == .data ? d : k
                         _ = controller?.update(measurement: measure / Double(rollout))
                         // By index: a debug build's for-in over an array allocates a coroutine frame per element.
-                        for i in routeTables.indices { statistics.add(routeTables[i], layout: routed.routeTable) }
+                        for i in routeTables.indices { statistics.add(routeTables[i], layout: routeLayout) }
                     }
                     guard l.isFinite else {
                         throw UserError("training diverged: loss is \(l) at epoch \(epoch + 1), batch \(b + 1); lower optimizer.lr")
@@ -162,7 +162,7 @@ public final class Trainer {
                 epoch: epoch, step: step, lr: lr, trainLoss: lossSum / Double(batches),
                 trainLossPerRolloutStep: lossSum / Double(batches * rollout), seconds: seconds(since: epochStart),
                 testRelL2: evaluation.overall, testRelL2PerStep: evaluation.perStep, testSamples: evaluation.samples)
-            if routed != nil {
+            if routeLayout != nil {
                 record.lossData = dataSum / Double(batches)
                 record.lossRouter = routerSum / Double(batches)
                 record.kl = klSum / Double(batches)
