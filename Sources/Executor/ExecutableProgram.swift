@@ -10,91 +10,138 @@ public final class ExecutableProgram: @unchecked Sendable {
     public let graph: Graph
     public let plan: ProgramPlan
     public let store: PersistentStore
-    public let arena: AlignedBlock
+    /// One arena per memory domain of the plan.
+    public let arenas: [AlignedBlock]
+    public let nodeMap: NodeMap
     private let pool: ThreadPool
     private let kernels: [Kernel]
+    /// Worker group of each scheduled kernel (-1: every thread).
+    private let groups: [Int]
+    /// Per-group instances of each scheduled kernel bound to that group's weight replicas
+    /// (placement `replicate`); empty otherwise.
+    private let replicas: [ContiguousArray<Kernel>]
+    private let replicaStore: ReplicaStore?
+    /// The program updates persistent tensors (optimizer nodes have no result).
+    private let writesPersistent: Bool
     private let fftPlans: [FFTPlanSpec: FFTPlan]
-    private let valueOffsets: [Int?]
+    private let valueLocations: [ArenaLocation?]
 
-    /// Binds `plan` to `arena` (a new one when nil) and to `store`'s persistent tensors.
-    /// Programs that never run at the same time may share one arena. FFT plans are
-    /// made with `rigor`; with `wisdomOnly` they must come from imported wisdom.
+    /// Binds `plan` to `arenas` (new ones when nil, bound as `nodeMap` says) and to `store`'s
+    /// persistent tensors. Programs that never run at the same time may share arenas. FFT
+    /// plans are made with `rigor`; with `wisdomOnly` they must come from imported wisdom.
+    /// With `replicaStore` (placement `replicate`), each worker group reads the parameters
+    /// from its own node's copy in it.
     public init(graph: Graph, plan: ProgramPlan, store: PersistentStore, pool: ThreadPool,
-                rigor: FFTRigor, wisdomOnly: Bool, arena shared: AlignedBlock? = nil) throws {
+                rigor: FFTRigor, wisdomOnly: Bool, arenas shared: [AlignedBlock]? = nil,
+                nodeMap: NodeMap = .unplaced, replicaStore: ReplicaStore? = nil) throws {
         Executor.configureLibraries()
         self.graph = graph
         self.plan = plan
         self.store = store
         self.pool = pool
-        if let shared, shared.byteCount < plan.arenaBytes {
-            throw PlanError("the shared arena has \(shared.byteCount) bytes, the program needs \(plan.arenaBytes)")
+        self.nodeMap = nodeMap
+        self.replicaStore = replicaStore
+        writesPersistent = graph.nodes.contains { $0.result == nil }
+        if let shared {
+            guard shared.count == plan.arenas.count else {
+                throw PlanError("\(shared.count) shared arenas for a plan with \(plan.arenas.count) memory domains")
+            }
+            for (d, block) in shared.enumerated() where block.byteCount < plan.arenas[d].arenaBytes {
+                throw PlanError("the shared arena of domain \(d) has \(block.byteCount) bytes, the program needs \(plan.arenas[d].arenaBytes)")
+            }
         }
-        let arena = shared ?? AlignedBlock(byteCount: plan.arenaBytes, numaNode: 0)
-        self.arena = arena
+        let arenas = try shared ?? plan.arenas.indices.map {
+            try AlignedBlock(byteCount: plan.arenas[$0].arenaBytes, binding: nodeMap.binding(domain: $0))
+        }
+        self.arenas = arenas
         var plans: [FFTPlanSpec: FFTPlan] = [:]
         for spec in plan.transforms { plans[spec] = try FFTPlan(spec, rigor: rigor, wisdomOnly: wisdomOnly) }
         fftPlans = plans
-        let valueOffsets = plan.valueOffsets(count: graph.values.count)
-        self.valueOffsets = valueOffsets
-        let workspaces = plan.workspaceOffsets(nodeCount: graph.nodes.count)
+        let valueLocations = plan.valueLocations(count: graph.values.count)
+        self.valueLocations = valueLocations
+        let workspaces = plan.workspaceLocations(nodeCount: graph.nodes.count)
 
-        var addresses: [UnsafeMutableRawPointer] = []
-        for (v, value) in graph.values.enumerated() {
-            if let offset = valueOffsets[v] {
-                addresses.append(arena.base + offset)
-            } else {
+        func addresses(replica group: Int?) throws -> [UnsafeMutableRawPointer] {
+            try graph.values.enumerated().map { v, value in
+                if let at = valueLocations[v] { return arenas[at.domain].base + at.offset }
                 guard let name = value.kind.name, let p = store.pointer(name) else {
                     throw PlanError("value %\(v) has no storage in the plan")
                 }
-                addresses.append(UnsafeMutableRawPointer(p))
+                if let group, let replicaStore, case .parameter = value.kind, let r = replicaStore.pointer(name, group: group) {
+                    return UnsafeMutableRawPointer(r)
+                }
+                return UnsafeMutableRawPointer(p)
             }
         }
         let extents = try graph.boundedExtents().nodes
-        kernels = plan.schedule.map { n in
-            let node = graph.nodes[n]
-            let extent = extents[n].map {
-                UnsafePointer(addresses[$0.table].assumingMemoryBound(to: Int32.self) + $0.index)
+        func bind(_ addresses: [UnsafeMutableRawPointer]) -> [Kernel] {
+            plan.schedule.map { n in
+                let node = graph.nodes[n]
+                let extent = extents[n].map {
+                    UnsafePointer(addresses[$0.table].assumingMemoryBound(to: Int32.self) + $0.index)
+                }
+                return KernelTable.makeKernel(KernelBinding(
+                    graph: graph, node: node, inputs: node.inputs.map { addresses[$0] },
+                    result: node.result.map { addresses[$0] },
+                    workspace: workspaces[n].map { arenas[$0.domain].base + $0.offset },
+                    fftPlans: plans, extent: extent))
             }
-            return KernelTable.makeKernel(KernelBinding(
-                graph: graph, node: node, inputs: node.inputs.map { addresses[$0] },
-                result: node.result.map { addresses[$0] }, workspace: workspaces[n].map { arena.base + $0 },
-                fftPlans: plans, extent: extent))
+        }
+        kernels = bind(try addresses(replica: nil))
+        if let replicaStore {
+            let perGroup = try pool.groups.indices.map { g in bind(try addresses(replica: replicaStore.group(g))) }
+            replicas = plan.schedule.indices.map { i in ContiguousArray(perGroup.map { $0[i] }) }
+            groups = plan.schedule.map { _ in -1 }
+        } else {
+            replicas = []
+            groups = plan.schedule.map { nodeMap.group(domain: plan.nodeDomains[$0], groupCount: pool.groups.count) }
         }
     }
 
+    /// The memory domain whose workers run the i-th scheduled kernel (nil: every worker).
+    public func workerGroup(ofScheduled i: Int) -> Int? { groups[i] < 0 ? nil : groups[i] }
+
     /// Executes the schedule once.
     public func run() {
+        replicaStore?.refresh(from: store)
+        defer { if writesPersistent { store.markWritten() } }
         // Indices, not `for kernel in kernels`: unoptimized builds iterate an array of
         // existentials through a generic read coroutine that mallocs its frame.
-        for i in kernels.indices { pool.run(kernels[i]) }
+        for i in kernels.indices { runScheduled(i) }
+    }
+
+    @inline(__always) private func runScheduled(_ i: Int) {
+        if replicas.isEmpty { pool.run(kernels[i], group: groups[i]) } else { pool.run(replicas: replicas[i]) }
     }
 
     /// Executes the schedule once, adding each scheduled node's wall time (seconds)
     /// to `seconds[i]` for the i-th node of the schedule.
     public func runProfiled(_ seconds: UnsafeMutablePointer<Double>) {
-        for (i, kernel) in kernels.enumerated() {
+        replicaStore?.refresh(from: store)
+        defer { if writesPersistent { store.markWritten() } }
+        for i in kernels.indices {
             let start = DispatchTime.now().uptimeNanoseconds
-            pool.run(kernel)
+            runScheduled(i)
             seconds[i] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
     }
 
     /// Float view of an f32 or c64 input or output value in the arena, by name; nil if absent.
     public func buffer(_ name: String) -> UnsafeMutablePointer<Float>? {
-        guard let v = graph.output(named: name) ?? graph.value(named: name), let offset = valueOffsets[v],
+        guard let v = graph.output(named: name) ?? graph.value(named: name), let at = valueLocations[v],
               graph.values[v].type.dtype != .i32 else {
             return nil
         }
-        return (arena.base + offset).assumingMemoryBound(to: Float.self)
+        return (arenas[at.domain].base + at.offset).assumingMemoryBound(to: Float.self)
     }
 
     /// Int32 view of an i32 input or output value in the arena (a routing table), by name.
     public func indexBuffer(_ name: String) -> UnsafeMutablePointer<Int32>? {
-        guard let v = graph.output(named: name) ?? graph.value(named: name), let offset = valueOffsets[v],
+        guard let v = graph.output(named: name) ?? graph.value(named: name), let at = valueLocations[v],
               graph.values[v].type.dtype == .i32 else {
             return nil
         }
-        return (arena.base + offset).assumingMemoryBound(to: Int32.self)
+        return (arenas[at.domain].base + at.offset).assumingMemoryBound(to: Int32.self)
     }
 
     /// The routed counts every bounded extent held in the last run (read from the
@@ -102,8 +149,8 @@ public final class ExecutableProgram: @unchecked Sendable {
     public func routedCounts() throws -> [BoundedExtent: Int] {
         var counts: [BoundedExtent: Int] = [:]
         for extent in Set(try graph.boundedExtents().nodes.values) {
-            guard let offset = valueOffsets[extent.table] else { continue }
-            counts[extent] = Int((arena.base + offset).assumingMemoryBound(to: Int32.self)[extent.index])
+            guard let at = valueLocations[extent.table] else { continue }
+            counts[extent] = Int((arenas[at.domain].base + at.offset).assumingMemoryBound(to: Int32.self)[extent.index])
         }
         return counts
     }

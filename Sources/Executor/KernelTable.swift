@@ -100,5 +100,7 @@ public struct KernelTable: KernelRequirements {
 
 extension ProgramPlanner {
     /// Plans `graph` with this executor's kernel requirements.
-    public static func plan(_ graph: Graph) throws -> ProgramPlan { try plan(graph, kernels: KernelTable()) }
+    public static func plan(_ graph: Graph, placement: Placement = .single) throws -> ProgramPlan {
+        try plan(graph, kernels: KernelTable(), placement: placement)
+    }
 }

@@ -1,3 +1,4 @@
+import CNUMA
 import Foundation
 import Planner
 import Synchronization
@@ -8,29 +9,46 @@ import Synchronization
 public protocol Kernel: AnyObject {
     /// Number of phases; phase p finishes on every thread before p + 1 starts.
     var phaseCount: Int { get }
-    /// Tiles in phase `phase`; a function of shapes only, never of the thread count.
+    /// Tiles in phase `phase`; a function of shapes (and a bounded extent's count) only, never
+    /// of the thread count. Called once at the start of each phase on the calling thread (on
+    /// every copy of a replicated kernel), so a kernel may note the run's valid count there.
     func tileCount(phase: Int) -> Int
     /// Runs one tile. Tiles of a phase write disjoint memory.
     func run(phase: Int, tile: Int)
 }
 
 /// A fixed set of worker threads that run each phase of a kernel with a static
-/// partition of its tiles: thread t always gets the t-th contiguous share.
-/// Workers hold only the pool's shared state, never the pool itself, so releasing
-/// the pool stops and joins them.
+/// partition of its tiles over a worker group: the r-th thread of the group always
+/// gets the r-th contiguous share. Groups are fixed at start (one per NUMA node of
+/// the placement, each pinned to its node's CPUs); tiles are fixed by shapes, so
+/// which group runs a kernel never changes a bit. Workers hold only the pool's
+/// shared state, never the pool itself, so releasing the pool stops and joins them.
+/// `run` is called from one thread at a time (the caller is thread 0).
 public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
+    /// Thread indices of each worker group (together they cover every thread).
+    public let groups: [[Int]]
     private let shared: SharedState
     private var threads: [pthread_t] = []
 
-    public init(threads: Int) {
+    /// `groups` partitions 0..<threads (default: one group of all); `cpus[g]` (if given)
+    /// are the CPUs group g's threads are pinned to, the caller's thread included.
+    public init(threads: Int, groups: [[Int]]? = nil, cpus: [[Int]]? = nil) {
         threadCount = max(1, threads)
-        shared = SharedState(threadCount: threadCount)
+        let groups = groups ?? [Array(0..<threadCount)]
+        precondition(groups.joined().sorted() == Array(0..<threadCount), "worker groups must partition the threads")
+        self.groups = groups
+        var groupOfThread = [Int](repeating: 0, count: threadCount)
+        for (g, members) in groups.enumerated() { for t in members { groupOfThread[t] = g } }
+        let pinning: [[Int]]? = cpus.map { cpus in groupOfThread.map { cpus[$0] } }
+        shared = SharedState(threadCount: threadCount, groups: groups, groupOfThread: groupOfThread, pinning: pinning)
+        if let pinning { shared.pin(thread: 0, pinning[0]) }
         for worker in 1..<threadCount {
             let context = Unmanaged.passRetained(WorkerContext(shared: shared, index: worker)).toOpaque()
             var thread = pthread_t()
             let status = pthread_create(&thread, nil, { raw in
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                if let pinning = context.shared.pinning { context.shared.pin(thread: context.index, pinning[context.index]) }
                 context.shared.workerLoop(context.index)
                 return nil
             }, context)
@@ -38,6 +56,9 @@ public final class ThreadPool: @unchecked Sendable {
             self.threads.append(thread)
         }
     }
+
+    /// Threads whose pinning failed (sched_setaffinity refused), for a one-line note.
+    public var unpinnedThreads: Int { shared.pinFailures.load(ordering: .acquiring) }
 
     deinit {
         shared.stopping.store(true, ordering: .releasing)
@@ -51,15 +72,35 @@ public final class ThreadPool: @unchecked Sendable {
         init(shared: SharedState, index: Int) { self.shared = shared; self.index = index }
     }
 
-    /// Runs every phase of `kernel` across the pool; returns when all tiles are done.
-    public func run(_ kernel: Kernel) {
+    /// Runs every phase of `kernel` across the whole pool; returns when all tiles are done.
+    public func run(_ kernel: Kernel) { run(kernel, group: -1) }
+
+    /// Runs every phase of `kernel` on worker group `group` (-1: every thread).
+    public func run(_ kernel: Kernel, group: Int) {
+        run(kernel, replicas: nil, group: group)
+    }
+
+    /// Runs every phase of a kernel on every thread, each thread calling the instance of
+    /// its own group (`replicas[g]`: the same computation bound to group g's copy of the
+    /// weights). The tiles and their partition are those of `run(_:)`.
+    public func run(replicas: ContiguousArray<Kernel>) {
+        run(replicas[0], replicas: replicas, group: -1)
+    }
+
+    private func run(_ kernel: Kernel, replicas: ContiguousArray<Kernel>?, group: Int) {
+        let members = group < 0 ? threadCount : groups[group].count
+        let callerRuns = group < 0 || groups[group].first == 0
         for p in 0..<kernel.phaseCount {
             let count = kernel.tileCount(phase: p)
-            if threadCount == 1 || count == 1 {
+            // A kernel may note the run's valid count when its phase starts: every copy must.
+            if let replicas { for r in replicas.indices.dropFirst() { _ = replicas[r].tileCount(phase: p) } }
+            if threadCount == 1 || ((count == 1 || members == 1) && callerRuns && replicas == nil) {
                 for t in 0..<count { kernel.run(phase: p, tile: t) }
                 continue
             }
             shared.kernel = kernel
+            shared.replicas = replicas
+            shared.group = group
             shared.phase = p
             shared.tiles = count
             shared.pending.store(threadCount - 1, ordering: .relaxed)
@@ -71,12 +112,19 @@ public final class ThreadPool: @unchecked Sendable {
                 if spins > 1000 { sched_yield() }
             }
             shared.kernel = nil
+            shared.replicas = nil
         }
     }
 
     /// What the caller and the workers share: the job and its synchronization.
     private final class SharedState: @unchecked Sendable {
         let threadCount: Int
+        let groups: [[Int]]
+        let groupOfThread: [Int]
+        /// Rank of each thread within its group.
+        let rankInGroup: [Int]
+        let pinning: [[Int]]?
+        let pinFailures = Atomic<Int>(0)
         let generation = Atomic<Int>(0)
         let pending = Atomic<Int>(0)
         let stopping = Atomic<Bool>(false)
@@ -84,11 +132,19 @@ public final class ThreadPool: @unchecked Sendable {
         private var wake = pthread_cond_t()
         // The job being run; written by the caller before `generation` is bumped.
         unowned(unsafe) var kernel: Kernel?
+        var replicas: ContiguousArray<Kernel>?
+        var group = -1
         var phase = 0
         var tiles = 0
 
-        init(threadCount: Int) {
+        init(threadCount: Int, groups: [[Int]], groupOfThread: [Int], pinning: [[Int]]?) {
             self.threadCount = threadCount
+            self.groups = groups
+            self.groupOfThread = groupOfThread
+            var rank = [Int](repeating: 0, count: threadCount)
+            for members in groups { for (r, t) in members.enumerated() { rank[t] = r } }
+            rankInGroup = rank
+            self.pinning = pinning
             pthread_mutex_init(&mutex, nil)
             pthread_cond_init(&wake, nil)
         }
@@ -106,10 +162,25 @@ public final class ThreadPool: @unchecked Sendable {
             pthread_mutex_unlock(&mutex)
         }
 
+        func pin(thread: Int, _ cpus: [Int]) {
+            let list = cpus.map { Int32($0) }
+            if list.withUnsafeBufferPointer({ m2m_pin_thread_to_cpus($0.baseAddress, Int32($0.count)) }) != 0 {
+                pinFailures.add(1, ordering: .relaxed)
+            }
+        }
+
         func runShare(thread: Int) {
             guard let kernel else { return }
-            for t in KernelShape.partition(tiles: tiles, threads: threadCount, thread: thread) {
-                kernel.run(phase: phase, tile: t)
+            let (share, rank, members): (Kernel, Int, Int)
+            if group < 0 {
+                (rank, members) = (thread, threadCount)
+            } else {
+                guard groupOfThread[thread] == group else { return }
+                (rank, members) = (rankInGroup[thread], groups[group].count)
+            }
+            if let replicas { share = replicas[groupOfThread[thread]] } else { share = kernel }
+            for t in KernelShape.partition(tiles: tiles, threads: members, thread: rank) {
+                share.run(phase: phase, tile: t)
             }
         }
 

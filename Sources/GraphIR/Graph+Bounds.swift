@@ -3,6 +3,8 @@
 public struct BoundedExtent: Sendable, Hashable {
     public var table: ValueID
     public var index: Int
+    /// The expert whose routed count this is (what NUMA placement groups by).
+    public var expert: Int
 }
 
 extension Graph {
@@ -19,11 +21,11 @@ extension Graph {
             case .dispatch(let expert, let k, _):
                 let table = RouteTable(length: self.values[node.inputs[1]].type.shape[0],
                                        patches: self.values[node.inputs[0]].type.shape[0], k: k)!
-                source = BoundedExtent(table: node.inputs[1], index: table.countIndex(expert))
+                source = BoundedExtent(table: node.inputs[1], index: table.countIndex(expert), expert: expert)
             case .combineGradExpert(let expert, let k, _, _):
                 let table = RouteTable(length: self.values[node.inputs[1]].type.shape[0],
                                        patches: self.values[node.inputs[0]].type.shape[0], k: k)!
-                source = BoundedExtent(table: node.inputs[1], index: table.countIndex(expert))
+                source = BoundedExtent(table: node.inputs[1], index: table.countIndex(expert), expert: expert)
             case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum,
                  .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
                  .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies, .spectralCentroid,

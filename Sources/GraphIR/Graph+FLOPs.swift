@@ -27,7 +27,7 @@ extension Graph {
     }
 
     /// Analytic FLOPs of node `k` at full capacity.
-    func flops(ofNode k: Int) -> Double {
+    public func flops(ofNode k: Int) -> Double {
         let node = nodes[k]
         var total = 0.0
         let t = node.inputs.map { values[$0].type }

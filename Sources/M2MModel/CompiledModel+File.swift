@@ -9,7 +9,7 @@ import Executor
 /// persistent layout, FFTW wisdom). Loading re-derives and cross-checks everything.
 extension CompiledModel {
     public static let magic = Array("M2MCPLAN".utf8)
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
     static let headerBytes = 28
 
     struct Payload: Codable {
@@ -17,6 +17,7 @@ extension CompiledModel {
         var config: String
         var programs: [Program]
         var persistent: PersistentLayout
+        var placement: Placement
         var fftRigor: FFTRigor
         var wisdom: String
         var threads: Int
@@ -28,7 +29,7 @@ extension CompiledModel {
     public func serialized() throws -> Data {
         let payload = Payload(config: String(decoding: config.canonicalJSON(), as: UTF8.self),
                               programs: programs.map { .init(name: $0.name, graph: $0.graph.text, plan: $0.plan) },
-                              persistent: persistent, fftRigor: fftRigor, wisdom: wisdom, threads: threads,
+                              persistent: persistent, placement: placement, fftRigor: fftRigor, wisdom: wisdom, threads: threads,
                               compileMilliseconds: compileMilliseconds, fftPlanningMilliseconds: fftPlanningMilliseconds)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -98,6 +99,17 @@ extension CompiledModel {
             throw fail("FFTW wisdom stored with rigor '\(payload.fftRigor.rawValue)', which plans without wisdom")
         }
         let config = try ModelConfig.parse(Data(payload.config.utf8), source: "\(source) (embedded config)")
+        // Sizes are summed below: each must be a sane byte count first (no overflow on tampered values).
+        let domainCount = payload.placement.domains.count
+        guard domainCount >= 1 && domainCount <= NUMATopology.maxNodes else {
+            throw fail("the placement has \(domainCount) memory domains (1...\(NUMATopology.maxNodes) allowed)")
+        }
+        let sizes = payload.persistent.blockBytes + payload.programs.flatMap { $0.plan.arenas.map(\.arenaBytes) }
+        guard payload.persistent.blockBytes.count == domainCount,
+              payload.programs.allSatisfy({ $0.plan.arenas.count == domainCount }),
+              sizes.allSatisfy({ $0 >= 0 && $0 <= 1 << 50 }) else {
+            throw fail("the stored arena or block sizes do not match the \(domainCount) memory domains of the placement")
+        }
         // The cheap facts first: a plan this machine cannot hold is refused before anything is rebuilt.
         try requireMemory(programs: payload.programs.map { ($0.name, $0.plan.arenaBytes) },
                           persistent: payload.persistent.totalBytes, source: source)
@@ -119,10 +131,15 @@ extension CompiledModel {
             guard programs[1].graph == (try Programs.training(config, rollout: rollout)) else {
                 throw fail("program 'train' does not match the embedded config")
             }
-            for p in programs where try ProgramPlanner.plan(p.graph) != p.plan {
+            let placement = payload.placement
+            guard try Placement.make(placement.policy, topology: placement.topology, balancing: programs[1].graph)
+                    == placement else {
+                throw fail("the stored NUMA placement does not match its policy and topology")
+            }
+            for p in programs where try ProgramPlanner.plan(p.graph, placement: placement) != p.plan {
                 throw fail("program '\(p.name)': the stored arena plan does not match its graph")
             }
-            guard try PersistentLayout(programs.map(\.graph)) == payload.persistent else {
+            guard try PersistentLayout(programs.map(\.graph), placement: placement) == payload.persistent else {
                 throw fail("the persistent layout does not match the programs")
             }
         } catch let error as UserError {
@@ -131,7 +148,7 @@ extension CompiledModel {
             throw fail("cannot rebuild the programs of the embedded config: \(error)")
         }
         return CompiledModel(config: config, programs: programs, persistent: payload.persistent,
-                             fftRigor: payload.fftRigor, wisdom: payload.wisdom, threads: payload.threads,
+                             placement: payload.placement, fftRigor: payload.fftRigor, wisdom: payload.wisdom, threads: payload.threads,
                              compileMilliseconds: payload.compileMilliseconds,
                              fftPlanningMilliseconds: payload.fftPlanningMilliseconds)
     }

@@ -21,6 +21,8 @@ public struct CompiledModel {
     public var config: ModelConfig
     public var programs: [CompiledProgram]
     public var persistent: PersistentLayout
+    /// NUMA policy, topology and memory domains every buffer was planned in.
+    public var placement: Placement
     public var fftRigor: FFTRigor
     public var wisdom: String
     public var threads: Int
@@ -35,13 +37,18 @@ public struct CompiledModel {
     /// `trainingRollout` overrides the config's `rollout_train` (bench uses 1). A model that
     /// needs more memory than this machine has is refused before FFT planning; `source` (the
     /// config file) names it in that error.
+    /// `numa` places memory and work on `topology`'s nodes (default: this machine's).
     public static func compile(_ config: ModelConfig, rigor: FFTRigor, threads: Int,
-                               trainingRollout: Int? = nil, source: String? = nil) throws -> CompiledModel {
+                               trainingRollout: Int? = nil, source: String? = nil,
+                               numa: PlacementPolicy = .local, topology: NUMATopology? = nil) throws -> CompiledModel {
         let start = DispatchTime.now()
         let graphs = [(inferenceName, try Programs.inference(config)),
                       (trainingName, try Programs.training(config, rollout: trainingRollout))]
-        let programs = try graphs.map { CompiledProgram(name: $0.0, graph: $0.1, plan: try ProgramPlanner.plan($0.1)) }
-        let persistent = try PersistentLayout(programs.map(\.graph))
+        let placement = try Placement.make(numa, topology: topology ?? .detect(), balancing: graphs[1].1)
+        let programs = try graphs.map {
+            CompiledProgram(name: $0.0, graph: $0.1, plan: try ProgramPlanner.plan($0.1, placement: placement))
+        }
+        let persistent = try PersistentLayout(programs.map(\.graph), placement: placement)
         try requireMemory(programs: programs.map { ($0.name, $0.plan.arenaBytes) }, persistent: persistent.totalBytes,
                           source: source ?? "config '\(config.name)'")
         let fftStart = DispatchTime.now()
@@ -52,7 +59,8 @@ public struct CompiledModel {
         }
         let wisdom = rigor.needsWisdom ? FFTPlan.exportWisdom() : ""
         let end = DispatchTime.now()
-        return CompiledModel(config: config, programs: programs, persistent: persistent, fftRigor: rigor,
+        return CompiledModel(config: config, programs: programs, persistent: persistent, placement: placement,
+                             fftRigor: rigor,
                              wisdom: wisdom, threads: threads,
                              compileMilliseconds: milliseconds(start, end),
                              fftPlanningMilliseconds: milliseconds(fftStart, end))

@@ -4,28 +4,71 @@ import M2MData
 import GraphIR
 import Planner
 
-/// A compiled model bound to memory: one persistent block of weights and optimizer
-/// state, and one arena sized for the largest program, both shared by the inference
-/// and training programs (which never run at the same time: a program's input slots
-/// keep their contents only until another program of the model runs). Allocated
-/// when first needed; FFT plans are re-created from the stored wisdom.
+/// A compiled model bound to memory: per memory domain one persistent block of weights
+/// and optimizer state and one arena sized for the largest program, both shared by the
+/// inference and training programs (which never run at the same time: a program's input
+/// slots keep their contents only until another program of the model runs). Memory is
+/// bound to the placement's NUMA nodes and workers pinned to them (`NodeMap`). Arenas
+/// are allocated when first needed; FFT plans are re-created from the stored wisdom.
 public final class ModelRuntime {
     public let compiled: CompiledModel
     public let store: PersistentStore
     public let pool: ThreadPool
+    public let nodeMap: NodeMap
     private var programs: [String: ExecutableProgram] = [:]
-    private lazy var arena = AlignedBlock(byteCount: compiled.programs.map(\.plan.arenaBytes).max() ?? 0, numaNode: 0)
+    private var arenas: [AlignedBlock]?
+    private var replicas: ReplicaStore?
 
     /// Binds `compiled` with `threads` worker threads and the config's seeded initial weights.
-    public init(_ compiled: CompiledModel, threads: Int) throws {
+    /// A plan for more NUMA nodes than this machine has is refused unless `numaFallback`.
+    public init(_ compiled: CompiledModel, threads: Int, numaFallback: Bool = false,
+                machine: NUMATopology = .detect()) throws {
         guard threads >= 1 else { throw UserError("--threads must be >= 1") }
         // Before any thread is created (an absurd count would die in pthread_create).
         do { try SystemResources.checkThreads(threads) } catch let e as DataError { throw UserError(e.description) }
         self.compiled = compiled
+        let nodeMap: NodeMap
+        do { nodeMap = try NodeMap(compiled.placement, machine: machine, fallback: numaFallback) } catch let e as PlanError {
+            throw UserError(e.message)
+        }
+        self.nodeMap = nodeMap
         try FFTPlan.importWisdom(compiled.wisdom)
-        store = PersistentStore(layout: compiled.persistent)
-        pool = ThreadPool(threads: threads)
+        store = try PersistentStore(layout: compiled.persistent,
+                                    bindings: compiled.placement.domains.indices.map { nodeMap.binding(domain: $0) })
+        let (groups, cpus) = nodeMap.workerGroups(threads: threads)
+        pool = ThreadPool(threads: threads, groups: groups, cpus: cpus)
         initializeWeights()
+    }
+
+    /// Each domain's arena, sized for the largest program in that domain.
+    private func sharedArenas() throws -> [AlignedBlock] {
+        if let arenas { return arenas }
+        let made = try compiled.placement.domains.indices.map { d in
+            try AlignedBlock(byteCount: compiled.programs.map { $0.plan.arenas[d].arenaBytes }.max() ?? 0,
+                             binding: nodeMap.binding(domain: d))
+        }
+        arenas = made
+        return made
+    }
+
+    /// Every block of memory the runtime holds, with the domain it belongs to (nil for weight
+    /// copies) and a label: persistent blocks, arenas (allocated here if not yet), replicas.
+    public func memoryBlocks() throws -> [(label: String, binding: NodeBinding, block: AlignedBlock)] {
+        var result: [(String, NodeBinding, AlignedBlock)] = []
+        for (d, b) in store.blocks.enumerated() { result.append(("persistent block of domain \(d)", b.binding, b)) }
+        for (d, b) in try sharedArenas().enumerated() { result.append(("arena of domain \(d)", b.binding, b)) }
+        for (g, b) in (replicas?.blocks ?? []).enumerated() { result.append(("weight copy of worker group \(g + 1)", b.binding, b)) }
+        return result
+    }
+
+    /// Placement `replicate`: the weight copies of worker groups 1... on their nodes.
+    private func replicaStore() throws -> ReplicaStore {
+        if let replicas { return replicas }
+        let groups = pool.groups.count
+        let made = try ReplicaStore(layout: compiled.persistent, groupCount: groups,
+                                    bindings: (1..<max(groups, 1)).map { nodeMap.binding(domain: $0) })
+        replicas = made
+        return made
     }
 
     /// What data is divided by before it reaches the network (`normalization: rms`);
@@ -42,18 +85,22 @@ public final class ModelRuntime {
 
     /// Seeded initialization of every weight; Adam moments zero.
     public func initializeWeights() {
-        memset(store.block.base, 0, store.block.byteCount)
+        store.zero()
         WeightInit.initialize({ name, values in
             self.store.pointer(name)!.update(from: values, count: values.count)
         }, parameters: model.parameters, seed: config.seed)
+        store.markWritten()
     }
 
     /// The executable program `name` ("infer" or "train"), built on first use.
     public func program(_ name: String) throws -> ExecutableProgram {
         if let p = programs[name] { return p }
         guard let c = compiled.program(name) else { throw UserError("the model has no program '\(name)'") }
+        let replicated = compiled.placement.policy == .replicate && name == CompiledModel.inferenceName
         let p = try ExecutableProgram(graph: c.graph, plan: c.plan, store: store, pool: pool,
-                                      rigor: compiled.fftRigor, wisdomOnly: compiled.fftRigor.needsWisdom, arena: arena)
+                                      rigor: compiled.fftRigor, wisdomOnly: compiled.fftRigor.needsWisdom,
+                                      arenas: try sharedArenas(), nodeMap: nodeMap,
+                                      replicaStore: replicated ? try replicaStore() : nil)
         programs[name] = p
         return p
     }
@@ -99,6 +146,7 @@ public final class ModelRuntime {
                             + "data scales (metadata 'data_scale.*'): they were not trained with this config")
         }
         for e in wanted { store.pointer(e.name)!.update(from: tensors[e.name]!.values, count: tensors[e.name]!.values.count) }
+        store.markWritten()
         if config.normalization == .rms, let loadedScales { scales = loadedScales }
         return metadata
     }

@@ -26,13 +26,12 @@ extension Trainer {
     /// dropped by `run`, once it holds the run folder's lock.
     public func resume(from path: String) throws {
         let measured = runtime.scales
-        let block = store.block
-        let saved = [UInt8](UnsafeRawBufferPointer(start: block.base, count: block.byteCount))
+        let saved = store.snapshot()
         do {
             try restore(from: path, measured: measured)
         } catch {
             runtime.scales = measured
-            saved.withUnsafeBytes { block.base.copyMemory(from: $0.baseAddress!, byteCount: saved.count) }
+            store.restore(saved)
             throw error
         }
     }

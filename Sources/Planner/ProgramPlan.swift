@@ -6,45 +6,83 @@ public enum BufferOwner: Sendable, Hashable, Codable {
     case workspace(node: Int)
 }
 
+/// Where a buffer lives: its memory domain and its offset in that domain's arena.
+public struct ArenaLocation: Sendable, Hashable {
+    public var domain: Int
+    public var offset: Int
+}
+
+/// One memory domain's arena in a program plan: its size, the liveness lower bound of
+/// its buffers, and which greedy order produced it.
+public struct DomainArena: Sendable, Hashable, Codable {
+    public var arenaBytes: Int
+    public var lowerBoundBytes: Int
+    public var strategy: String
+}
+
 /// The compile-time decisions for one program (graph): execution order, arena
-/// buffers with liveness, offsets, memory domains, and the FFT transforms it uses.
+/// buffers with liveness, their memory domains and offsets (one arena per domain:
+/// buffers of different domains never share one), the domain whose workers run
+/// each node, and the FFT transforms it uses.
 public struct ProgramPlan: Sendable, Hashable, Codable {
     /// Node indices in execution order.
     public var schedule: [Int]
     public var owners: [BufferOwner]
     public var buffers: [BufferRequest]
-    public var layout: ArenaLayout
-    /// Memory domain (NUMA node index into the placement's node list) of each buffer.
+    /// Memory domain of each buffer (index into the placement's domains).
     public var domains: [Int]
-    public var lowerBoundBytes: Int
+    /// Offset of each buffer in its domain's arena.
+    public var offsets: [Int]
+    /// One arena per domain of the placement (empty domains have 0 bytes).
+    public var arenas: [DomainArena]
+    /// The domain whose workers run each graph node (by node index).
+    public var nodeDomains: [Int]
     /// Every distinct transform the program executes (planned once each).
     public var transforms: [FFTPlanSpec]
 
-    public var arenaBytes: Int { layout.arenaBytes }
+    /// Bytes of all domains' arenas together.
+    public var arenaBytes: Int { arenas.reduce(0) { $0 + $1.arenaBytes } }
+    /// The sum of the domains' liveness lower bounds.
+    public var lowerBoundBytes: Int { arenas.reduce(0) { $0 + $1.lowerBoundBytes } }
 
-    /// Arena offset of each value that lives in the arena (nil for persistent ones).
-    public func valueOffsets(count: Int) -> [Int?] {
-        var result = [Int?](repeating: nil, count: count)
-        for (i, owner) in owners.enumerated() { if case .value(let v) = owner { result[v] = layout.offsets[i] } }
+    /// The requests of one domain and their layout (offsets in request order).
+    public func layout(domain: Int) -> (requests: [BufferRequest], layout: ArenaLayout) {
+        let members = buffers.indices.filter { domains[$0] == domain }
+        return (members.map { buffers[$0] },
+                ArenaLayout(offsets: members.map { offsets[$0] }, arenaBytes: arenas[domain].arenaBytes,
+                            strategy: arenas[domain].strategy))
+    }
+
+    /// Arena location of each value that lives in an arena (nil for persistent ones).
+    public func valueLocations(count: Int) -> [ArenaLocation?] {
+        var result = [ArenaLocation?](repeating: nil, count: count)
+        for (i, owner) in owners.enumerated() {
+            if case .value(let v) = owner { result[v] = ArenaLocation(domain: domains[i], offset: offsets[i]) }
+        }
         return result
     }
 
-    /// Arena offset of each node's workspace (nil when it needs none).
-    public func workspaceOffsets(nodeCount: Int) -> [Int?] {
-        var result = [Int?](repeating: nil, count: nodeCount)
-        for (i, owner) in owners.enumerated() { if case .workspace(let n) = owner { result[n] = layout.offsets[i] } }
+    /// Arena location of each node's workspace (nil when it needs none).
+    public func workspaceLocations(nodeCount: Int) -> [ArenaLocation?] {
+        var result = [ArenaLocation?](repeating: nil, count: nodeCount)
+        for (i, owner) in owners.enumerated() {
+            if case .workspace(let n) = owner { result[n] = ArenaLocation(domain: domains[i], offset: offsets[i]) }
+        }
         return result
     }
 }
 
-/// Derives a `ProgramPlan` from a verified graph and what its kernels declare they need.
+/// Derives a `ProgramPlan` from a verified graph, what its kernels declare they need,
+/// and the placement that assigns buffers and nodes to memory domains.
 public enum ProgramPlanner {
-    public static func plan(_ graph: Graph, kernels: KernelRequirements) throws -> ProgramPlan {
+    public static func plan(_ graph: Graph, kernels: KernelRequirements,
+                            placement: Placement = .single) throws -> ProgramPlan {
         try graph.verify()
         let schedule = Array(graph.nodes.indices)
         var step = [Int](repeating: 0, count: graph.nodes.count)
         for (s, n) in schedule.enumerated() { step[n] = s }
         let end = max(schedule.count - 1, 0)
+        let assigned = try placement.assign(graph)
 
         // Liveness of arena values: from definition to last read. Inputs are slots the
         // caller fills before a run and may read or refill after it: live throughout.
@@ -64,10 +102,12 @@ public enum ProgramPlanner {
 
         var owners: [BufferOwner] = []
         var buffers: [BufferRequest] = []
+        var domains: [Int] = []
         for v in graph.values.indices {
             guard let f = first[v] else { continue }
             owners.append(.value(v))
             buffers.append(BufferRequest(size: graph.values[v].type.byteCount, firstUse: f, lastUse: last[v]))
+            domains.append(assigned.values[v])
         }
         var transforms: [FFTPlanSpec] = []
         for (n, node) in graph.nodes.enumerated() {
@@ -75,14 +115,25 @@ public enum ProgramPlanner {
             if bytes > 0 {
                 owners.append(.workspace(node: n))
                 buffers.append(BufferRequest(size: bytes, firstUse: step[n], lastUse: step[n]))
+                domains.append(assigned.nodes[n])
             }
             for spec in kernels.transforms(node, in: graph) where !transforms.contains(spec) {
                 transforms.append(spec)
             }
         }
-        return ProgramPlan(schedule: schedule, owners: owners, buffers: buffers, layout: ArenaPlanner.plan(buffers),
-                           domains: Array(repeating: 0, count: buffers.count),
-                           lowerBoundBytes: ArenaPlanner.lowerBound(buffers), transforms: transforms)
+        // One arena per domain, each planned on its own buffers only.
+        var offsets = [Int](repeating: 0, count: buffers.count)
+        var arenas: [DomainArena] = []
+        for d in placement.domains.indices {
+            let members = buffers.indices.filter { domains[$0] == d }
+            let requests = members.map { buffers[$0] }
+            let layout = ArenaPlanner.plan(requests)
+            for (j, i) in members.enumerated() { offsets[i] = layout.offsets[j] }
+            arenas.append(DomainArena(arenaBytes: layout.arenaBytes, lowerBoundBytes: ArenaPlanner.lowerBound(requests),
+                                      strategy: layout.strategy))
+        }
+        return ProgramPlan(schedule: schedule, owners: owners, buffers: buffers, domains: domains, offsets: offsets,
+                           arenas: arenas, nodeDomains: assigned.nodes, transforms: transforms)
     }
 }
 
@@ -93,18 +144,32 @@ public struct PersistentLayout: Sendable, Hashable, Codable {
         public var name: String
         public var dtype: DType
         public var shape: [Int]
+        /// Memory domain (index into the placement's domains) and offset in its block.
+        public var domain: Int
         public var offset: Int
         public var isParameter: Bool
         public var type: TensorType { TensorType(dtype, shape) }
         public var byteCount: Int { type.byteCount }
     }
     public var entries: [Entry]
-    public var totalBytes: Int
+    /// Bytes of each domain's persistent block.
+    public var blockBytes: [Int]
+    public var totalBytes: Int { blockBytes.reduce(0, +) }
 
-    /// Lays out the union of the graphs' parameters and state in first-seen order.
-    public init(_ graphs: [Graph]) throws {
+    /// Lays out the union of the graphs' parameters and state in first-seen order, each in
+    /// the domain `placement` gives it (the last graph that assigns it an expert's domain
+    /// decides; training follows inference, so the training program's view wins).
+    public init(_ graphs: [Graph], placement: Placement = .single) throws {
         var entries: [Entry] = []
-        var offset = 0
+        var domainOf: [String: Int] = [:]
+        for graph in graphs {
+            let assigned = try placement.assign(graph)
+            for (v, value) in graph.values.enumerated() where value.kind.isPersistent
+                && assigned.values[v] != Placement.batchDomain {
+                domainOf[value.kind.name!] = assigned.values[v]
+            }
+        }
+        var blockBytes = [Int](repeating: 0, count: placement.domains.count)
         for graph in graphs {
             for v in graph.values where v.kind.isPersistent {
                 let name = v.kind.name!
@@ -116,13 +181,14 @@ public struct PersistentLayout: Sendable, Hashable, Codable {
                 }
                 let isParameter: Bool
                 if case .parameter = v.kind { isParameter = true } else { isParameter = false }
-                entries.append(Entry(name: name, dtype: v.type.dtype, shape: v.type.shape, offset: offset,
-                                     isParameter: isParameter))
-                offset += ArenaPlanner.align(v.type.byteCount)
+                let domain = domainOf[name] ?? Placement.batchDomain
+                entries.append(Entry(name: name, dtype: v.type.dtype, shape: v.type.shape, domain: domain,
+                                     offset: blockBytes[domain], isParameter: isParameter))
+                blockBytes[domain] += ArenaPlanner.align(v.type.byteCount)
             }
         }
         self.entries = entries
-        self.totalBytes = offset
+        self.blockBytes = blockBytes
     }
 
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }

@@ -21,6 +21,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "FFTW planning rigor when compiling a config: estimate, measure or patient.") var fftw: FFTRigor = .patient
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also time every op of the schedule (per-op profile on stderr).") var profile = false
+    @OptionGroup var placement: PlacementOptions
+    @OptionGroup var numaFallback: FallbackOption
 
     func run() throws {
         try reportingUserErrors {
@@ -29,8 +31,9 @@ struct BenchCommand: ParsableCommand {
             try CommandLimits.require(warmup, in: 0...CommandLimits.maxBenchSteps, "--warmup")
             try SystemResources.checkThreads(threads)
             let doTrain = train || !infer, doInfer = infer || !train
-            let compiled = try loadModel(model, rigor: fftw, trainingRollout: 1)
-            let runtime = try ModelRuntime(compiled, threads: threads)
+            let compiled = try loadModel(model, rigor: fftw, trainingRollout: 1, placement: placement)
+            let runtime = try ModelRuntime(compiled, threads: threads, numaFallback: numaFallback.enabled)
+            reportPlacement(runtime)
             let summary = ModelSummary(compiled)
             var figures: [String: Any] = summary.json
             figures["threads"] = threads
@@ -39,6 +42,9 @@ struct BenchCommand: ParsableCommand {
             figures["warmup"] = warmup
             figures["train_rollout"] = compiled.training.graph.values[compiled.training.graph.value(named: Programs.target)!].type.shape[3]
             figures["allocation_counting"] = AllocationCounter.isActive
+            figures["machine_topology"] = runtime.nodeMap.machine.description
+            figures["numa_placed"] = runtime.nodeMap.isPlaced
+            figures["node_bytes"] = nodeBytes(runtime)
             var allocations = 0, allocatedBytes = 0
             if doInfer {
                 let program = try runtime.program(CompiledModel.inferenceName)
@@ -47,6 +53,7 @@ struct BenchCommand: ParsableCommand {
                 let flops = try compiled.inference.graph.analyticFLOPs(routedCounts: try program.routedCounts())
                 figures.merge(t.figures(prefix: "infer", flops: flops)) { a, _ in a }
                 figures["flops_per_inference_routed"] = flops
+                figures.merge(try placementFigures(runtime, program, prefix: "infer")) { a, _ in a }
                 if profile { printProfile(program) }
             }
             if doTrain {
@@ -70,6 +77,7 @@ struct BenchCommand: ParsableCommand {
                     figures["routed_fraction"] = statistics.fractions
                 }
                 figures["final_loss"] = Double(program.buffer(Programs.loss)![0])
+                figures.merge(try placementFigures(runtime, program, prefix: "train")) { a, _ in a }
                 if profile { printProfile(program) }
             }
             if AllocationCounter.isActive {
@@ -116,6 +124,56 @@ struct BenchCommand: ParsableCommand {
         return Timing(milliseconds: times)
     }
 
+    /// Bytes on each node of the plan's topology: persistent blocks, arenas (the largest
+    /// program's per domain) and weight copies; interleaved domains count 1/N per node.
+    func nodeBytes(_ runtime: ModelRuntime) -> [Int] {
+        let placement = runtime.compiled.placement
+        let n = placement.topology.nodes.count
+        var bytes = [Int](repeating: 0, count: n)
+        for d in placement.domains.indices {
+            let total = runtime.compiled.persistent.blockBytes[d]
+                + (runtime.compiled.programs.map { $0.plan.arenas[d].arenaBytes }.max() ?? 0)
+            switch placement.domains[d] {
+            case .node(let i): bytes[i] += total
+            case .interleaved: for i in 0..<n { bytes[i] += total / n }
+            }
+        }
+        if placement.policy == .replicate {
+            let weights = runtime.compiled.persistent.entries.filter(\.isParameter).reduce(0) { $0 + ArenaPlanner.align($1.byteCount) }
+            for i in 1..<max(min(threads, n), 1) { bytes[i] += weights }
+        }
+        return bytes
+    }
+
+    /// Busy time of each node's workers per step (a kernel on every worker counts for every
+    /// node) over `steps` profiled runs, and the plan's cross-node bytes at the routed counts.
+    func placementFigures(_ runtime: ModelRuntime, _ program: ExecutableProgram, prefix: String) throws -> [String: Any] {
+        let placement = runtime.compiled.placement
+        let replicated = placement.policy == .replicate && prefix == "infer"
+        let cross = try placement.crossNodeBytes(program.graph, plan: program.plan, persistent: runtime.compiled.persistent,
+                                                 replicated: replicated, routedCounts: try program.routedCounts())
+        var figures: [String: Any] = ["\(prefix)_cross_node_bytes_per_step": cross]
+        let n = placement.topology.nodes.count
+        guard n > 1 else { return figures }
+        var seconds = [Double](repeating: 0, count: program.plan.schedule.count)
+        for _ in 0..<steps { seconds.withUnsafeMutableBufferPointer { program.runProfiled($0.baseAddress!) } }
+        var busy = [Double](repeating: 0, count: n)
+        let groups = runtime.pool.groups.count
+        for i in seconds.indices {
+            let ms = seconds[i] * 1000 / Double(steps)
+            if placement.policy == .local {
+                busy[0] += ms
+            } else if let g = program.workerGroup(ofScheduled: i) {
+                // Group g serves the plan nodes g, g + G, ... (fewer threads than nodes).
+                for node in stride(from: g, to: n, by: groups) { busy[node] += ms }
+            } else {
+                for node in 0..<n { busy[node] += ms }
+            }
+        }
+        figures["\(prefix)_node_busy_ms_per_step"] = busy
+        return figures
+    }
+
     /// Times each op over `steps` runs and prints the total per op kind, largest first.
     func printProfile(_ program: ExecutableProgram) {
         var seconds = [Double](repeating: 0, count: program.plan.schedule.count)
@@ -130,13 +188,5 @@ struct BenchCommand: ParsableCommand {
             lines += String(format: "  %-26@ %8.2f  %5.1f%%\n", op as NSString, ms, 100 * ms / total)
         }
         FileHandle.standardError.write(Data(lines.utf8))
-    }
-
-    func fillRandom(_ p: UnsafeMutablePointer<Float>, count: Int, seed: UInt64) {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15
-        for i in 0..<count {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            p[i] = Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
-        }
     }
 }

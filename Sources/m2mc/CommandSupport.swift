@@ -43,12 +43,57 @@ func peakResidentBytes() -> Int {
 }
 
 /// Loads a compiled model, or compiles a config on the fly when given a .json.
-func loadModel(_ path: String, rigor: FFTRigor, trainingRollout: Int? = nil) throws -> CompiledModel {
+func loadModel(_ path: String, rigor: FFTRigor, trainingRollout: Int? = nil,
+               placement: PlacementOptions? = nil) throws -> CompiledModel {
     if path.hasSuffix(".json") {
         return try CompiledModel.compile(try ModelConfig.load(path), rigor: rigor, threads: 2,
-                                         trainingRollout: trainingRollout, source: path)
+                                         trainingRollout: trainingRollout, source: path,
+                                         numa: placement?.numa ?? .local, topology: try placement?.parsedTopology())
+    }
+    if let placement, placement.numa != .local || placement.topology != nil {
+        throw UserError("--numa and --topology apply when compiling a config; \(path) was compiled with its placement "
+                        + "(m2mc compile --numa)")
     }
     return try CompiledModel.load(path)
 }
 
 extension FFTRigor: ExpressibleByArgument {}
+
+extension PlacementPolicy: ExpressibleByArgument {}
+
+/// `--numa POLICY --topology SPEC`: the NUMA placement a config is compiled with.
+struct PlacementOptions: ParsableArguments {
+    @Option(help: "NUMA placement: local, interleave, experts or replicate (stored in the plan).")
+    var numa: PlacementPolicy = .local
+    @Option(help: "Plan for this NUMA topology instead of this machine's: NxC (N nodes of C CPUs, e.g. 2x8) or a JSON file.")
+    var topology: String?
+
+    func parsedTopology() throws -> NUMATopology? {
+        guard let topology else { return nil }
+        do { return try NUMATopology.parse(topology) } catch let e as PlanError { throw UserError("--topology: \(e.message)") }
+    }
+}
+
+/// `--numa-fallback`: how a plan for more NUMA nodes than this machine has may still run.
+struct FallbackOption: ParsableArguments {
+    @Flag(name: .customLong("numa-fallback"),
+          help: "Run a plan made for more NUMA nodes than this machine has, folding its domains onto the nodes present.")
+    var enabled = false
+}
+
+/// Prints the runtime's NUMA note (one-node machine, folded plan) on stderr, if any.
+func reportPlacement(_ runtime: ModelRuntime) {
+    if let note = runtime.nodeMap.note { FileHandle.standardError.write(Data((note + "\n").utf8)) }
+    if runtime.pool.unpinnedThreads > 0 {
+        FileHandle.standardError.write(Data("note: \(runtime.pool.unpinnedThreads) worker threads could not be pinned to their NUMA node's CPUs\n".utf8))
+    }
+}
+
+/// Deterministic pseudo-random values in [-1, 1] (bench and verify-placement inputs).
+func fillRandom(_ p: UnsafeMutablePointer<Float>, count: Int, seed: UInt64) {
+    var state = seed &* 0x9E37_79B9_7F4A_7C15
+    for i in 0..<count {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        p[i] = Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
+    }
+}

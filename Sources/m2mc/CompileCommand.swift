@@ -18,6 +18,7 @@ struct CompileCommand: ParsableCommand {
     @Option(name: .short, help: "Output plan file.") var output: String
     @Option(help: "FFTW planning rigor: estimate, measure or patient (wisdom is stored in the plan).") var fftw: FFTRigor = .patient
     @Option(help: "Default worker threads stored in the plan.") var threads: Int = 2
+    @OptionGroup var placement: PlacementOptions
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -25,7 +26,8 @@ struct CompileCommand: ParsableCommand {
             guard threads >= 1 else { throw UserError("--threads must be >= 1") }
             try SystemResources.checkThreads(threads)
             let model = try CompiledModel.compile(try ModelConfig.load(config), rigor: fftw, threads: threads,
-                                                  source: config)
+                                                  source: config, numa: placement.numa,
+                                                  topology: try placement.parsedTopology())
             try model.write(to: output)
             let summary = ModelSummary(model)
             if json {

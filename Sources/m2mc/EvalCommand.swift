@@ -18,13 +18,16 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Data folder (datagen output) or FNO .mat file.") var data: String
     @Option(help: "Test samples: the last M (default: the config's).") var ntest: Int?
     @Option(help: "Worker threads (default: the plan's).") var threads: Int?
+    @OptionGroup var numaFallback: FallbackOption
     @Option(name: .short, help: "Output folder for evaluation files (eval.json, PNG images).") var output: String = "eval"
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         try reportingUserErrors {
             let compiled = try CompiledModel.load(model)
-            let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
+            let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads,
+                                           numaFallback: numaFallback.enabled)
+            reportPlacement(runtime)
             if let weights { try runtime.load(from: weights, includeOptimizer: false) }
             let dataset = try Dataset(path: data)
             let count = ntest ?? compiled.config.ntest

@@ -14,6 +14,7 @@ struct InferCommand: ParsableCommand {
     @Option(name: .short, help: "Output array (.npy).") var output: String
     @Option(help: "Autoregressive steps (time stepping).") var rollout: Int = 1
     @Option(help: "Worker threads (default: the plan's).") var threads: Int?
+    @OptionGroup var numaFallback: FallbackOption
 
     func run() throws {
         try reportingUserErrors {
@@ -25,7 +26,9 @@ struct InferCommand: ParsableCommand {
             }
             try CommandLimits.require(rollout, in: 1...CommandLimits.maxRollout, "--rollout")
             let compiled = try CompiledModel.load(model)
-            let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
+            let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads,
+                                           numaFallback: numaFallback.enabled)
+            reportPlacement(runtime)
             if let weights { try runtime.load(from: weights, includeOptimizer: false) }
             let array = try Npy.read(input)
             let c = compiled.config

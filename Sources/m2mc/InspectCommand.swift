@@ -39,14 +39,33 @@ struct InspectCommand: ParsableCommand {
             }
             print("compile \(String(format: "%.1f", compiled.compileMilliseconds)) ms, of which FFTW planning "
                   + "\(String(format: "%.1f", compiled.fftPlanningMilliseconds)) ms (\(compiled.fftRigor.rawValue))")
-            print("placement: 1 memory domain (NUMA node 0); \(compiled.threads) threads, static tile partition")
+            let placement = compiled.placement
+            print("placement: \(placement.summary); \(placement.domains.count) memory domain"
+                  + "\(placement.domains.count == 1 ? "" : "s"); \(compiled.threads) threads, static tile partition")
+            for d in summary.domains {
+                print(String(format: "  domain %d (%@): persistent %.2f MiB, train arena %.2f MiB, inference arena %.2f MiB; holds %@",
+                             d["domain"] as! Int, d["memory"] as! String,
+                             Double(d["persistent_bytes"] as! Int) / 1048576, Double(d["train_arena_bytes"] as! Int) / 1048576,
+                             Double(d["infer_arena_bytes"] as! Int) / 1048576, d["holds"] as! String))
+            }
+            if placement.topology.nodes.count > 1 {
+                print(String(format: "  cross-node reads per step at capacity (plan): train %.2f MiB, inference %.2f MiB",
+                             (try summary.crossNodeBytes(compiled.training)) / 1048576,
+                             (try summary.crossNodeBytes(compiled.inference)) / 1048576))
+            }
             for program in compiled.programs {
                 let plan = program.plan
                 print("\nprogram \(program.name): \(program.graph.nodes.count) nodes, arena \(plan.arenaBytes) bytes "
-                      + "(lower bound \(plan.lowerBoundBytes), \(plan.layout.strategy))")
+                      + "(lower bound \(plan.lowerBoundBytes), \(plan.arenas.map(\.strategy).joined(separator: ", ")))")
+                if plan.arenas.count > 1 {
+                    for (d, arena) in plan.arenas.enumerated() {
+                        print("  domain \(d) (\(compiled.placement.domains[d])): arena \(arena.arenaBytes) bytes, "
+                              + "lower bound \(arena.lowerBoundBytes)")
+                    }
+                }
                 print("  FFT plans:")
                 for t in plan.transforms { print("    \(t)") }
-                print("  arena map (buffer, offset, bytes, first/last step):")
+                print("  arena map (buffer, domain, offset, bytes, first/last step):")
                 for (i, owner) in plan.owners.enumerated() {
                     let b = plan.buffers[i]
                     let label: String
@@ -54,7 +73,8 @@ struct InspectCommand: ParsableCommand {
                     case .value(let v): label = program.graph.values[v].kind.name.map { "%\(v) \"\($0)\"" } ?? "%\(v)"
                     case .workspace(let n): label = "workspace of node \(n) (\(program.graph.nodes[n].op.name))"
                     }
-                    print("    \(label): offset \(plan.layout.offsets[i]), \(b.size) bytes, steps \(b.firstUse)-\(b.lastUse)")
+                    print("    \(label): domain \(plan.domains[i]), offset \(plan.offsets[i]), \(b.size) bytes, "
+                          + "steps \(b.firstUse)-\(b.lastUse)")
                 }
                 print("  program:")
                 print(program.graph.text.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))

@@ -16,7 +16,7 @@ struct ModelSummary {
             "config": model.config.name,
             "arena_bytes": train.plan.arenaBytes,
             "arena_lower_bound_bytes": train.plan.lowerBoundBytes,
-            "arena_strategy": train.plan.layout.strategy,
+            "arena_strategy": train.plan.arenas.map(\.strategy).joined(separator: ","),
             "infer_arena_bytes": infer.plan.arenaBytes,
             "infer_arena_lower_bound_bytes": infer.plan.lowerBoundBytes,
             "persistent_bytes": model.persistent.totalBytes,
@@ -30,8 +30,31 @@ struct ModelSummary {
             "compile_ms": model.compileMilliseconds,
             "fftw_planning_ms": model.fftPlanningMilliseconds,
             "threads": model.threads,
-            "memory_domains": 1,
+            "memory_domains": model.placement.domains.count,
+            "numa_policy": model.placement.policy.rawValue,
+            "topology": model.placement.topology.description,
+            "domains": domains,
+            "cross_node_bytes_per_train_step_at_capacity": (try? crossNodeBytes(train)) ?? 0,
+            "cross_node_bytes_per_inference_at_capacity": (try? crossNodeBytes(infer)) ?? 0,
         ].merging(experts.map { ["model": model.config.model, "experts": $0] } ?? ["model": model.config.model]) { a, _ in a }
+    }
+
+    /// Each memory domain: where it lives, what it holds and its bytes.
+    var domains: [[String: Any]] {
+        let placement = model.placement
+        return placement.domains.indices.map { d in
+            ["domain": d, "memory": placement.domains[d].description, "holds": placement.contents(ofDomain: d),
+             "persistent_bytes": model.persistent.blockBytes[d],
+             "train_arena_bytes": model.training.plan.arenas[d].arenaBytes,
+             "infer_arena_bytes": model.inference.plan.arenas[d].arenaBytes] as [String: Any]
+        }
+    }
+
+    /// Cross-node bytes of one run of `program` at full capacity (plan-derived).
+    func crossNodeBytes(_ program: CompiledProgram) throws -> Double {
+        try model.placement.crossNodeBytes(program.graph, plan: program.plan, persistent: model.persistent,
+                                           replicated: model.placement.policy == .replicate
+                                               && program.name == CompiledModel.inferenceName)
     }
 
     /// Routed models: each expert's modes, width, capacity, parameters (bytes with Adam

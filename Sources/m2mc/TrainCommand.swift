@@ -23,6 +23,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training samples: the first N (default: the config's).") var ntrain: Int?
     @Option(help: "Test samples: the last M (default: the config's).") var ntest: Int?
     @Option(help: "Worker threads (default: the plan's).") var threads: Int?
+    @OptionGroup var numaFallback: FallbackOption
     @Option(help: "Checkpoint written by an earlier run to continue from.") var resume: String?
     @Option(help: "Write RUN/ckpt-<epoch>.safetensors every K epochs (and at the end).") var checkpointEvery: Int = 10
     @Flag(help: "Print one JSON object with the final figures.") var json = false
@@ -36,7 +37,9 @@ struct TrainCommand: ParsableCommand {
             let config = compiled.config
             // The checkpoint's counters before anything (the trainer trusts them).
             if let resume { _ = try CommandLimits.requireCheckpointCounters(resume) }
-            let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads)
+            let runtime = try ModelRuntime(compiled, threads: threads ?? compiled.threads,
+                                           numaFallback: numaFallback.enabled)
+            reportPlacement(runtime)
             let dataset = try Dataset(path: data)
             try CommandLimits.requireSamples(ntrain ?? config.ntrain, flag: "--ntrain", given: ntrain != nil,
                                              key: "ntrain", model: model, data: dataset)

@@ -6,7 +6,7 @@ struct M2MC: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "m2mc",
         abstract: "Compile-then-run runtime for the M2M neural operator.",
-        subcommands: [CompileCommand.self, InspectCommand.self, DatagenCommand.self, TrainCommand.self, EvalCommand.self, InferCommand.self, BenchCommand.self]
+        subcommands: [CompileCommand.self, InspectCommand.self, DatagenCommand.self, TrainCommand.self, EvalCommand.self, InferCommand.self, BenchCommand.self, VerifyPlacementCommand.self]
     )
 }
 

@@ -45,7 +45,7 @@ struct Tensor {
 func compile(_ graph: Graph, threads: Int = 2, rigor: FFTRigor = .estimate,
              wisdomOnly: Bool = false) throws -> ExecutableProgram {
     let plan = try ProgramPlanner.plan(graph)
-    let store = PersistentStore(layout: try PersistentLayout([graph]))
+    let store = try PersistentStore(layout: try PersistentLayout([graph]))
     return try ExecutableProgram(graph: graph, plan: plan, store: store, pool: ThreadPool(threads: threads),
                                  rigor: rigor, wisdomOnly: wisdomOnly)
 }

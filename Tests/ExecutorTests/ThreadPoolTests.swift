@@ -47,3 +47,32 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(threadCount, before)
     }
 }
+
+/// Worker groups: a kernel run on one group runs only on that group's threads, with the
+/// same tiles (and so the same results) as on the whole pool.
+final class WorkerGroupTests: XCTestCase {
+    final class RecordingKernel: Kernel {
+        var threads: [pthread_t?]
+        init(tiles: Int) { threads = Array(repeating: nil, count: tiles) }
+        var phaseCount: Int { 1 }
+        func tileCount(phase: Int) -> Int { threads.count }
+        func run(phase: Int, tile: Int) { threads[tile] = pthread_self() }
+    }
+
+    func testKernelRunsOnItsGroupOnly() {
+        let pool = ThreadPool(threads: 4, groups: [[0, 2], [1, 3]])
+        let caller = pthread_self()
+        let onGroup1 = RecordingKernel(tiles: 16)
+        pool.run(onGroup1, group: 1)
+        XCTAssertTrue(onGroup1.threads.allSatisfy { $0 != nil && pthread_equal($0!, caller) == 0 },
+                      "group 1 does not hold the caller's thread")
+        XCTAssertEqual(Set(onGroup1.threads.map { UInt($0!) }).count, 2, "both threads of group 1 got tiles")
+        let onGroup0 = RecordingKernel(tiles: 16)
+        pool.run(onGroup0, group: 0)
+        XCTAssertTrue(onGroup0.threads.contains { pthread_equal($0!, caller) != 0 }, "the caller works in group 0")
+        XCTAssertTrue(Set(onGroup0.threads.map { UInt($0!) }).isDisjoint(with: Set(onGroup1.threads.map { UInt($0!) })))
+        let all = RecordingKernel(tiles: 16)
+        pool.run(all)
+        XCTAssertEqual(Set(all.threads.map { UInt($0!) }).count, 4)
+    }
+}

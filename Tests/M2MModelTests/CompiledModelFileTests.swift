@@ -51,7 +51,7 @@ final class CompiledModelFileTests: XCTestCase {
     /// A file around `payload` with a correct header (so only the payload checks can fail).
     func file(payload: [UInt8]) -> [UInt8] {
         var bytes = Array("M2MCPLAN".utf8)
-        withUnsafeBytes(of: UInt32(1).littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: CompiledModel.formatVersion.littleEndian) { bytes += $0 }
         withUnsafeBytes(of: UInt64(payload.count).littleEndian) { bytes += $0 }
         withUnsafeBytes(of: fnv1a(payload[...]).littleEndian) { bytes += $0 }
         return bytes + payload
@@ -85,7 +85,7 @@ final class CompiledModelFileTests: XCTestCase {
         let data = [UInt8](try compiled().serialized())
         XCTAssertEqual(Array(data[0..<8]), Array("M2MCPLAN".utf8))
         let le = { (r: Range<Int>) in data[r].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
-        XCTAssertEqual(le(8..<12), 1, "format version")
+        XCTAssertEqual(le(8..<12), UInt64(CompiledModel.formatVersion), "format version")
         XCTAssertEqual(le(12..<20), UInt64(data.count - 28), "payload length")
         XCTAssertEqual(le(20..<28), fnv1a(data[28...]), "FNV-1a of the payload")
         let payload = try JSONSerialization.jsonObject(with: Data(data[28...])) as? [String: Any]
@@ -138,9 +138,11 @@ final class CompiledModelFileTests: XCTestCase {
 
     func testWrongVersion() throws {
         var data = [UInt8](try compiled().serialized())
-        withUnsafeBytes(of: UInt32(2).littleEndian) { data.replaceSubrange(8..<12, with: $0) }
+        let next = CompiledModel.formatVersion + 1
+        withUnsafeBytes(of: next.littleEndian) { data.replaceSubrange(8..<12, with: $0) }
         let message = decodeError(data)
-        XCTAssertTrue(message.contains("format version 2; this m2mc reads version 1: recompile the model"), message)
+        XCTAssertTrue(message.contains("format version \(next); this m2mc reads version \(CompiledModel.formatVersion): "
+                                       + "recompile the model"), message)
         withUnsafeBytes(of: UInt32(0x0100_0000).littleEndian) { data.replaceSubrange(8..<12, with: $0) }
         XCTAssertTrue(decodeError(data).contains("format version 16777216"))
     }
@@ -191,7 +193,7 @@ final class CompiledModelFileTests: XCTestCase {
         // A persistent layout that does not match the programs.
         message = decodeError(try reencode { p in
             var persistent = p["persistent"] as! [String: Any]
-            persistent["totalBytes"] = (persistent["totalBytes"] as! Int) + 64
+            persistent["blockBytes"] = (persistent["blockBytes"] as! [Int]).map { $0 + 64 }
             p["persistent"] = persistent
         })
         XCTAssertTrue(message.contains("the persistent layout does not match the programs"), message)
@@ -210,7 +212,9 @@ final class CompiledModelFileTests: XCTestCase {
         var payload = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(data[28...])) as? [String: Any])
         var programs = payload["programs"] as! [[String: Any]]
         var plan = programs[0]["plan"] as! [String: Any]
-        plan["lowerBoundBytes"] = (plan["lowerBoundBytes"] as! Int) + 1
+        var arenas = plan["arenas"] as! [[String: Any]]
+        arenas[0]["lowerBoundBytes"] = (arenas[0]["lowerBoundBytes"] as! Int) + 1
+        plan["arenas"] = arenas
         programs[0]["plan"] = plan
         payload["programs"] = programs
         let bytes = file(payload: [UInt8](try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])))

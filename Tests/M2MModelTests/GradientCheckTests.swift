@@ -42,7 +42,7 @@ final class GradientCheckTests: XCTestCase {
     func makeProgram(_ config: ModelConfig, steps: Int, threads: Int = 2) throws -> GradientProgram {
         let graph = try Self.gradientGraph(config, steps: steps)
         let plan = try ProgramPlanner.plan(graph)
-        let store = PersistentStore(layout: try PersistentLayout([graph]))
+        let store = try PersistentStore(layout: try PersistentLayout([graph]))
         WeightInit.initialize({ name, values in store.pointer(name)!.update(from: values, count: values.count) },
                               parameters: FNO2d(config: config).parameters, seed: config.seed)
         let program = try ExecutableProgram(graph: graph, plan: plan, store: store, pool: ThreadPool(threads: threads),
@@ -227,7 +227,7 @@ final class GradientCheckTests: XCTestCase {
         let p = b.parameter("p", .c64(3, 2, 2)), q = b.parameter("q", .c64(3, 2, 2))
         b.output("sum", try b(.add, p, q))
         let graph = b.graph
-        let store = PersistentStore(layout: try PersistentLayout([graph]))
+        let store = try PersistentStore(layout: try PersistentLayout([graph]))
         let count = 3 * 2 * 2 * 2
         let (pv, qv) = (TestSupport.randomValues(count, seed: 1), TestSupport.randomValues(count, seed: 2))
         store.pointer("p")!.update(from: pv, count: count)

@@ -160,10 +160,10 @@ final class HostileInputTests: XCTestCase {
         let fixture = try makeFixture()
         let arena = fixture.path("arena.m2m"), persistent = fixture.path("persistent.m2m")
         var model = try CompiledModel.load(fixture.model)
-        model.programs[1].plan.layout.arenaBytes = 1 << 60
+        model.programs[1].plan.arenas[0].arenaBytes = 1 << 40
         try model.write(to: arena)
         model = try CompiledModel.load(fixture.model)
-        model.persistent.totalBytes = 1 << 60
+        model.persistent.blockBytes[0] = 1 << 40
         try model.write(to: persistent)
         for plan in [arena, persistent] {
             try assertRefused(["inspect", plan], naming: [plan, "physical memory"], in: fixture)

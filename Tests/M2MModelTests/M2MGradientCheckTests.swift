@@ -104,7 +104,7 @@ final class M2MGradientCheckTests: XCTestCase {
         let model = Models.make(config)
         let net = try XCTUnwrap(model as? M2MNet)
         let graph = try Self.gradientGraph(config, steps: steps)
-        let store = PersistentStore(layout: try PersistentLayout([graph]))
+        let store = try PersistentStore(layout: try PersistentLayout([graph]))
         WeightInit.initialize({ name, values in store.pointer(name)!.update(from: values, count: values.count) },
                               parameters: model.parameters, seed: config.seed)
         let program = try ExecutableProgram(graph: graph, plan: try ProgramPlanner.plan(graph), store: store,

@@ -44,7 +44,7 @@ enum TestSupport {
 
     /// The whole persistent block as bytes (weights and optimizer state).
     static func persistentBytes(_ store: PersistentStore) -> [UInt8] {
-        Array(UnsafeRawBufferPointer(start: store.block.base, count: store.block.byteCount))
+        store.snapshot()
     }
 
     /// ||a - b|| / ||b||.

@@ -50,18 +50,19 @@ final class ProgramPlannerTests: XCTestCase {
         // Step 2 holds x, s, m, y and the irfft2 workspace.
         XCTAssertEqual(plan.lowerBoundBytes, 1536 + 576 + 576 + 1536 + workspace)
         XCTAssertEqual(plan.domains, Array(repeating: 0, count: 7))
-        assertValidLayout(plan.buffers, plan.layout)
+        let (requests, layout) = plan.layout(domain: 0)
+        assertValidLayout(requests, layout)
     }
 
     func testOffsetsOfValuesAndWorkspaces() throws {
         let plan = try ProgramPlanner.plan(try spectralBlock())
-        let values = plan.valueOffsets(count: 6)
+        let values = plan.valueLocations(count: 6)
         XCTAssertNil(values[1], "parameters live in the persistent store")
-        XCTAssertEqual(values.compactMap { $0 }, Array(plan.layout.offsets.prefix(5)))
-        let workspaces = plan.workspaceOffsets(nodeCount: 4)
-        XCTAssertEqual(workspaces[0], plan.layout.offsets[5])
+        XCTAssertEqual(values.compactMap { $0?.offset }, Array(plan.offsets.prefix(5)))
+        let workspaces = plan.workspaceLocations(nodeCount: 4)
+        XCTAssertEqual(workspaces[0]?.offset, plan.offsets[5])
         XCTAssertNil(workspaces[1])
-        XCTAssertEqual(workspaces[2], plan.layout.offsets[6])
+        XCTAssertEqual(workspaces[2]?.offset, plan.offsets[6])
         XCTAssertNil(workspaces[3])
     }
 
