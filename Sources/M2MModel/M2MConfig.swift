@@ -1,5 +1,10 @@
 import Foundation
 
+/// Where the routing KL compares p with the prior (`prior_match`).
+public enum PriorMatch: String, Codable, Sendable, Hashable {
+    case mean, patch
+}
+
 /// The prior of the routing KL term (M2M.md section 6).
 public enum RouterPrior: Equatable, Sendable, Codable {
     case uniform
@@ -60,6 +65,10 @@ public struct M2MConfig: Codable, Equatable, Sendable {
     /// Weight of the mean patch entropy in the router loss.
     public var gamma = 0.1
     public var prior = RouterPrior.uniform
+    /// How the KL meets the prior: `mean` (M2M.md: KL(mean p || mean q), load balance only) or
+    /// `patch` (the mean over patches of KL(p_patch || q_patch): each patch pulled toward its
+    /// own prior; with `prior: frequency` that routes by spectral centroid).
+    public var priorMatch = PriorMatch.mean
     public var tau = 0.25
     /// An extra FNO on the whole field, added ungated.
     public var globalExpert = false
@@ -70,7 +79,7 @@ public struct M2MConfig: Codable, Equatable, Sendable {
     public init() {}
 
     static let keys = ["scale", "halo", "expert_coordinates", "expert_modes", "expert_widths", "k", "capacity_factor",
-                       "renormalize_gates", "dense", "bands", "router_hidden", "temperature", "gamma", "prior", "tau",
+                       "renormalize_gates", "dense", "bands", "router_hidden", "temperature", "gamma", "prior", "prior_match", "tau",
                        "global_expert", "global_modes", "global_width", "controller"]
 
     public var experts: Int { expertModes.count }
@@ -158,6 +167,7 @@ extension M2MConfig {
         temperature = try c.decodeIfPresent(Double.self, forKey: .temperature) ?? temperature
         gamma = try c.decodeIfPresent(Double.self, forKey: .gamma) ?? gamma
         prior = try c.decodeIfPresent(RouterPrior.self, forKey: .prior) ?? prior
+        priorMatch = try c.decodeIfPresent(PriorMatch.self, forKey: .priorMatch) ?? priorMatch
         tau = try c.decodeIfPresent(Double.self, forKey: .tau) ?? tau
         globalExpert = try c.decodeIfPresent(Bool.self, forKey: .globalExpert) ?? globalExpert
         globalModes = try c.decodeIfPresent(Int.self, forKey: .globalModes) ?? globalModes

@@ -110,13 +110,14 @@ public struct M2MNet: OperatorModel {
         return try b.softmax(try b(.affine(scale: 1 / m2m.temperature, shift: 0), logits), axis: 1)
     }
 
-    /// `KL(pbar || prior) + gamma * mean_patches H(p)` and the KL alone (M2M.md section 6).
+    /// `KL(pbar || prior) + gamma * mean_patches H(p)` and the KL alone (M2M.md section 6);
+    /// with `prior_match: patch` the KL is the mean over patches of `KL(p_patch || q_patch)`.
     func routerLoss(_ b: inout GraphBuilder, _ probabilities: ValueID, _ logP: ValueID,
                     cores: ValueID) throws -> (loss: ValueID, kl: ValueID) {
         let e = m2m.experts
-        let pbar = try b.mean(probabilities, axis: 0)
-        let logPbar = try b(.log, pbar)
+        // The prior: one log q for all patches ([E]), or one per patch ([patches, E]). A constant.
         let logPrior: ValueID
+        var perPatch = false
         switch m2m.prior {
         case .uniform:
             logPrior = try b(.fill(value: -Foundation.log(Double(e)), shape: [e]))
@@ -124,15 +125,26 @@ public struct M2MNet: OperatorModel {
             let total = w.reduce(0, +)
             logPrior = try b.constant(w.map { Foundation.log($0 / total) })
         case .frequency:
-            // q = softmax(-|c_patch - c_e| / tau) per patch, averaged: a constant (no gradient).
+            // q = softmax(-|c_patch - c_e| / tau) per patch; averaged over patches for `mean`.
             let centroid = try b(.broadcast(axis: 1, size: e), try b(.spectralCentroid, cores))
             let cutoffs = try b(.broadcast(axis: 0, size: patches), try b.constant(expertCutoffs))
             let difference = try b(.sub, centroid, cutoffs)
             let distance = try b(.sqrt, try b(.mul, difference, difference))
             let q = try b.softmaxProbabilities(try b(.affine(scale: -1 / m2m.tau, shift: 0), distance), axis: 1)
-            logPrior = try b(.log, try b.mean(q, axis: 0))
+            switch m2m.priorMatch {
+            case .mean: logPrior = try b(.log, try b.mean(q, axis: 0))
+            case .patch: logPrior = try b(.log, q); perPatch = true
+            }
         }
-        let kl = try b.dot(pbar, try b(.sub, logPbar, logPrior), axis: 0)
+        let kl: ValueID
+        switch m2m.priorMatch {
+        case .mean:
+            let pbar = try b.mean(probabilities, axis: 0)
+            kl = try b.dot(pbar, try b(.sub, try b(.log, pbar), logPrior), axis: 0)
+        case .patch:
+            let logQ = perPatch ? logPrior : try b(.broadcast(axis: 0, size: patches), logPrior)
+            kl = try b.mean(try b.dot(probabilities, try b(.sub, logP, logQ), axis: 1), axis: 0)
+        }
         let entropy = try b(.affine(scale: -1, shift: 0), try b.mean(try b.dot(probabilities, logP, axis: 1), axis: 0))
         let loss = try b(.add, kl, try b(.affine(scale: m2m.gamma, shift: 0), entropy))
         return (loss, kl)

@@ -229,6 +229,18 @@ final class M2MGradientCheckTests: XCTestCase {
         try check(config, steps: 2, lambda: 0.7)
     }
 
+    /// `prior_match: patch`: each patch's p against its own frequency prior q (mean of the
+    /// per-patch KLs), through the same 2-step rollout as `testFrequencyPrior`.
+    func testPerPatchFrequencyPrior() throws {
+        var config = try Self.tinyM2M()
+        config.m2m!.halo = 0
+        config.m2m!.prior = .frequency
+        config.m2m!.priorMatch = .patch
+        config.m2m!.tau = 0.3
+        config.m2m!.bands = 3
+        try check(config, steps: 2, lambda: 0.7)
+    }
+
     /// An explicit prior vector (normalised to sum 1), on 4 x 8 patches: 3 bands with
     /// modes exactly on both edges (rho = 1/4 along Q, 1/2 along P) and P != Q.
     func testExplicitPriorOnRectangularPatches() throws {

@@ -238,13 +238,14 @@ struct ReferenceM2M {
         var kl: Double
         var routing: Routing
         var probabilities: [[Double]]
-        /// The prior's distribution the KL compares with (uniform, explicit, or the patch mean of q).
-        var prior: [Double]
+        /// The prior's distribution the KL compares with: one row (uniform, explicit, or the
+        /// patch mean of q) for `prior_match: mean`, one row per patch for `patch`.
+        var prior: [[Double]]
     }
 
     /// One step on `x[B, H, W, t_in]`. `prior`, when given, replaces the step's prior
     /// distribution (the frequency prior is a constant for differentiation).
-    func step(_ x: [Double], batch: Int, prior fixedPrior: [Double]? = nil) -> Step {
+    func step(_ x: [Double], batch: Int, prior fixedPrior: [[Double]]? = nil) -> Step {
         let t = frames
         let n = batch * scale * scale
         let (pe, qe) = (Pe, Qe)
@@ -307,22 +308,34 @@ struct ReferenceM2M {
 
         // Router loss: KL(pbar || prior) + gamma * mean H(p).
         let pbar = (0..<E).map { e in p.reduce(0) { $0 + $1[e] } / Double(n) }
-        let prior: [Double]
+        let prior: [[Double]]
         if let fixedPrior {
             prior = fixedPrior
         } else {
+            let q: [[Double]]
             switch m2m.prior {
             case .uniform:
-                prior = Array(repeating: 1 / Double(E), count: E)
+                q = Array(repeating: Array(repeating: 1 / Double(E), count: E), count: n)
             case .weights(let w):
                 let s = w.reduce(0, +)
-                prior = w.map { $0 / s }
+                q = Array(repeating: w.map { $0 / s }, count: n)
             case .frequency:
-                let q = centroids.map { c in Self.softmax((0..<E).map { -abs(c - cutoff($0)) / m2m.tau }) }
-                prior = (0..<E).map { e in q.reduce(0) { $0 + $1[e] } / Double(n) }
+                q = centroids.map { c in Self.softmax((0..<E).map { -abs(c - cutoff($0)) / m2m.tau }) }
+            }
+            switch m2m.priorMatch {
+            case .mean: prior = [(0..<E).map { e in q.reduce(0) { $0 + $1[e] } / Double(n) }]
+            case .patch: prior = q
             }
         }
-        let kl = (0..<E).reduce(0.0) { $0 + pbar[$1] * (log(pbar[$1]) - log(prior[$1])) }
+        let kl: Double
+        switch m2m.priorMatch {
+        case .mean:
+            kl = (0..<E).reduce(0.0) { $0 + pbar[$1] * (log(pbar[$1]) - log(prior[0][$1])) }
+        case .patch:
+            kl = (0..<n).reduce(0.0) { total, i in
+                total + (0..<E).reduce(0.0) { $0 + p[i][$1] * (log(p[i][$1]) - log(prior[i][$1])) }
+            } / Double(n)
+        }
         let entropy = p.reduce(0.0) { total, row in total - row.reduce(0.0) { $0 + $1 * log($1) } } / Double(n)
         return Step(prediction: prediction, routerLoss: kl + m2m.gamma * entropy, kl: kl, routing: routing,
                     probabilities: p, prior: prior)
@@ -336,14 +349,14 @@ struct ReferenceM2M {
         var router: Double
         var kl: Double
         var routings: [Routing]
-        var priors: [[Double]]
+        var priors: [[[Double]]]
     }
 
     /// Sum over `steps` autoregressive steps (each prediction becomes the newest frame) of
     /// the relative L2 loss against `y[B, H, W, steps]`, plus `lambda` x the summed router loss.
     /// `priors`, when given, fixes each step's prior distribution (see `step`).
     func trainingLoss(x: [Double], y: [Double], batch: Int, steps: Int, lambda: Double,
-                      priors: [[Double]]? = nil) -> Loss {
+                      priors: [[[Double]]]? = nil) -> Loss {
         let t = frames, pixels = batch * H * W
         var window = x
         var loss = Loss(total: 0, data: 0, router: 0, kl: 0, routings: [], priors: [])
