@@ -14,9 +14,13 @@ public struct FNO2d: OperatorModel {
         public var modes2: Int
         public var layers: Int
         public var projectionHidden: Int
-        public init(inputChannels: Int, width: Int, modes1: Int, modes2: Int, layers: Int, projectionHidden: Int) {
+        /// The input already ends with the (x, y) coordinate channels (an M2M expert with
+        /// `expert_coordinates: global`): the lift reads them instead of appending its own grid.
+        public var coordinatesSupplied: Bool
+        public init(inputChannels: Int, width: Int, modes1: Int, modes2: Int, layers: Int, projectionHidden: Int,
+                    coordinatesSupplied: Bool = false) {
             (self.inputChannels, self.width, self.modes1, self.modes2) = (inputChannels, width, modes1, modes2)
-            (self.layers, self.projectionHidden) = (layers, projectionHidden)
+            (self.layers, self.projectionHidden, self.coordinatesSupplied) = (layers, projectionHidden, coordinatesSupplied)
         }
     }
 
@@ -65,13 +69,15 @@ public struct FNO2d: OperatorModel {
         ModelStep(prediction: try predict(&b, x, p), routing: nil)
     }
 
-    /// `x[N, H, W, C]` (N possibly bounded) -> `[N, H, W, 1]` on x's own grid.
+    /// `x[N, H, W, C]` (N possibly bounded; C includes x, y last when `coordinatesSupplied`)
+    /// -> `[N, H, W, 1]` on x's own grid.
     public func predict(_ b: inout GraphBuilder, _ x: ValueID, _ p: [String: ValueID]) throws -> ValueID {
         let s = b.type(of: x).shape
         let (h, w) = (s[1], s[2])
         let (m1, m2) = (shape.modes1, shape.modes2)
         let pre = prefix
-        var v = try b(.linear, try b(.appendCoordinates, x), p[pre + "lift.weight"]!, p[pre + "lift.bias"]!)
+        let lifted = shape.coordinatesSupplied ? x : try b(.appendCoordinates, x)
+        var v = try b(.linear, lifted, p[pre + "lift.weight"]!, p[pre + "lift.bias"]!)
         for l in 0..<shape.layers {
             let spectrum = try b(.rfft2(modes1: m1, modes2: m2), v)
             let mixed = try b(.spectralMix, spectrum, p[pre + "layers.\(l).spectral.weight"]!)

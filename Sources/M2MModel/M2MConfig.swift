@@ -45,7 +45,7 @@ public struct M2MConfig: Codable, Equatable, Sendable {
     public var scale = 2
     /// Cells of periodic halo around each patch (0 = the paper).
     public var halo = 0
-    /// `local` (each patch its own [0,1) grid); `global` is not implemented.
+    /// `local` (each patch its own [0,1) grid) or `global` (cells' positions in the whole field, wrapped).
     public var expertCoordinates = "local"
     /// Modes (per axis) and width of each expert; their count is E.
     public var expertModes = [4, 8, 16]
@@ -108,8 +108,8 @@ public struct M2MConfig: Codable, Equatable, Sendable {
                   "is \(halo): it must be in 0...patch size (\(grid[0] / scale)x\(grid[1] / scale))")
         let (pe, qe) = (grid[0] / scale + 2 * halo, grid[1] / scale + 2 * halo)
         try check(qe % 2 == 0, "scale", "gives patches \(pe)x\(qe) wide: the extended patch width must be even (real FFT)")
-        try check(expertCoordinates == "local", "expert_coordinates",
-                  "is '\(expertCoordinates)': this build implements 'local' only")
+        try check(expertCoordinates == "local" || expertCoordinates == "global", "expert_coordinates",
+                  "is '\(expertCoordinates)': expected \"local\" or \"global\"")
         try check(!expertModes.isEmpty, "expert_modes", "must name at least one expert")
         try check(expertModes.count <= Self.maxExperts, "expert_modes",
                   "names \(expertModes.count) experts: at most \(Self.maxExperts)")

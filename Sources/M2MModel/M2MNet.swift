@@ -35,7 +35,8 @@ public struct M2MNet: OperatorModel {
     public func expert(_ e: Int) -> FNO2d {
         FNO2d(config: config, shape: .init(inputChannels: config.inputChannels, width: m2m.expertWidths[e],
                                            modes1: m2m.expertModes[e], modes2: m2m.expertModes[e],
-                                           layers: config.layers, projectionHidden: config.projectionHidden),
+                                           layers: config.layers, projectionHidden: config.projectionHidden,
+                                           coordinatesSupplied: m2m.expertCoordinates == "global"),
               prefix: "experts.\(e).", expert: e)
     }
 
@@ -78,7 +79,10 @@ public struct M2MNet: OperatorModel {
         // Dispatch, experts on their routed patches, combine.
         let route = try b(.route(k: slots, capacity: capacity), probabilities)
         let gates = try b(.gatherGates(k: slots, renormalize: m2m.renormalizeGates), probabilities, route)
-        let extended = try b(.extractPatches(scale: s, halo: h), x)
+        // `expert_coordinates: global`: each cell carries its position in the whole field,
+        // appended before the cut so the halo wraps the coordinates with the field.
+        let source = m2m.expertCoordinates == "global" ? try b(.appendCoordinates, x) : x
+        let extended = try b(.extractPatches(scale: s, halo: h), source)
         var outputs: [ValueID] = []
         for e in 0..<m2m.experts {
             let routed = try b(.dispatch(expert: e, k: slots, capacity: capacity), extended, route)

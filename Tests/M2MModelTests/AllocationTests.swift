@@ -1,5 +1,6 @@
 import Foundation
 import M2MModel
+import Planner
 import MallocInterposerSwift
 import XCTest
 
@@ -7,7 +8,7 @@ import XCTest
 /// training program makes no heap allocation (counted by ordo-one's malloc interposer).
 final class AllocationTests: XCTestCase {
     /// Allocations made by `body`.
-    func allocations(_ body: () -> Void) -> Int {
+    static func allocations(_ body: () -> Void) -> Int {
         MallocInterposerSwift.initialize()
         MallocInterposerSwift.reset()
         MallocInterposerSwift.hook()
@@ -16,8 +17,10 @@ final class AllocationTests: XCTestCase {
         return MallocInterposerSwift.getStatistics().mallocCount
     }
 
-    override func setUpWithError() throws {
-        // The interposer must see allocations at all, else zero would prove nothing.
+    func allocations(_ body: () -> Void) -> Int { Self.allocations(body) }
+
+    /// The interposer must see allocations at all, else zero would prove nothing.
+    static func requireCounter() throws {
         let probe = allocations {
             let p = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
             p.storeBytes(of: 1, as: UInt8.self)
@@ -27,6 +30,8 @@ final class AllocationTests: XCTestCase {
             throw XCTSkip("the malloc interposer is not active in this process (no allocation seen)")
         }
     }
+
+    override func setUpWithError() throws { try Self.requireCounter() }
 
     func runtime() throws -> ModelRuntime {
         try ModelRuntime(try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 2), threads: 2)
@@ -69,5 +74,34 @@ final class AllocationTests: XCTestCase {
         let n = allocations { for k in 3...7 { step(k) } }
         XCTAssertEqual(n, 0, "heap allocations in 5 training steps")
         XCTAssertTrue(program.buffer(Programs.loss)![0].isFinite)
+    }
+}
+
+/// Placed programs allocate nothing either: worker groups (`experts`) and per-group weight
+/// copies (`replicate`), on tiny-m2m planned for two NUMA nodes.
+final class PlacedAllocationTests: XCTestCase {
+    func testPlacedStepsAllocateNothing() throws {
+        try AllocationTests.requireCounter()
+        for policy in [PlacementPolicy.experts, .replicate, .interleave] {
+            let compiled = try CompiledModel.compile(try ModelConfig.load(PlacementTests.tinyPath), rigor: .estimate,
+                                                     threads: 2, numa: policy, topology: try .uniform(nodes: 2, cpusPerNode: 1))
+            let runtime = try ModelRuntime(compiled, threads: 3, numaFallback: true)
+            for name in [CompiledModel.inferenceName, CompiledModel.trainingName] {
+                let program = try runtime.program(name)
+                let type = program.type(of: Programs.input)!
+                program.buffer(Programs.input)!.update(from: TestSupport.randomValues(type.elementCount, seed: 1),
+                                                       count: type.elementCount)
+                if let y = program.type(of: Programs.target) {
+                    program.buffer(Programs.target)!.update(from: TestSupport.randomValues(y.elementCount, seed: 2),
+                                                            count: y.elementCount)
+                }
+                program.buffer(Programs.optimizerScalars)?[0] = 1e-3
+                program.buffer(Programs.optimizerScalars)?[1] = 1
+                program.run()
+                program.run()
+                let n = AllocationTests.allocations { for _ in 0..<3 { program.run() } }
+                XCTAssertEqual(n, 0, "\(policy) \(name): heap allocations in 3 steps")
+            }
+        }
     }
 }

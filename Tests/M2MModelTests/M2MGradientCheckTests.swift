@@ -253,6 +253,14 @@ final class M2MGradientCheckTests: XCTestCase {
         try check(config, steps: 1)
     }
 
+    /// `expert_coordinates: global`: each expert reads its cells' positions in the whole
+    /// field (wrapped through the halo) instead of its own patch grid.
+    func testGlobalExpertCoordinates() throws {
+        var config = try Self.tinyM2M()
+        config.m2m!.expertCoordinates = "global"
+        try check(config, steps: 2)
+    }
+
     /// The global expert on the whole field, added ungated.
     func testGlobalExpert() throws {
         var config = try Self.tinyM2M()

@@ -141,6 +141,8 @@ final class M2MModelTests: XCTestCase {
             ("scale not dividing the grid", "key 'm2m.scale'", { $1["scale"] = 3 }),
             ("expert modes above the patch Nyquist", "key 'm2m.expert_modes'", { $1["expert_modes"] = [1, 4] }),
             ("unknown prior", "key 'm2m.prior'", { $1["prior"] = "zipf" }),
+            ("unknown prior_match", "m2m.prior_match", { $1["prior_match"] = "batch" }),
+            ("unknown expert_coordinates", "key 'm2m.expert_coordinates'", { $1["expert_coordinates"] = "polar" }),
             ("renormalize_gates with k = 1", "key 'm2m.renormalize_gates'", { $1["renormalize_gates"] = true }),
             ("width for model m2m", "key 'width'", { o, _ in o["width"] = 8 }),
             ("modes for model m2m", "key 'modes'", { o, _ in o["modes"] = [2, 2] }),

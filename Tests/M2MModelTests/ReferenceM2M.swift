@@ -217,6 +217,19 @@ struct ReferenceM2M {
                      parameters: stripped("experts.\(e)."))
     }
 
+    /// (x, y) of each cell of extended patch `patch` in the whole field, wrapped.
+    func globalCoordinates(_ patch: Int) -> [Double] {
+        let pr = patch / scale % scale, pc = patch % scale
+        var result: [Double] = []
+        for i in 0..<Pe {
+            for j in 0..<Qe {
+                let row = ((pr * P + i - halo) % H + H) % H, col = ((pc * Q + j - halo) % W + W) % W
+                result += [Double(col) / Double(W), Double(row) / Double(H)]
+            }
+        }
+        return result
+    }
+
     var globalExpert: ReferenceFNO? {
         guard m2m.globalExpert else { return nil }
         return ReferenceFNO(config: fnoConfig(grid: [H, W], width: m2m.globalWidth, modes: m2m.globalModes),
@@ -282,9 +295,13 @@ struct ReferenceM2M {
         for e in 0..<E {
             let routed = (0..<n).filter { routing.experts[$0].contains(e) }
             guard !routed.isEmpty else { continue }
-            var input: [Double] = []
-            for patch in routed { input += extended[(patch * patchFloats)..<((patch + 1) * patchFloats)] }
-            let y = expert(e).forward(input, batch: routed.count)
+            var input: [Double] = [], coordinates: [Double] = []
+            for patch in routed {
+                input += extended[(patch * patchFloats)..<((patch + 1) * patchFloats)]
+                coordinates += globalCoordinates(patch)
+            }
+            let y = expert(e).forward(input, batch: routed.count,
+                                      coordinates: m2m.expertCoordinates == "global" ? coordinates : nil)
             for (i, patch) in routed.enumerated() { outputs[e][patch] = y[(i * pe * qe)..<((i + 1) * pe * qe)] }
         }
 

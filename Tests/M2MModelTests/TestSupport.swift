@@ -198,8 +198,9 @@ struct ReferenceFNO {
         return out
     }
 
-    /// One step: `x[B, H, W, t_in]` -> `[B, H, W]`.
-    func forward(_ x: [Double], batch: Int) -> [Double] {
+    /// One step: `x[B, H, W, t_in]` -> `[B, H, W]`. `coordinates` (x, y per pixel), when
+    /// given, replace the network's own grid coordinates (M2M's `expert_coordinates: global`).
+    func forward(_ x: [Double], batch: Int, coordinates: [Double]? = nil) -> [Double] {
         let t = config.inputChannels, c = width, hidden = config.projectionHidden
         let pixels = H * W
         precondition(x.count == batch * pixels * t)
@@ -210,8 +211,8 @@ struct ReferenceFNO {
                 for w in 0..<W {
                     let p = (b * H + h) * W + w
                     for f in 0..<t { input[p * (t + 2) + f] = x[p * t + f] }
-                    input[p * (t + 2) + t] = Double(w) / Double(W)
-                    input[p * (t + 2) + t + 1] = Double(h) / Double(H)
+                    input[p * (t + 2) + t] = coordinates?[2 * p] ?? Double(w) / Double(W)
+                    input[p * (t + 2) + t + 1] = coordinates?[2 * p + 1] ?? Double(h) / Double(H)
                 }
             }
         }
