@@ -1,18 +1,6 @@
-// libnuma (Debian libnuma-dev): node discovery, memory placement (mbind, move_pages) and CPU affinity.
-#define _GNU_SOURCE 1
+// libnuma (Debian libnuma-dev): node discovery, memory placement (mbind, move_pages) and
+// CPU affinity (numa_sched_setaffinity). No feature macros here: a _GNU_SOURCE in this
+// module would change glibc's struct definitions against other modules (fd_set).
 #include <numa.h>
 #include <numaif.h>
-#include <sched.h>
-#include <pthread.h>
-#include <unistd.h>
 #include <sys/mman.h>
-
-// CPU_SET and friends are macros Swift cannot call.
-static inline int m2m_pin_thread_to_cpus(const int *cpus, int count) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    for (int i = 0; i < count; i++) {
-        if (cpus[i] >= 0 && cpus[i] < CPU_SETSIZE) CPU_SET(cpus[i], &set);
-    }
-    return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}

@@ -169,10 +169,11 @@ public final class ThreadPool: @unchecked Sendable {
         }
 
         func pin(thread: Int, _ cpus: [Int]) {
-            let list = cpus.map { Int32($0) }
-            if list.withUnsafeBufferPointer({ m2m_pin_thread_to_cpus($0.baseAddress, Int32($0.count)) }) != 0 {
-                pinFailures.add(1, ordering: .relaxed)
-            }
+            // libnuma's affinity call on pid 0 sets the calling thread's CPU mask.
+            guard let mask = numa_allocate_cpumask() else { pinFailures.add(1, ordering: .relaxed); return }
+            defer { numa_free_cpumask(mask) }
+            for cpu in cpus where cpu >= 0 && cpu < Int(mask.pointee.size) { numa_bitmask_setbit(mask, UInt32(cpu)) }
+            if numa_sched_setaffinity(0, mask) != 0 { pinFailures.add(1, ordering: .relaxed) }
         }
 
         func runShare(thread: Int) {
