@@ -106,7 +106,9 @@ public enum MatFile {
         defer { lock.unlock() }
         H5open()
         H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)  // errors are reported by us, not printed by libhdf5
-        guard FileManager.default.isReadableFile(atPath: path) else { throw DataError(path, "cannot open: no such readable file") }
+        // libhdf5 opens with a blocking open(): a FIFO without a writer would hang it. ReadFile
+        // opens without blocking and refuses anything but a regular file, naming its kind.
+        try ReadFile(path).close()
         guard H5Fis_hdf5(path) > 0 else {
             throw DataError(path, "not a MATLAB v7.3 (HDF5) file; older .mat versions are not supported, re-save with -v7.3")
         }

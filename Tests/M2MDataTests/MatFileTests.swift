@@ -125,6 +125,29 @@ final class MatFileTests: XCTestCase {
         XCTAssertThrowsError(try Dataset(path: path)) { XCTAssertTrue("\($0)".hasSuffix("holds no values"), "\($0)") }
     }
 
+    /// libhdf5 opens files with a blocking open(): a FIFO without a writer hung it. A FIFO, a
+    /// directory or a device is refused at once, naming its kind.
+    func testNonRegularFilesDoNotHang() throws {
+        let dir = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fifo = dir + "/fifo.mat"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for (path, kind) in [(fifo, "a FIFO"), (dir, "a directory"), ("/dev/null", "a character device")] {
+            let reads: [@Sendable () throws -> Void] = [{ _ = try MatFile.read(path, dataset: "u") },
+                                                        { _ = try MatFile.shape(path, dataset: "u") }]
+            for read in reads {
+                guard let message = errorText(within: 10, read) else {
+                    XCTFail("reading \(path) did not return within 10 s")
+                    continue
+                }
+                XCTAssertEqual(message, "\(path): not a regular file (\(kind))")
+            }
+        }
+        XCTAssertThrowsError(try MatFile.read(dir + "/missing.mat", dataset: "u")) {
+            XCTAssertEqual("\($0)", "\(dir)/missing.mat: cannot open: No such file or directory")
+        }
+    }
+
     /// The package root (this file is Tests/M2MDataTests/MatFileTests.swift).
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path

@@ -49,6 +49,13 @@ final class MatDataHostileTests: XCTestCase {
         try assertRefused(data, naming: "dataset 'u' of shape [576460752303423490, 3, 0, 50331650] holds no values")
     }
 
+    /// A FIFO named .mat: libhdf5's blocking open() hung train and eval until killed.
+    func testFIFOIsRefusedWithoutBlocking() throws {
+        let fifo = path("fifo.mat")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        try assertRefused(fifo, naming: "not a regular file (a FIFO)")
+    }
+
     /// The other FuzzMat seeds that are not valid data: a truncated HDF5 file and a MATLAB v5 file.
     func testTruncatedAndOldFormatFiles() throws {
         let truncated = path("truncated.mat")
