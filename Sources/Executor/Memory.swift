@@ -4,6 +4,8 @@ import Planner
 
 /// One block of memory for a memory domain, 64-byte aligned and zeroed. On a
 /// multi-node machine it is bound to its NUMA node; else ordinary aligned memory.
+/// Thread safety: `base` and `byteCount` never change; threads may write disjoint bytes
+/// concurrently (the kernels' disjoint-tile convention), and the block adds no synchronization.
 public final class AlignedBlock: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     public let byteCount: Int
@@ -31,6 +33,9 @@ public final class AlignedBlock: @unchecked Sendable {
 
 /// Parameters and optimizer state of a model: one persistent block laid out by
 /// `PersistentLayout`, shared by all programs of the model.
+/// Thread safety: the layout and block never change; the tensors are written by one program's
+/// kernels at a time (disjoint tiles) or by loading/initializing weights, which must not overlap
+/// a running program.
 public final class PersistentStore: @unchecked Sendable {
     public let layout: PersistentLayout
     public let block: AlignedBlock

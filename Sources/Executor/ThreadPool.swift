@@ -18,6 +18,9 @@ public protocol Kernel: AnyObject {
 /// partition of its tiles: thread t always gets the t-th contiguous share.
 /// Workers hold only the pool's shared state, never the pool itself, so releasing
 /// the pool stops and joins them.
+/// Thread safety: `run` is called by one thread at a time (it blocks until every tile is
+/// done); the job is handed to the workers through the mutex, condition and atomics of
+/// `SharedState`, and tiles of one phase must write disjoint memory.
 public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
     private let shared: SharedState

@@ -57,7 +57,7 @@ public enum MatFile {
                 defer { H5Sclose(memorySpace) }
                 var raw = [Float](repeating: 0, count: perSample * block)
                 let status = raw.withUnsafeMutableBytes {
-                    H5Dread(dataset, H5T_NATIVE_FLOAT_g, memorySpace, fileSpace, hid_t(H5P_DEFAULT), $0.baseAddress)
+                    H5Dread(dataset, m2m_h5t_native_float(), memorySpace, fileSpace, hid_t(H5P_DEFAULT), $0.baseAddress)
                 }
                 guard status >= 0 else { throw DataError(path, "cannot read dataset '\(name)' (damaged or truncated file)") }
                 let transposed = reverseAxes(raw, dims: inner + [block])

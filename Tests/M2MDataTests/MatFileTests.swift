@@ -7,7 +7,7 @@ final class MatFileTests: XCTestCase {
     /// dims reversed, with MATLAB's 512-byte user block; returns the file's path.
     static func writeMatLike(_ path: String, n: Int, h: Int, w: Int, t: Int, u: (Int, Int, Int, Int) -> Float) {
         H5open()
-        let fcpl = H5Pcreate(H5P_CLS_FILE_CREATE_ID_g)
+        let fcpl = H5Pcreate(m2m_h5p_file_create())
         H5Pset_userblock(fcpl, 512)
         let file = H5Fcreate(path, 2 /* H5F_ACC_TRUNC */, fcpl, hid_t(H5P_DEFAULT))
         func put(_ name: String, _ dims: [Int], _ value: ([Int]) -> Float) {
@@ -21,8 +21,8 @@ final class MatFileTests: XCTestCase {
             }
             let hdims = dims.map { hsize_t($0) }
             let space = H5Screate_simple(Int32(dims.count), hdims, nil)
-            let set = H5Dcreate2(file, name, H5T_IEEE_F32LE_g, space, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
-            _ = data.withUnsafeBytes { H5Dwrite(set, H5T_NATIVE_FLOAT_g, hid_t(H5S_ALL), hid_t(H5S_ALL), hid_t(H5P_DEFAULT), $0.baseAddress) }
+            let set = H5Dcreate2(file, name, m2m_h5t_ieee_f32le(), space, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+            _ = data.withUnsafeBytes { H5Dwrite(set, m2m_h5t_native_float(), hid_t(H5S_ALL), hid_t(H5S_ALL), hid_t(H5P_DEFAULT), $0.baseAddress) }
             H5Dclose(set)
             H5Sclose(space)
         }
@@ -64,11 +64,11 @@ final class MatFileTests: XCTestCase {
         H5open()
         let file = H5Fcreate(path, 2 /* H5F_ACC_TRUNC */, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
         func put(_ name: String, _ dims: [hsize_t]) {
-            let dcpl = H5Pcreate(H5P_CLS_DATASET_CREATE_ID_g)
+            let dcpl = H5Pcreate(m2m_h5p_dataset_create())
             var chunk = [hsize_t](repeating: 1, count: dims.count)
             H5Pset_chunk(dcpl, Int32(dims.count), &chunk)
             let space = H5Screate_simple(Int32(dims.count), dims, nil)
-            let set = H5Dcreate2(file, name, H5T_IEEE_F32LE_g, space, hid_t(H5P_DEFAULT), dcpl, hid_t(H5P_DEFAULT))
+            let set = H5Dcreate2(file, name, m2m_h5t_ieee_f32le(), space, hid_t(H5P_DEFAULT), dcpl, hid_t(H5P_DEFAULT))
             H5Dclose(set)
             H5Sclose(space)
             H5Pclose(dcpl)
@@ -108,7 +108,7 @@ final class MatFileTests: XCTestCase {
         for (name, dims) in [("u", [hsize_t(3), 4, 0, 1 << 40]), ("a", [hsize_t(0), 4, 4])] as [(String, [hsize_t])] {
             let space = H5Screate_simple(Int32(dims.count), dims, nil)
             XCTAssertGreaterThanOrEqual(space, 0)
-            let set = H5Dcreate2(file, name, H5T_IEEE_F32LE_g, space, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+            let set = H5Dcreate2(file, name, m2m_h5t_ieee_f32le(), space, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
             XCTAssertGreaterThanOrEqual(set, 0)
             H5Dclose(set)
             H5Sclose(space)
