@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes the file readers with libFuzzer: builds each Fuzz/ target with the fuzzer and
 # address sanitizer (flags on the command line, scratch folder .build-fuzz), then runs each
-# for SECONDS (default 60) from its seed corpus in Fuzz/Corpus/<target> (FUZZ_SEED: libFuzzer's
+# for SECONDS (default 60) from its seed corpus in Fuzz/Corpus/<target> and the inputs that once
+# crashed or hung it in Fuzz/Regressions/<target>, so every run replays them (FUZZ_SEED: libFuzzer's
 # -seed, 0 = random; CI fixes it so that a run explores the same inputs each time). Fails when a target
 # crashes; the crashing input is kept as .build-fuzz/crashes/<target>/crash-*.
 # Usage: scripts/fuzz.sh [seconds] [target...]
@@ -38,6 +39,7 @@ for t in "${targets[@]}"; do
     crashes=$scratch/crashes/$t
     mkdir -p "$corpus" "$crashes"
     seeds=(Fuzz/Corpus/$t)
+    [ -d "Fuzz/Regressions/$t" ] && seeds+=("Fuzz/Regressions/$t")
     [ "$t" = FuzzPlan ] && seeds+=("$plans")
     log=$scratch/$t.log
     t0=$(date +%s)

@@ -4,3 +4,6 @@
 #include <numa.h>
 #include <numaif.h>
 #include <sys/mman.h>
+
+// libnuma's global node mask, read through a function (Swift 6 refuses C globals).
+static inline struct bitmask *m2m_numa_all_nodes(void) { return numa_all_nodes_ptr; }

@@ -6,6 +6,9 @@ import Planner
 /// A planned graph bound to memory: the arena is allocated once here, every
 /// kernel and FFT plan is built once here, and `run()` then only executes the
 /// schedule — no heap allocation, no planning, no locks in the steady state.
+/// Thread safety: one `run()` at a time per program and per shared arena or store (it is not
+/// reentrant); it may be built on one thread and run on another, and its kernels run on the
+/// pool's workers under the disjoint-tile convention.
 public final class ExecutableProgram: @unchecked Sendable {
     public let graph: Graph
     public let plan: ProgramPlan

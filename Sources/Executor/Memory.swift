@@ -16,6 +16,8 @@ public enum NodeBinding: Sendable, Hashable {
 /// (page-aligned), bound with mbind before any page is touched, then touched in full,
 /// so every page is on its node before the first step. Thread-safe to read and write
 /// from kernels' disjoint tiles; the block itself is immutable.
+/// Thread safety: `base` and `byteCount` never change; threads may write disjoint bytes
+/// concurrently (the kernels' disjoint-tile convention), and the block adds no synchronization.
 public final class AlignedBlock: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     public let byteCount: Int
@@ -87,6 +89,9 @@ public final class AlignedBlock: @unchecked Sendable {
 
 /// Parameters and optimizer state of a model: one persistent block per memory domain,
 /// laid out by `PersistentLayout`, shared by all programs of the model.
+/// Thread safety: the layout and blocks never change; the tensors are written by one program's
+/// kernels at a time (disjoint tiles) or by loading/initializing weights, which must not overlap
+/// a running program.
 public final class PersistentStore: @unchecked Sendable {
     public let layout: PersistentLayout
     public let blocks: [AlignedBlock]

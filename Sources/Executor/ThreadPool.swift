@@ -23,7 +23,9 @@ public protocol Kernel: AnyObject {
 /// the placement, each pinned to its node's CPUs); tiles are fixed by shapes, so
 /// which group runs a kernel never changes a bit. Workers hold only the pool's
 /// shared state, never the pool itself, so releasing the pool stops and joins them.
-/// `run` is called from one thread at a time (the caller is thread 0).
+/// Thread safety: `run` is called by one thread at a time (the caller is thread 0; it blocks
+/// until every tile is done); the job is handed to the workers through the mutex, condition
+/// and atomics of `SharedState`, and tiles of one phase must write disjoint memory.
 public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
     /// Thread indices of each worker group (together they cover every thread).

@@ -1,6 +1,8 @@
 /// A large float array owned by a class, so generator threads can fill disjoint parts of it
-/// and writers can stream it out without a copy.
-public final class FloatBuffer {
+/// and writers can stream it out without a copy. Thread safety: `shape` and `pointer` never
+/// change; threads may write disjoint elements concurrently, and nothing synchronizes
+/// overlapping writes or a read racing a write (the caller partitions the elements).
+public final class FloatBuffer: @unchecked Sendable {
     public let shape: [Int]
     public let pointer: UnsafeMutablePointer<Float>
     public var count: Int { shape.reduce(1, *) }

@@ -16,32 +16,48 @@ public enum MatFile {
 
     /// Reads dataset `name` as Float in C order with MATLAB's axis order; with `requireFinite`, a
     /// NaN or infinity is an error naming its position. The outermost MATLAB axis (samples) is
-    /// read in blocks and transposed block by block, so memory peaks near the result's size.
+    /// read in blocks of about `blockElements` values and transposed block by block, so memory
+    /// peaks near the result's size. A dataset with no values (a zero dimension) is an error.
     public static func read(_ path: String, dataset name: String, requireFinite: Bool = true) throws -> NpyArray {
+        try read(path, dataset: name, requireFinite: requireFinite, blockElements: 1 << 22)
+    }
+
+    /// `read` with the block size as a parameter (tests read in small blocks).
+    static func read(_ path: String, dataset name: String, requireFinite: Bool, blockElements: Int) throws -> NpyArray {
         let (shape, values): ([Int], [Float]) = try withDataset(path, name) { dataset, dims in
+            let described = "dataset '\(name)' of shape \(Array(dims.reversed()))"
             // Declared sizes are not backed by the file (HDF5 reads unwritten chunks as fill
             // values): multiply with overflow checks and bound by memory before allocating.
             try SystemResources.requireMemory(SystemResources.checkedProduct(dims + [MemoryLayout<Float>.size]),
-                                              for: "dataset '\(name)' of shape \(Array(dims.reversed()))",
-                                              subject: path)
+                                              for: described, subject: path)
+            // A zero dimension makes the product 0 whatever the others declare (fuzzing found
+            // [5.8e17, 3, 0, 5.0e7]): refuse it, since the read loop below would otherwise
+            // call libhdf5 once per block of the huge sample axis (Fuzz/Regressions).
+            guard !dims.contains(0) else { throw DataError(path, "\(described) holds no values") }
             let samples = dims[dims.count - 1]
             let inner = Array(dims.dropLast())
             let perSample = inner.reduce(1, *)
+            // Blocks are sized in values, not samples: the number of libhdf5 calls is bounded by
+            // the result's size / blockElements + 1, which memory bounds.
+            let blockSize = max(1, min(samples, blockElements / perSample))
             var values = [Float](repeating: 0, count: samples * perSample)
             let fileSpace = H5Dget_space(dataset)
+            guard fileSpace >= 0 else { throw DataError(path, "cannot read the dataspace of dataset '\(name)'") }
             defer { H5Sclose(fileSpace) }
-            let blockSize = 64
             var start = 0
             while start < samples {
                 let block = min(blockSize, samples - start)
                 let offset = [hsize_t](repeating: 0, count: inner.count) + [hsize_t(start)]
                 let extent = inner.map { hsize_t($0) } + [hsize_t(block)]
-                H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, offset, nil, extent, nil)
+                guard H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, offset, nil, extent, nil) >= 0 else {
+                    throw DataError(path, "cannot select samples \(start)..<\(start + block) of dataset '\(name)'")
+                }
                 let memorySpace = H5Screate_simple(Int32(extent.count), extent, nil)
+                guard memorySpace >= 0 else { throw DataError(path, "cannot read dataset '\(name)' (bad dimensions)") }
                 defer { H5Sclose(memorySpace) }
                 var raw = [Float](repeating: 0, count: perSample * block)
                 let status = raw.withUnsafeMutableBytes {
-                    H5Dread(dataset, H5T_NATIVE_FLOAT_g, memorySpace, fileSpace, hid_t(H5P_DEFAULT), $0.baseAddress)
+                    H5Dread(dataset, m2m_h5t_native_float(), memorySpace, fileSpace, hid_t(H5P_DEFAULT), $0.baseAddress)
                 }
                 guard status >= 0 else { throw DataError(path, "cannot read dataset '\(name)' (damaged or truncated file)") }
                 let transposed = reverseAxes(raw, dims: inner + [block])
@@ -90,7 +106,9 @@ public enum MatFile {
         defer { lock.unlock() }
         H5open()
         H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)  // errors are reported by us, not printed by libhdf5
-        guard FileManager.default.isReadableFile(atPath: path) else { throw DataError(path, "cannot open: no such readable file") }
+        // libhdf5 opens with a blocking open(): a FIFO without a writer would hang it. ReadFile
+        // opens without blocking and refuses anything but a regular file, naming its kind.
+        try ReadFile(path).close()
         guard H5Fis_hdf5(path) > 0 else {
             throw DataError(path, "not a MATLAB v7.3 (HDF5) file; older .mat versions are not supported, re-save with -v7.3")
         }

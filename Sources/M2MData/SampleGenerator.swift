@@ -1,6 +1,7 @@
 /// A data set kind that makes independent, seeded samples (DATA.md): sample i depends only on
-/// the settings and i, so batches and threads never change the result.
-public protocol SampleGenerator {
+/// the settings and i, so batches and threads never change the result. Generators are values
+/// shared by the worker threads (Sendable); each thread makes its own `Workspace`.
+public protocol SampleGenerator: Sendable {
     /// Per-thread state (FFT plans, buffers), made once per worker thread.
     associatedtype Workspace
 

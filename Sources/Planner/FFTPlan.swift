@@ -16,6 +16,9 @@ public enum FFTRigor: String, Sendable, Codable, CaseIterable {
 
 /// An FFTW plan for one `FFTPlanSpec`, executed with FFTW's new-array interface
 /// on arrays with the alignment it was planned for. The only owner of fftwf_plan.
+/// Thread safety: planning holds `plannerLock` (FFTW's planner is not thread-safe); executing
+/// one plan from several threads at once on different arrays is allowed by FFTW's new-array
+/// interface.
 public final class FFTPlan: @unchecked Sendable {
     public let spec: FFTPlanSpec
     private let plan: fftwf_plan

@@ -138,7 +138,7 @@ public struct NUMATopology: Sendable, Hashable, Codable, CustomStringConvertible
         guard maxNode >= 0, cpuCount > 0, let mask = numa_allocate_cpumask() else { return fallback }
         defer { numa_free_cpumask(mask) }
         var nodes: [Node] = []
-        for id in 0...min(maxNode, 4095) where numa_bitmask_isbitset(numa_all_nodes_ptr, UInt32(id)) != 0 {
+        for id in 0...min(maxNode, 4095) where numa_bitmask_isbitset(m2m_numa_all_nodes(), UInt32(id)) != 0 {
             guard numa_node_to_cpus(Int32(id), mask) == 0 else { continue }
             let cpus = (0..<cpuCount).filter { numa_bitmask_isbitset(mask, UInt32($0)) != 0 }
             guard !cpus.isEmpty else { continue }   // memory-only nodes run no workers

@@ -23,6 +23,8 @@ struct CompileCommand: ParsableCommand {
 
     func run() throws {
         try reportingUserErrors {
+            // The plan must not replace its own config (infer checks its inputs the same way).
+            if sameFile(config, output) { throw UserError("-o \(output) is the config file: choose another output path") }
             guard threads >= 1 else { throw UserError("--threads must be >= 1") }
             try SystemResources.checkThreads(threads)
             let model = try CompiledModel.compile(try ModelConfig.load(config), rigor: fftw, threads: threads,

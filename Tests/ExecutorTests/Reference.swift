@@ -147,9 +147,18 @@ enum Reference {
         return out
     }
 
+    /// `values` as Doubles, by a loop: a closure such as `map(Double.init)` over the generic `T`
+    /// captures its metatype, which Swift 6 wants Sendable.
+    static func doubles<T: BinaryFloatingPoint>(_ values: [T]) -> [Double] {
+        var out = [Double]()
+        out.reserveCapacity(values.count)
+        for v in values { out.append(Double(v)) }
+        return out
+    }
+
     /// `Y[m, n, o] = sum_i X[m, n, i] W[m, i, o]`.
     static func spectralMix<T: BinaryFloatingPoint>(_ x: [T], _ w: [T], modes: Int, batch: Int, ci: Int, co: Int) -> [Double] {
-        let (x, w) = (x.map(Double.init), w.map(Double.init))
+        let (x, w) = (doubles(x), doubles(w))
         var out = [Double](repeating: 0, count: 2 * modes * batch * co)
         for m in 0..<modes {
             for s in 0..<batch {
@@ -165,7 +174,7 @@ enum Reference {
 
     /// `dX[m, n, i] = sum_o dY[m, n, o] conj(W[m, i, o])`.
     static func spectralMixGradInput<T: BinaryFloatingPoint>(_ dy: [T], _ w: [T], modes: Int, batch: Int, ci: Int, co: Int) -> [Double] {
-        let (dy, w) = (dy.map(Double.init), w.map(Double.init))
+        let (dy, w) = (doubles(dy), doubles(w))
         var out = [Double](repeating: 0, count: 2 * modes * batch * ci)
         for m in 0..<modes {
             for s in 0..<batch {
@@ -183,7 +192,7 @@ enum Reference {
 
     /// `dW[m, i, o] = sum_n conj(X[m, n, i]) dY[m, n, o]`.
     static func spectralMixGradWeight<T: BinaryFloatingPoint>(_ x: [T], _ dy: [T], modes: Int, batch: Int, ci: Int, co: Int) -> [Double] {
-        let (x, dy) = (x.map(Double.init), dy.map(Double.init))
+        let (x, dy) = (doubles(x), doubles(dy))
         var out = [Double](repeating: 0, count: 2 * modes * ci * co)
         for m in 0..<modes {
             for i in 0..<ci {

@@ -7,7 +7,7 @@ final class MatFileTests: XCTestCase {
     /// dims reversed, with MATLAB's 512-byte user block; returns the file's path.
     static func writeMatLike(_ path: String, n: Int, h: Int, w: Int, t: Int, u: (Int, Int, Int, Int) -> Float) {
         H5open()
-        let fcpl = H5Pcreate(H5P_CLS_FILE_CREATE_ID_g)
+        let fcpl = H5Pcreate(m2m_h5p_file_create())
         H5Pset_userblock(fcpl, 512)
         let file = H5Fcreate(path, 2 /* H5F_ACC_TRUNC */, fcpl, hid_t(H5P_DEFAULT))
         func put(_ name: String, _ dims: [Int], _ value: ([Int]) -> Float) {
@@ -21,8 +21,8 @@ final class MatFileTests: XCTestCase {
             }
             let hdims = dims.map { hsize_t($0) }
             let space = H5Screate_simple(Int32(dims.count), hdims, nil)
-            let set = H5Dcreate2(file, name, H5T_IEEE_F32LE_g, space, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
-            _ = data.withUnsafeBytes { H5Dwrite(set, H5T_NATIVE_FLOAT_g, hid_t(H5S_ALL), hid_t(H5S_ALL), hid_t(H5P_DEFAULT), $0.baseAddress) }
+            let set = H5Dcreate2(file, name, m2m_h5t_ieee_f32le(), space, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+            _ = data.withUnsafeBytes { H5Dwrite(set, m2m_h5t_native_float(), hid_t(H5S_ALL), hid_t(H5S_ALL), hid_t(H5P_DEFAULT), $0.baseAddress) }
             H5Dclose(set)
             H5Sclose(space)
         }
@@ -38,14 +38,18 @@ final class MatFileTests: XCTestCase {
         let dir = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/ns.mat"
-        // 70 samples: more than one 64-sample read block.
         MatFileTests.writeMatLike(path, n: 70, h: 3, w: 4, t: 5, u: MatFileTests.value)
         XCTAssertEqual(try MatFile.shape(path, dataset: "u"), [70, 3, 4, 5])
-        let u = try MatFile.read(path, dataset: "u")
-        XCTAssertEqual(u.shape, [70, 3, 4, 5])
-        for n in 0..<70 { for y in 0..<3 { for x in 0..<4 { for t in 0..<5 {
-            XCTAssertEqual(u.values[((n * 3 + y) * 4 + x) * 5 + t], MatFileTests.value(n, y, x, t))
-        } } } }
+        // One block, blocks of 64 samples and 6 (60 values a sample), one sample per block (a
+        // block smaller than a sample still reads a whole sample).
+        for blockElements in [1 << 22, 64 * 60, 1] {
+            let u = try MatFile.read(path, dataset: "u", requireFinite: true, blockElements: blockElements)
+            XCTAssertEqual(u.shape, [70, 3, 4, 5])
+            var mismatches = 0
+            for n in 0..<70 { for y in 0..<3 { for x in 0..<4 { for t in 0..<5
+                where u.values[((n * 3 + y) * 4 + x) * 5 + t] != MatFileTests.value(n, y, x, t) { mismatches += 1 } } } }
+            XCTAssertEqual(mismatches, 0, "blocks of \(blockElements) values")
+        }
         let a = try MatFile.read(path, dataset: "a")
         XCTAssertEqual(a.shape, [70, 3, 4])
         XCTAssertEqual(a.values[(65 * 3 + 2) * 4 + 3], MatFileTests.value(65, 2, 3, 0) - 1000)
@@ -60,11 +64,11 @@ final class MatFileTests: XCTestCase {
         H5open()
         let file = H5Fcreate(path, 2 /* H5F_ACC_TRUNC */, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
         func put(_ name: String, _ dims: [hsize_t]) {
-            let dcpl = H5Pcreate(H5P_CLS_DATASET_CREATE_ID_g)
+            let dcpl = H5Pcreate(m2m_h5p_dataset_create())
             var chunk = [hsize_t](repeating: 1, count: dims.count)
             H5Pset_chunk(dcpl, Int32(dims.count), &chunk)
             let space = H5Screate_simple(Int32(dims.count), dims, nil)
-            let set = H5Dcreate2(file, name, H5T_IEEE_F32LE_g, space, hid_t(H5P_DEFAULT), dcpl, hid_t(H5P_DEFAULT))
+            let set = H5Dcreate2(file, name, m2m_h5t_ieee_f32le(), space, hid_t(H5P_DEFAULT), dcpl, hid_t(H5P_DEFAULT))
             H5Dclose(set)
             H5Sclose(space)
             H5Pclose(dcpl)
@@ -79,6 +83,74 @@ final class MatFileTests: XCTestCase {
             }
         }
     }
+
+    /// The saved FuzzMat input (Fuzz/Regressions/FuzzMat): a 2848-byte file declaring "u" with
+    /// MATLAB shape [576460752303423490, 3, 0, 50331650]. The zero made the byte count 0, so the
+    /// memory bound passed, and the reader then called libhdf5 once per 64-sample block of the
+    /// 5.8e17 samples (9e15 calls of about 17 us: a hang that showed up inside libhdf5).
+    func testSavedFuzzInputWithAZeroDimensionIsRefusedAtOnce() throws {
+        let path = MatFileTests.repoRoot + "/Fuzz/Regressions/FuzzMat/zero-dimension-huge-samples.mat"
+        XCTAssertEqual(try MatFile.shape(path, dataset: "u"), [576460752303423490, 3, 0, 50331650])
+        let start = Date()
+        XCTAssertThrowsError(try MatFile.read(path, dataset: "u")) {
+            XCTAssertEqual("\($0)", "\(path): dataset 'u' of shape [576460752303423490, 3, 0, 50331650] holds no values")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "refused without reading")
+    }
+
+    /// The class, not just the example: any zero dimension, with or without a huge sample count.
+    func testDatasetsWithAZeroDimensionAreRefused() throws {
+        let dir = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/empty.mat"
+        H5open()
+        let file = H5Fcreate(path, 2 /* H5F_ACC_TRUNC */, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+        for (name, dims) in [("u", [hsize_t(3), 4, 0, 1 << 40]), ("a", [hsize_t(0), 4, 4])] as [(String, [hsize_t])] {
+            let space = H5Screate_simple(Int32(dims.count), dims, nil)
+            XCTAssertGreaterThanOrEqual(space, 0)
+            let set = H5Dcreate2(file, name, m2m_h5t_ieee_f32le(), space, hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+            XCTAssertGreaterThanOrEqual(set, 0)
+            H5Dclose(set)
+            H5Sclose(space)
+        }
+        H5Fclose(file)
+        let start = Date()
+        XCTAssertThrowsError(try MatFile.read(path, dataset: "u")) {
+            XCTAssertEqual("\($0)", "\(path): dataset 'u' of shape [1099511627776, 0, 4, 3] holds no values")
+        }
+        XCTAssertThrowsError(try MatFile.read(path, dataset: "a")) {
+            XCTAssertEqual("\($0)", "\(path): dataset 'a' of shape [4, 4, 0] holds no values")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 5, "refused without reading")
+        XCTAssertThrowsError(try Dataset(path: path)) { XCTAssertTrue("\($0)".hasSuffix("holds no values"), "\($0)") }
+    }
+
+    /// libhdf5 opens files with a blocking open(): a FIFO without a writer hung it. A FIFO, a
+    /// directory or a device is refused at once, naming its kind.
+    func testNonRegularFilesDoNotHang() throws {
+        let dir = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fifo = dir + "/fifo.mat"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for (path, kind) in [(fifo, "a FIFO"), (dir, "a directory"), ("/dev/null", "a character device")] {
+            let reads: [@Sendable () throws -> Void] = [{ _ = try MatFile.read(path, dataset: "u") },
+                                                        { _ = try MatFile.shape(path, dataset: "u") }]
+            for read in reads {
+                guard let message = errorText(within: 10, read) else {
+                    XCTFail("reading \(path) did not return within 10 s")
+                    continue
+                }
+                XCTAssertEqual(message, "\(path): not a regular file (\(kind))")
+            }
+        }
+        XCTAssertThrowsError(try MatFile.read(dir + "/missing.mat", dataset: "u")) {
+            XCTAssertEqual("\($0)", "\(dir)/missing.mat: cannot open: No such file or directory")
+        }
+    }
+
+    /// The package root (this file is Tests/M2MDataTests/MatFileTests.swift).
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
 
     func testBadMatFiles() throws {
         let dir = try makeTemporaryFolder()

@@ -177,15 +177,3 @@ final class NpyHostileTests: XCTestCase {
         }
     }
 }
-
-/// Runs `body` on a new thread and returns its error text ("no error" if none), or nil when it
-/// has not returned within `seconds`: a read that blocks fails the test instead of hanging it.
-private func errorText(within seconds: Double, _ body: @escaping @Sendable () throws -> Void) -> String? {
-    final class Box: @unchecked Sendable { var text = "no error" }
-    let box = Box(), done = DispatchSemaphore(value: 0)
-    Thread {
-        do { try body() } catch { box.text = "\(error)" }
-        done.signal()
-    }.start()
-    return done.wait(timeout: .now() + seconds) == .success ? box.text : nil
-}

@@ -30,3 +30,15 @@ func runPython(_ script: String, _ args: [String]) throws -> String {
 
 /// Python prologue that exits 3 when numpy cannot be imported.
 let importNumpy = "import sys\ntry:\n    import numpy as np\nexcept ImportError:\n    sys.exit(3)\n"
+
+/// Runs `body` on a new thread and returns its error text ("no error" if none), or nil when it
+/// has not returned within `seconds`: a read that blocks fails the test instead of hanging it.
+func errorText(within seconds: Double, _ body: @escaping @Sendable () throws -> Void) -> String? {
+    final class Box: @unchecked Sendable { var text = "no error" }
+    let box = Box(), done = DispatchSemaphore(value: 0)
+    Thread {
+        do { try body() } catch { box.text = "\(error)" }
+        done.signal()
+    }.start()
+    return done.wait(timeout: .now() + seconds) == .success ? box.text : nil
+}

@@ -168,9 +168,22 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(help.stdout.contains(command), command)
             XCTAssertEqual(try TestSupport.runM2MC([command, "--help"]).status, 0, command)
         }
-        // Usage errors exit 2.
-        XCTAssertEqual(try TestSupport.runM2MC(["compile", TestSupport.tinyConfigPath]).status, 2, "missing -o")
-        XCTAssertEqual(try TestSupport.runM2MC(["frobnicate"]).status, 2)
+        // Usage errors exit 2 with one line naming the flag or argument and the command's --help.
+        let usage: [([String], String)] = [
+            (["compile", TestSupport.tinyConfigPath], "m2mc: error: Missing expected argument '-o <o>' (see 'm2mc compile --help')"),
+            (["frobnicate"], "m2mc: error: Unexpected argument 'frobnicate' (see 'm2mc --help')"),
+            (["infer", "m.m2m", "--input", "x.npy", "-o", "y.npy", "--threads", "-3"],
+             "m2mc: error: Missing value for '--threads <threads>' (see 'm2mc infer --help')"),
+            (["train", "m.m2m", "--data", "d", "--epochs", "abc"],
+             "m2mc: error: The value 'abc' is invalid for '--epochs <epochs>' (see 'm2mc train --help')"),
+            (["bench", "m.m2m", "--bogus"], "m2mc: error: Unknown option '--bogus' (see 'm2mc bench --help')"),
+            (["datagen", "ns", "-o", "d", "--n", "1e3"], "m2mc: error: The value '1e3' is invalid for '--n <n>' (see 'm2mc datagen --help')"),
+        ]
+        for (arguments, line) in usage {
+            let run = try TestSupport.runM2MC(arguments)
+            XCTAssertEqual(run.status, 2, "\(arguments)")
+            XCTAssertEqual(run.stderr, line + "\n", "\(arguments)")
+        }
         // User errors exit 1 with one line naming the file.
         let missing = try TestSupport.runM2MC(["inspect", "/nonexistent/m.m2m"])
         XCTAssertEqual(missing.status, 1)

@@ -5,7 +5,8 @@ import XCTest
 
 /// The `.m2m` plan file: round trips, and one clear error per kind of bad file.
 final class CompiledModelFileTests: XCTestCase {
-    static var cache: [FFTRigor: CompiledModel] = [:]
+    /// A per-class cache; XCTest runs a process's tests one at a time, on one thread.
+    nonisolated(unsafe) static var cache: [FFTRigor: CompiledModel] = [:]
 
     func compiled(_ rigor: FFTRigor = .estimate) throws -> CompiledModel {
         if let c = Self.cache[rigor] { return c }

@@ -239,6 +239,25 @@ final class HostileInputTests: XCTestCase {
         for (arguments, naming) in cases { try assertRefused(arguments, naming: naming, in: fixture) }
     }
 
+    // MARK: Outputs onto inputs (class 4)
+
+    /// No command writes its output over one of its inputs: the config, the plan, the weights,
+    /// the input array (also through another spelling of the path).
+    func testOutputsNeverReplaceInputs() throws {
+        let fixture = try makeFixture()
+        let config = try config([:], in: fixture, name: "config.json")
+        let input = fixture.path("data/a.npy")
+        let cases: [([String], [String])] = [
+            (["compile", config, "-o", config, "--fftw", "estimate"], ["-o " + config, "the config file"]),
+            (["compile", config, "-o", fixture.root.path + "/./config.json", "--fftw", "estimate"], ["the config file"]),
+            (["infer", fixture.model, "--input", input, "-o", fixture.model], ["the model file"]),
+            (["infer", fixture.model, "--weights", fixture.checkpoint, "--input", input, "-o", fixture.checkpoint],
+             ["--weights file"]),
+            (["infer", fixture.model, "--input", input, "-o", fixture.path("data/../data/a.npy")], ["--input file"]),
+        ]
+        for (arguments, naming) in cases { try assertRefused(arguments, naming: naming, in: fixture) }
+    }
+
     // MARK: Checkpoint counters (class 1)
 
     /// Rewrites the fixture's checkpoint with `changes` to its metadata.

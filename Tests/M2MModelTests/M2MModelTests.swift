@@ -13,7 +13,8 @@ final class M2MModelTests: XCTestCase {
     static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyPath) }
 
     /// tiny-m2m compiled once for the whole class (planning dominates in a debug build).
-    static var cachedCompiled: CompiledModel?
+    /// A per-class cache; XCTest runs a process's tests one at a time, on one thread.
+    nonisolated(unsafe) static var cachedCompiled: CompiledModel?
     static func compiled() throws -> CompiledModel {
         if let c = cachedCompiled { return c }
         let c = try CompiledModel.compile(try tinyConfig(), rigor: .estimate, threads: 2)

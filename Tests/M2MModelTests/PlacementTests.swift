@@ -11,7 +11,7 @@ import XCTest
 final class PlacementTests: XCTestCase {
     static var tinyPath: String { TestSupport.repoRoot.appendingPathComponent("configs/tiny-m2m.json").path }
 
-    static var cache: [String: CompiledModel] = [:]
+    nonisolated(unsafe) static var cache: [String: CompiledModel] = [:]
     static func compiled(_ policy: PlacementPolicy, nodes: Int) throws -> CompiledModel {
         let key = "\(policy.rawValue)-\(nodes)"
         if let c = cache[key] { return c }

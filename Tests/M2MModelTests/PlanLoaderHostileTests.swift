@@ -5,7 +5,8 @@ import XCTest
 /// Hostile plan files whose checksum is valid (FNV-1a is no authentication): every one is a
 /// single-line error naming the file, found from cheap facts before any graph is rebuilt.
 final class PlanLoaderHostileTests: XCTestCase {
-    static var payload: [String: Any]?
+    /// A per-class cache; XCTest runs a process's tests one at a time, on one thread.
+    nonisolated(unsafe) static var payload: [String: Any]?
 
     /// The tiny model's payload as a JSON object.
     func payload() throws -> [String: Any] {

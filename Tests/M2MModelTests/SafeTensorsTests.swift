@@ -5,7 +5,8 @@ import XCTest
 /// Weights and checkpoints in safetensors: round trips, the on-disk layout (parsed
 /// independently here), and bad files that must be rejected without touching the weights.
 final class SafeTensorsTests: XCTestCase {
-    static var compiledModel: CompiledModel?
+    /// A per-class cache; XCTest runs a process's tests one at a time, on one thread.
+    nonisolated(unsafe) static var compiledModel: CompiledModel?
 
     func runtime(seed: UInt64) throws -> ModelRuntime {
         if Self.compiledModel == nil {

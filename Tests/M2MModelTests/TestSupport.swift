@@ -72,9 +72,11 @@ enum TestSupport {
         throw XCTSkip("m2mc binary not found next to the test bundle (tried \(candidates.map(\.path)))")
     }
 
-    /// Runs m2mc; returns (exit status, stdout, stderr).
+    /// Runs m2mc; returns (exit status, stdout, stderr). With `timeout` (seconds), a run still
+    /// going then is killed (SIGKILL: status 9, reason uncaughtSignal), so a hang fails its test
+    /// instead of stalling the suite.
     @discardableResult
-    static func runM2MC(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func runM2MC(_ arguments: [String], timeout: Double? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = try m2mcBinary()
         process.arguments = arguments
@@ -82,6 +84,22 @@ enum TestSupport {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        if let timeout {
+            let pid = process.processIdentifier
+            final class Flag: @unchecked Sendable { let lock = NSLock(); var done = false }
+            let flag = Flag()
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+                flag.lock.lock()
+                defer { flag.lock.unlock() }
+                if !flag.done { kill(pid, SIGKILL) }
+            }
+            defer { flag.lock.lock(); flag.done = true; flag.lock.unlock() }
+            return finish(process, out, err)
+        }
+        return finish(process, out, err)
+    }
+
+    private static func finish(_ process: Process, _ out: Pipe, _ err: Pipe) -> (status: Int32, stdout: String, stderr: String) {
         // Drain both pipes before waiting so a chatty child never blocks on a full pipe.
         final class Box: @unchecked Sendable { var data = Data() }
         let outBox = Box()
