@@ -14,13 +14,18 @@ public final class ExecutableProgram: @unchecked Sendable {
     private let pool: ThreadPool
     private let kernels: [Kernel]
     private let fftPlans: [FFTPlanSpec: FFTPlan]
+    /// The form of each truncated spectral transform and the GEMM form's DFT matrices.
+    private let spectral: SpectralExecution
     private let valueOffsets: [Int?]
 
     /// Binds `plan` to `arena` (a new one when nil) and to `store`'s persistent tensors.
     /// Programs that never run at the same time may share one arena. FFT plans are
-    /// made with `rigor`; with `wisdomOnly` they must come from imported wisdom.
+    /// made with `rigor`; with `wisdomOnly` they must come from imported wisdom. `spectral`
+    /// gives each truncated spectral transform's form (a compiled model's stored choice); only
+    /// the FFTW plans of FFTW-form transforms are made.
     public init(graph: Graph, plan: ProgramPlan, store: PersistentStore, pool: ThreadPool,
-                rigor: FFTRigor, wisdomOnly: Bool, arena shared: AlignedBlock? = nil) throws {
+                rigor: FFTRigor, wisdomOnly: Bool, arena shared: AlignedBlock? = nil,
+                spectral forms: SpectralForms = .everywhere(.fftw)) throws {
         Executor.configureLibraries()
         self.graph = graph
         self.plan = plan
@@ -31,9 +36,16 @@ public final class ExecutableProgram: @unchecked Sendable {
         }
         let arena = shared ?? AlignedBlock(byteCount: plan.arenaBytes, numaNode: 0)
         self.arena = arena
+        let spectralTransforms = ProgramPlanner.spectralTransforms(graph)
+        let unused = forms.unusedFFTSpecs(spectralTransforms)
         var plans: [FFTPlanSpec: FFTPlan] = [:]
-        for spec in plan.transforms { plans[spec] = try FFTPlan(spec, rigor: rigor, wisdomOnly: wisdomOnly) }
+        for spec in plan.transforms where !unused.contains(spec) {
+            plans[spec] = try FFTPlan(spec, rigor: rigor, wisdomOnly: wisdomOnly)
+        }
         fftPlans = plans
+        let spectral = SpectralExecution(
+            forms: forms, tables: SpectralTables(spectralTransforms.filter { forms.form(of: $0) == .gemm }.map(\.geometry)))
+        self.spectral = spectral
         let valueOffsets = plan.valueOffsets(count: graph.values.count)
         self.valueOffsets = valueOffsets
         let workspaces = plan.workspaceOffsets(nodeCount: graph.nodes.count)
@@ -58,7 +70,7 @@ public final class ExecutableProgram: @unchecked Sendable {
             return KernelTable.makeKernel(KernelBinding(
                 graph: graph, node: node, inputs: node.inputs.map { addresses[$0] },
                 result: node.result.map { addresses[$0] }, workspace: workspaces[n].map { arena.base + $0 },
-                fftPlans: plans, extent: extent))
+                fftPlans: plans, spectral: spectral, extent: extent))
         }
     }
 

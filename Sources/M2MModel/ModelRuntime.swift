@@ -53,7 +53,8 @@ public final class ModelRuntime {
         if let p = programs[name] { return p }
         guard let c = compiled.program(name) else { throw UserError("the model has no program '\(name)'") }
         let p = try ExecutableProgram(graph: c.graph, plan: c.plan, store: store, pool: pool,
-                                      rigor: compiled.fftRigor, wisdomOnly: compiled.fftRigor.needsWisdom, arena: arena)
+                                      rigor: compiled.fftRigor, wisdomOnly: compiled.fftRigor.needsWisdom, arena: arena,
+                                      spectral: compiled.spectral)
         programs[name] = p
         return p
     }

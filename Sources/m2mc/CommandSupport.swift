@@ -43,12 +43,14 @@ func peakResidentBytes() -> Int {
 }
 
 /// Loads a compiled model, or compiles a config on the fly when given a .json.
-func loadModel(_ path: String, rigor: FFTRigor, trainingRollout: Int? = nil) throws -> CompiledModel {
+func loadModel(_ path: String, rigor: FFTRigor, trainingRollout: Int? = nil,
+               spectralMode: SpectralTransformMode = .auto) throws -> CompiledModel {
     if path.hasSuffix(".json") {
         return try CompiledModel.compile(try ModelConfig.load(path), rigor: rigor, threads: 2,
-                                         trainingRollout: trainingRollout, source: path)
+                                         trainingRollout: trainingRollout, source: path, spectralMode: spectralMode)
     }
     return try CompiledModel.load(path)
 }
 
 extension FFTRigor: ExpressibleByArgument {}
+extension SpectralTransformMode: ExpressibleByArgument {}

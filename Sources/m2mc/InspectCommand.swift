@@ -39,6 +39,12 @@ struct InspectCommand: ParsableCommand {
             }
             print("compile \(String(format: "%.1f", compiled.compileMilliseconds)) ms, of which FFTW planning "
                   + "\(String(format: "%.1f", compiled.fftPlanningMilliseconds)) ms (\(compiled.fftRigor.rawValue))")
+            print("spectral transforms (\(compiled.spectral.mode.rawValue)):")
+            for c in compiled.spectral.choices {
+                let timed = c.fftwSeconds.flatMap { f in c.gemmSeconds.map { g in
+                    String(format: " (per sample: fftw %.1f us, gemm %.1f us)", f * 1e6, g * 1e6) } } ?? ""
+                print("  \(c.transform): \(c.form.rawValue)\(timed)")
+            }
             print("placement: 1 memory domain (NUMA node 0); \(compiled.threads) threads, static tile partition")
             for program in compiled.programs {
                 let plan = program.plan
