@@ -6,42 +6,39 @@ import Planner
 /// The DFT matrices of one geometry's GEMM form (as `PatchDFT` does for patches: angles
 /// reduced exactly in integers, computed in Double, rounded to Float), made once at bind
 /// time into memory the program owns (`SpectralTables`). Row-major:
-/// - `alongH` `[4 m1, H]`: row `2 r` is `cos(2 pi f_r h / H)`, row `2 r + 1` is `-sin(...)`
-///   for the kept rows `f_r` (`0..<m1`, then `H-m1..<H`): `e^{-i phi}` applied to a real input;
-/// - `alongW` `[2 m2, 2 W]`: the real-pair matrix of `e^{-2 pi i k w / W}` from a complex row
-///   given as planes `[re (W), im (W)]` to the kept columns as planes `[re (m2), im (m2)]`;
-/// - `alongWInverse` `[2 m2, 2 W]`: `alongW` with rows k and `m2 + k` scaled by
-///   `mult(k) / (H W)` (interior half-spectrum columns count twice in a real inverse).
-/// The inverse direction runs the transposed products, so every gradient is exact.
+/// - `alongW` `[2 m2, W]`: row k is `cos(2 pi k w / W)`, row `m2 + k` is `-sin(2 pi k w / W)`;
+/// - `alongWInverse` `[2 m2, W]`: `alongW` with row k scaled by `mult(k) / (H W)` (interior
+///   half-spectrum columns count twice in a real inverse, DC and Nyquist once);
+/// - `alongH` `[4 m1, 2 H]`: the real-pair matrix of `e^{-2 pi i f_r h / H}` for the kept rows
+///   `f_r` (row `2 r + p`, column `2 h + q`; p, q: 0 real, 1 imaginary).
+/// The inverse direction is the transpose of these products, so every gradient is exact.
 struct SpectralDFTMatrices {
     let t: SpectralTransforms
-    let alongH, alongW, alongWInverse: UnsafeMutablePointer<Float>
+    let alongW, alongWInverse, alongH: UnsafeMutablePointer<Float>
 
     init(_ t: SpectralTransforms, memory: UnsafeMutablePointer<Float>) {
         self.t = t
         let (h, w, m1, m2) = (t.height, t.width, t.modes1, t.modes2)
-        alongH = memory
-        alongW = memory + 4 * m1 * h
-        alongWInverse = alongW + 4 * m2 * w
+        alongW = memory
+        alongWInverse = memory + 2 * m2 * w
+        alongH = memory + 4 * m2 * w
         func angle(_ numerator: Int, _ n: Int) -> Double { 2 * Double.pi * Double(numerator % n) / Double(n) }
-        for r in 0..<(2 * m1) {
-            let f = r < m1 ? r : h - 2 * m1 + r
-            for j in 0..<h {
-                alongH[2 * r * h + j] = Float(Foundation.cos(angle(f * j, h)))
-                alongH[(2 * r + 1) * h + j] = Float(-Foundation.sin(angle(f * j, h)))
-            }
-        }
         for k in 0..<m2 {
             let multiplicity: Double = k == 0 || 2 * k == w ? 1 : 2
             let scale = multiplicity / Double(h * w)
-            let re = k * 2 * w, im = (m2 + k) * 2 * w
             for j in 0..<w {
-                let c = Foundation.cos(angle(k * j, w)), s = Foundation.sin(angle(k * j, w))
-                // Re(e^{-i theta} (a + i b)) = a cos + b sin ; Im(...) = -a sin + b cos
-                for (row, column, value) in [(re, j, c), (re, w + j, s), (im, j, -s), (im, w + j, c)] {
-                    alongW[row + column] = Float(value)
-                    alongWInverse[row + column] = Float(scale * value)
-                }
+                let c = Foundation.cos(angle(k * j, w)), s = -Foundation.sin(angle(k * j, w))
+                alongW[k * w + j] = Float(c); alongW[(m2 + k) * w + j] = Float(s)
+                alongWInverse[k * w + j] = Float(scale * c); alongWInverse[(m2 + k) * w + j] = Float(scale * s)
+            }
+        }
+        for r in 0..<(2 * m1) {
+            let f = r < m1 ? r : h - 2 * m1 + r
+            for j in 0..<h {
+                let c = Float(Foundation.cos(angle(f * j, h))), s = Float(Foundation.sin(angle(f * j, h)))
+                let re = alongH + 2 * r * 2 * h, im = re + 2 * h
+                re[2 * j] = c; re[2 * j + 1] = s       // Re(e^{-i phi} (a + i b)) = a cos + b sin
+                im[2 * j] = -s; im[2 * j + 1] = c      // Im(...) = -a sin + b cos
             }
         }
     }
@@ -80,11 +77,9 @@ struct SpectralExecution {
     let tables: SpectralTables
 }
 
-/// The GEMM form of one transform on one sample: a big product along H on the whole real
-/// tile (`[4 m1, H] x [H, W C]`), one small product along W per kept row, and a gather or
-/// scatter between the kept modes as real planes (`[2 m1][re, im][m2][C]`) and the
-/// `[M, N, C]` complex spectrum. Single-threaded sgemms of fixed shapes: a fixed summation
-/// order whatever the thread count.
+/// The GEMM form of one transform on one sample: two single-threaded sgemm stages (fixed
+/// shapes, so a fixed summation order whatever the thread count) and a gather or scatter
+/// between the kept modes as real planes `[4 m1, m2 C]` and the `[M, N, C]` complex spectrum.
 struct SpectralGEMM {
     let d: SpectralDFTMatrices
     var t: SpectralTransforms { d.t }
@@ -97,16 +92,16 @@ struct SpectralGEMM {
     }
 
     /// x `[H, W, C]` -> kept modes of sample n in `[M, samples, C]`. `adjoint` (irfft2_grad)
-    /// uses the inverse's W matrix: the transpose of irfft2's products.
+    /// uses the inverse's W matrix transposed: `r2c` scaled by `mult(k) / (H W)`.
     func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, sample n: Int, samples: Int,
                  workspace: UnsafeMutablePointer<Float>, adjoint: Bool) {
         let (h, w, c, m1, m2) = (t.height, t.width, t.channels, t.modes1, t.modes2)
-        let rows = workspace, planes = workspace + 4 * m1 * w * c, wMatrix = adjoint ? d.alongWInverse : d.alongW
-        // Kept rows [2 m1][re, im][W, C] = A_H [4 m1, H] x [H, W C]
-        gemm(CblasNoTrans, 4 * m1, w * c, h, d.alongH, h, x, w * c, rows, w * c)
-        for r in 0..<(2 * m1) {  // planes_r [2 m2, C] = A_W [2 m2, 2 W] rows_r [2 W, C]
-            gemm(CblasNoTrans, 2 * m2, c, 2 * w, wMatrix, 2 * w, rows + 2 * r * w * c, c, planes + 2 * r * m2 * c, c)
+        let planes = workspace + 2 * h * m2 * c, wMatrix = adjoint ? d.alongWInverse : d.alongW
+        for row in 0..<h {       // T_h [2 m2, C] = A_W [2 m2, W] x_h [W, C]
+            gemm(CblasNoTrans, 2 * m2, c, w, wMatrix, w, x + row * w * c, c, workspace + row * 2 * m2 * c, c)
         }
+        // Kept modes [4 m1, m2 C] = A_H [4 m1, 2 H] T [2 H, m2 C]
+        gemm(CblasNoTrans, 4 * m1, m2 * c, 2 * h, d.alongH, 2 * h, workspace, m2 * c, planes, m2 * c)
         for r in 0..<(2 * m1) {
             for k in 0..<m2 {
                 let re = planes + 2 * r * m2 * c + k * c, im = re + m2 * c
@@ -116,13 +111,13 @@ struct SpectralGEMM {
         }
     }
 
-    /// Kept modes of sample n in `[M, samples, C]` -> x `[H, W, C]`, the transposed products:
-    /// irfft2 with the inverse's W matrix (its 1/(HW) included), and with `adjoint` the exact
-    /// adjoint of rfft2 (rfft2_grad) with the forward's.
+    /// Kept modes of sample n in `[M, samples, C]` -> x `[H, W, C]`, the transpose of the
+    /// forward products: irfft2 with the inverse's W matrix (its 1/(HW) included), the exact
+    /// adjoint of rfft2 (`adjoint`, rfft2_grad) with the forward's.
     func inverse(_ spectrum: UnsafePointer<Float>, sample n: Int, samples: Int, into x: UnsafeMutablePointer<Float>,
                  workspace: UnsafeMutablePointer<Float>, adjoint: Bool) {
         let (h, w, c, m1, m2) = (t.height, t.width, t.channels, t.modes1, t.modes2)
-        let rows = workspace, planes = workspace + 4 * m1 * w * c, wMatrix = adjoint ? d.alongW : d.alongWInverse
+        let planes = workspace + 2 * h * m2 * c, wMatrix = adjoint ? d.alongW : d.alongWInverse
         for r in 0..<(2 * m1) {
             for k in 0..<m2 {
                 let re = planes + 2 * r * m2 * c + k * c, im = re + m2 * c
@@ -130,10 +125,10 @@ struct SpectralGEMM {
                 for ch in 0..<c { re[ch] = src[2 * ch]; im[ch] = src[2 * ch + 1] }
             }
         }
-        for r in 0..<(2 * m1) {  // rows_r [2 W, C] = A_W^T [2 W, 2 m2] planes_r [2 m2, C]
-            gemm(CblasTrans, 2 * w, c, 2 * m2, wMatrix, 2 * w, planes + 2 * r * m2 * c, c, rows + 2 * r * w * c, c)
+        // U [2 H, m2 C] = A_H^T [2 H, 4 m1] modes [4 m1, m2 C]
+        gemm(CblasTrans, 2 * h, m2 * c, 4 * m1, d.alongH, 2 * h, planes, m2 * c, workspace, m2 * c)
+        for row in 0..<h {       // x_h [W, C] = A_W^T [W, 2 m2] U_h [2 m2, C]
+            gemm(CblasTrans, w, c, 2 * m2, wMatrix, w, workspace + row * 2 * m2 * c, c, x + row * w * c, c)
         }
-        // x [H, W C] = A_H^T [H, 4 m1] rows [4 m1, W C]
-        gemm(CblasTrans, h, w * c, 4 * m1, d.alongH, h, rows, w * c, x, w * c)
     }
 }

@@ -49,13 +49,13 @@ public struct SpectralTransform: Sendable, Hashable, Codable, Comparable, Custom
 
 extension SpectralTransforms {
     /// Floats of the GEMM form's DFT matrices (made once at bind time, shared by both
-    /// directions): along H `[4 m1, H]`, along W `[2 m2, 2 W]` twice (forward, and the
-    /// inverse's scaled one).
-    public var gemmTableFloats: Int { 4 * modes1 * height + 2 * (2 * modes2) * (2 * width) }
+    /// directions): along W `[2 m2, W]` twice (forward, and the inverse's scaled one),
+    /// along H the kept rows' real-pair matrix `[4 m1, 2 H]`.
+    public var gemmTableFloats: Int { 2 * (2 * modes2 * width) + (4 * modes1) * (2 * height) }
 
-    /// Floats of one sample's GEMM workspace: the kept rows `[4 m1, W C]` and the kept
+    /// Floats of one sample's GEMM workspace: the W products `[2 H, m2 C]` and the kept
     /// modes as real planes `[4 m1, m2 C]`.
-    public var gemmTileFloats: Int { 4 * modes1 * (width + modes2) * channels }
+    public var gemmTileFloats: Int { (2 * height + 4 * modes1) * modes2 * channels }
 
     /// Floats of one sample's workspace tile in either form (the larger of the two).
     public var workspaceTileFloats: Int { max(2 * workspaceTileElements, gemmTileFloats) }

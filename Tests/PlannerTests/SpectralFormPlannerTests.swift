@@ -55,11 +55,10 @@ final class SpectralFormPlannerTests: XCTestCase {
         XCTAssertEqual(b.fftSpecs, [g.complexH(forward: false), g.complexToRealW])
         let mixed = SpectralForms(mode: .auto, choices: [SpectralChoice(a, .gemm), SpectralChoice(b, .fftw)])
         XCTAssertEqual(mixed.fftSpecs([a, b]), Set(b.fftSpecs))
-        XCTAssertEqual(g.gemmTileFloats, 8 * (8 + 3) * 2)
+        XCTAssertEqual(g.gemmTileFloats, (16 + 8) * 3 * 2)
         XCTAssertEqual(g.workspaceTileFloats, max(2 * 8 * 5 * 2, g.gemmTileFloats))
-        XCTAssertEqual(g.gemmTableFloats, 8 * 8 + 2 * 6 * 16)
-        // Half the rows kept: the GEMM tile exceeds the FFTW one (the workspace fits both).
+        // 2 m1 = H and the Nyquist column kept: the GEMM planes exceed the FFTW tile.
         let full = SpectralTransforms(height: 8, width: 8, channels: 1, modes1: 4, modes2: 5)
-        XCTAssertEqual(full.workspaceTileFloats, 16 * (8 + 5))
+        XCTAssertEqual(full.workspaceTileFloats, (16 + 16) * 5)
     }
 }
