@@ -124,7 +124,10 @@ extension CompiledModel {
                 throw fail("program 'train' does not match the embedded config")
             }
             for p in programs where try ProgramPlanner.plan(p.graph) != p.plan {
-                throw fail("program '\(p.name)': the stored arena plan does not match its graph")
+                // Files without spectral forms predate the GEMM form, whose workspace is larger
+                // on some geometries (half the rows kept): those plans changed, recompiling fixes them.
+                let old = payload.spectralTransform == nil ? " (written before the GEMM spectral form: recompile the model)" : ""
+                throw fail("program '\(p.name)': the stored arena plan does not match its graph" + old)
             }
             guard try PersistentLayout(programs.map(\.graph)) == payload.persistent else {
                 throw fail("the persistent layout does not match the programs")

@@ -80,6 +80,22 @@ final class SpectralFormFileTests: XCTestCase {
         XCTAssertEqual(Set(old.spectral.choices.map(\.form)), [.fftw])
     }
 
+    /// An old file whose arena plan no longer matches (the GEMM form grew a spectral
+    /// workspace) is refused with a message that says to recompile.
+    func testOldFileWithChangedPlanSaysRecompile() throws {
+        let model = try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 2)
+        var p = try payload(model)
+        p.removeValue(forKey: "spectralTransform")
+        var programs = p["programs"] as! [[String: Any]]
+        var plan = programs[1]["plan"] as! [String: Any]
+        plan["lowerBoundBytes"] = (plan["lowerBoundBytes"] as! Int) - 64
+        programs[1]["plan"] = plan
+        p["programs"] = programs
+        let message = decodeError(try file(p))
+        XCTAssertTrue(message.contains("program 'train': the stored arena plan does not match its graph (written "
+                                       + "before the GEMM spectral form: recompile the model)"), message)
+    }
+
     func testTamperedChoicesAreRefused() throws {
         let model = try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 2,
                                               spectralMode: .gemm)
