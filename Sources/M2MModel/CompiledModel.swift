@@ -25,6 +25,7 @@ public struct CompiledModel {
     public var wisdom: String
     public var threads: Int
     public var compileMilliseconds: Double
+    /// FFTW planning plus, under `auto`, the timing of both spectral forms.
     public var fftPlanningMilliseconds: Double
     /// The form (FFTW or GEMM) of each truncated spectral transform, with the timings that chose it.
     public var spectral: SpectralForms = .everywhere(.fftw)

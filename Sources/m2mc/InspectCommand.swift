@@ -37,7 +37,7 @@ struct InspectCommand: ParsableCommand {
                                  (e["flops_per_train_step_at_capacity"] as! Double) / 1e9))
                 }
             }
-            print("compile \(String(format: "%.1f", compiled.compileMilliseconds)) ms, of which FFTW planning "
+            print("compile \(String(format: "%.1f", compiled.compileMilliseconds)) ms, of which FFTW planning and spectral form timing "
                   + "\(String(format: "%.1f", compiled.fftPlanningMilliseconds)) ms (\(compiled.fftRigor.rawValue))")
             print("spectral transforms (\(compiled.spectral.mode.rawValue)):")
             for c in compiled.spectral.choices {
