@@ -103,6 +103,35 @@ final class SpectralGEMMTests: XCTestCase {
                              "the FFTW form does need the wisdom")
     }
 
+    /// Every graph of the op test table that runs a truncated transform (single ops, bounded
+    /// expert pipelines, gradient graphs), in the GEMM form: its references hold, and its bits
+    /// are the same for 1, 2 and 3 threads.
+    func testOpTableGraphsInGEMMForm() throws {
+        let spectral: Set<OpCode> = [.rfft2, .irfft2, .rfft2_grad, .irfft2_grad]
+        var checked = 0
+        for (_, entry) in try OpTableTests.table() {
+            let gradientGraphs = try entry.gradients.map { try $0.fixture() }
+            for (fixture, hasReference) in entry.fixtures.map({ ($0, true) }) + gradientGraphs.map({ ($0, false) })
+            where fixture.graph.nodes.contains(where: { spectral.contains($0.op.code) }) {
+                var reference: [String: [UInt32]]?
+                for threads in [1, 2, 3] {
+                    let program = try fixture.run(threads: threads, spectral: .gemm)
+                    if hasReference && threads == 2 { fixture.check(program) }
+                    let bits = fixture.bits(program)
+                    if let reference {
+                        for (name, value) in reference where bits[name] != value {
+                            XCTFail("\(fixture.label): \(name) differs between 1 and \(threads) threads (GEMM form)")
+                        }
+                    } else {
+                        reference = bits
+                    }
+                }
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 4, "the table has spectral graphs")
+    }
+
     /// The compile-time timer measures both forms (positive, finite seconds per sample).
     func testTimerMeasuresBothForms() throws {
         let t = SpectralTransform(SpectralTransforms(height: 16, width: 16, channels: 4, modes1: 4, modes2: 4), .inverse)
