@@ -27,16 +27,20 @@ public final class ExecutableProgram: @unchecked Sendable {
     /// The program updates persistent tensors (optimizer nodes have no result).
     private let writesPersistent: Bool
     private let fftPlans: [FFTPlanSpec: FFTPlan]
+    /// The form of each truncated spectral transform and the GEMM form's DFT matrices.
+    private let spectral: SpectralExecution
     private let valueLocations: [ArenaLocation?]
 
     /// Binds `plan` to `arenas` (new ones when nil, bound as `nodeMap` says) and to `store`'s
     /// persistent tensors. Programs that never run at the same time may share arenas. FFT
     /// plans are made with `rigor`; with `wisdomOnly` they must come from imported wisdom.
-    /// With `replicaStore` (placement `replicate`), each worker group reads the parameters
-    /// from its own node's copy in it.
+    /// `spectral` gives each truncated spectral transform's form (a compiled model's stored
+    /// choice); only the FFTW plans of FFTW-form transforms are made. With `replicaStore`
+    /// (placement `replicate`), each worker group reads the parameters from its own node's copy.
     public init(graph: Graph, plan: ProgramPlan, store: PersistentStore, pool: ThreadPool,
                 rigor: FFTRigor, wisdomOnly: Bool, arenas shared: [AlignedBlock]? = nil,
-                nodeMap: NodeMap = .unplaced, replicaStore: ReplicaStore? = nil) throws {
+                nodeMap: NodeMap = .unplaced, replicaStore: ReplicaStore? = nil,
+                spectral forms: SpectralForms = .everywhere(.fftw)) throws {
         Executor.configureLibraries()
         self.graph = graph
         self.plan = plan
@@ -57,9 +61,16 @@ public final class ExecutableProgram: @unchecked Sendable {
             try AlignedBlock(byteCount: plan.arenas[$0].arenaBytes, binding: nodeMap.binding(domain: $0))
         }
         self.arenas = arenas
+        let spectralTransforms = ProgramPlanner.spectralTransforms(graph)
+        let unused = forms.unusedFFTSpecs(spectralTransforms)
         var plans: [FFTPlanSpec: FFTPlan] = [:]
-        for spec in plan.transforms { plans[spec] = try FFTPlan(spec, rigor: rigor, wisdomOnly: wisdomOnly) }
+        for spec in plan.transforms where !unused.contains(spec) {
+            plans[spec] = try FFTPlan(spec, rigor: rigor, wisdomOnly: wisdomOnly)
+        }
         fftPlans = plans
+        let spectral = SpectralExecution(
+            forms: forms, tables: SpectralTables(spectralTransforms.filter { forms.form(of: $0) == .gemm }.map(\.geometry)))
+        self.spectral = spectral
         let valueLocations = plan.valueLocations(count: graph.values.count)
         self.valueLocations = valueLocations
         let workspaces = plan.workspaceLocations(nodeCount: graph.nodes.count)
@@ -87,7 +98,7 @@ public final class ExecutableProgram: @unchecked Sendable {
                     graph: graph, node: node, inputs: node.inputs.map { addresses[$0] },
                     result: node.result.map { addresses[$0] },
                     workspace: workspaces[n].map { arenas[$0.domain].base + $0.offset },
-                    fftPlans: plans, extent: extent))
+                    fftPlans: plans, spectral: spectral, extent: extent))
             }
         }
         kernels = bind(try addresses(replica: nil))

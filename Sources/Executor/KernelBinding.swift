@@ -15,6 +15,8 @@ struct KernelBinding {
     let result: UnsafeMutableRawPointer?
     let workspace: UnsafeMutableRawPointer?
     let fftPlans: [FFTPlanSpec: FFTPlan]
+    /// The form of each spectral transform and the GEMM form's DFT matrices.
+    let spectral: SpectralExecution
     /// The routed count that bounds this node's bounded operands, if any.
     let extent: UnsafePointer<Int32>?
 
@@ -67,9 +69,12 @@ protocol KernelDeclaration: Kernel {
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int
     /// The FFT transforms it executes for `node` (none by default).
     static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec]
+    /// The truncated spectral transforms it executes for `node` (none by default).
+    static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform]
 }
 
 extension KernelDeclaration {
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { 0 }
     static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { [] }
+    static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform] { [] }
 }

@@ -94,6 +94,10 @@ public struct KernelTable: KernelRequirements {
         Self.entry(for: node.op).type.transforms(node, in: graph)
     }
 
+    public func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform] {
+        Self.entry(for: node.op).type.spectralTransforms(node, in: graph)
+    }
+
     /// Builds the kernel that runs one node.
     static func makeKernel(_ binding: KernelBinding) -> Kernel { entry(for: binding.node.op).make(binding) }
 }
@@ -102,5 +106,10 @@ extension ProgramPlanner {
     /// Plans `graph` with this executor's kernel requirements.
     public static func plan(_ graph: Graph, placement: Placement = .single) throws -> ProgramPlan {
         try plan(graph, kernels: KernelTable(), placement: placement)
+    }
+
+    /// The truncated spectral transforms `graph` executes, as this executor's kernels declare them.
+    public static func spectralTransforms(_ graph: Graph) -> [SpectralTransform] {
+        spectralTransforms(graph, kernels: KernelTable())
     }
 }

@@ -29,7 +29,9 @@ struct SpectralGeometry {
     }
 }
 
-/// The transforms of an FFT op and its `[H, W/2+1, C]` complex workspace tile per sample.
+/// The transforms of an FFT op and its workspace tile per sample (the larger of the FFTW
+/// form's `[H, W/2+1, C]` complex tile and the GEMM form's planes, so the arena plan does
+/// not depend on the form chosen later).
 enum SpectralRequirements {
     static func transforms(_ node: Node, in graph: Graph) -> SpectralTransforms {
         switch node.op {
@@ -54,47 +56,50 @@ enum SpectralRequirements {
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
         let n = node.op.code == .rfft2 || node.op.code == .irfft2_grad
             ? graph.values[node.inputs[0]].type.shape[0] : graph.values[node.result!].type.shape[0]
-        return n * transforms(node, in: graph).workspaceTileElements * 8
+        return n * transforms(node, in: graph).workspaceTileFloats * 4
     }
 
     static func plans(_ node: Node, in graph: Graph) -> [FFTPlanSpec] {
         let t = transforms(node, in: graph)
         return [t.realToComplexW, t.complexH(forward: true), t.complexH(forward: false), t.complexToRealW]
     }
+
+    static func spectral(_ node: Node, in graph: Graph, _ direction: SpectralTransform.Direction) -> [SpectralTransform] {
+        [SpectralTransform(transforms(node, in: graph), direction)]
+    }
 }
 
-/// rfft2 (x -> kept modes) and irfft2_grad (dy -> its adjoint spectrum): r2c along W,
-/// complex FFT along H on the kept columns only, then a gather of the kept modes.
-final class ForwardSpectralKernel: KernelDeclaration {
+/// The FFTW form of one transform on one sample: pruned transforms on a `[H, W/2+1, C]`
+/// complex workspace tile (r2c along W on all rows, complex FFT along H on the kept
+/// columns only), and the gather or scatter of the kept modes.
+struct SpectralFFTW {
     let g: SpectralGeometry
-    let x, y, workspace: UnsafeMutablePointer<Float>
-    let alongW, alongH: FFTPlan
-    let isAdjoint: Bool
-    let samples: ValidCount
-    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { SpectralRequirements.workspaceBytes(node, in: graph) }
-    static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { SpectralRequirements.plans(node, in: graph) }
-    init(_ bind: KernelBinding) {
-        let t = SpectralRequirements.transforms(bind.node, in: bind.graph)
-        g = SpectralGeometry(t: t, samples: bind.type(ofInput: 0).shape[0])
-        samples = bind.validCount(capacity: g.samples)
-        (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
-        alongW = bind.fftPlans[t.realToComplexW]!
-        alongH = bind.fftPlans[t.complexH(forward: true)]!
-        isAdjoint = bind.node.op.code == .irfft2_grad
+    let r2c, forwardH, backwardH, c2r: FFTPlan?
+
+    /// The plans of `direction` from `plans` (the other direction's are not needed).
+    init(_ g: SpectralGeometry, direction: SpectralTransform.Direction, plans: [FFTPlanSpec: FFTPlan]) {
+        self.g = g
+        let t = g.t
+        switch direction {
+        case .forward:
+            (r2c, forwardH, backwardH, c2r) = (plans[t.realToComplexW]!, plans[t.complexH(forward: true)]!, nil, nil)
+        case .inverse:
+            (r2c, forwardH, backwardH, c2r) = (nil, nil, plans[t.complexH(forward: false)]!, plans[t.complexToRealW]!)
+        }
     }
-    var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { samples.value }
-    func run(phase: Int, tile n: Int) {
-        let ws = workspace + n * g.t.workspaceTileElements * 2
-        alongW.execute(x + n * g.h * g.t.width * g.c, ws)
-        alongH.execute(ws, ws)
+
+    /// x `[H, W, C]` -> kept modes of sample n; `adjoint` (irfft2_grad) scales by mult(col)/(HW).
+    func forward(_ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, sample n: Int,
+                 workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
+        r2c!.execute(x, ws)
+        forwardH!.execute(ws, ws)
         let normalization = 1 / Float(g.h * g.t.width)
         for block in 0..<2 {
             for row in 0..<g.t.modes1 {
                 for col in 0..<g.t.modes2 {
                     let src = ws + g.workspaceOffset(row: g.sourceRow(block: block, row: row), col: col)
                     let dst = y + g.modeOffset(block: block, row: row, col: col, sample: n)
-                    if isAdjoint {
+                    if adjoint {
                         let scale = normalization * g.columnMultiplicity(col)
                         for i in 0..<(2 * g.c) { dst[i] = scale * src[i] }
                     } else {
@@ -104,45 +109,25 @@ final class ForwardSpectralKernel: KernelDeclaration {
             }
         }
     }
-}
 
-/// irfft2 (kept modes -> x, scaled 1/(HW)) and rfft2_grad (the exact adjoint of rfft2):
-/// scatter into a zeroed workspace, complex FFT along H on the kept columns, c2r along W.
-final class InverseSpectralKernel: KernelDeclaration {
-    let g: SpectralGeometry
-    let x, y, workspace: UnsafeMutablePointer<Float>
-    let alongH, alongW: FFTPlan
-    let isAdjoint: Bool
-    let samples: ValidCount
-    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { SpectralRequirements.workspaceBytes(node, in: graph) }
-    static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { SpectralRequirements.plans(node, in: graph) }
-    init(_ bind: KernelBinding) {
-        let t = SpectralRequirements.transforms(bind.node, in: bind.graph)
-        g = SpectralGeometry(t: t, samples: bind.resultType.shape[0])
-        samples = bind.validCount(capacity: g.samples)
-        (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
-        alongH = bind.fftPlans[t.complexH(forward: false)]!
-        alongW = bind.fftPlans[t.complexToRealW]!
-        isAdjoint = bind.node.op.code == .rfft2_grad
-    }
-    var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { samples.value }
-    func run(phase: Int, tile n: Int) {
-        let ws = workspace + n * g.t.workspaceTileElements * 2
+    /// Kept modes of sample n -> x `[H, W, C]`: irfft2 (scaled 1/(HW)), or with `adjoint`
+    /// the exact adjoint of rfft2 (rfft2_grad).
+    func inverse(_ spectrum: UnsafeMutablePointer<Float>, sample n: Int, into x: UnsafeMutablePointer<Float>,
+                 workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
         ws.update(repeating: 0, count: g.t.workspaceTileElements * 2)
-        let scale: Float = isAdjoint ? 1 : 1 / Float(g.h * g.t.width)
+        let scale: Float = adjoint ? 1 : 1 / Float(g.h * g.t.width)
         for block in 0..<2 {
             for row in 0..<g.t.modes1 {
                 for col in 0..<g.t.modes2 {
-                    let src = x + g.modeOffset(block: block, row: row, col: col, sample: n)
+                    let src = spectrum + g.modeOffset(block: block, row: row, col: col, sample: n)
                     let dst = ws + g.workspaceOffset(row: g.sourceRow(block: block, row: row), col: col)
                     for i in 0..<(2 * g.c) { dst[i] = scale * src[i] }
                 }
             }
         }
-        if isAdjoint { makeAdjointOfRealTransform(ws) }
-        alongH.execute(ws, ws)
-        alongW.execute(ws, y + n * g.h * g.t.width * g.c)
+        if adjoint { makeAdjointOfRealTransform(ws) }
+        backwardH!.execute(ws, ws)
+        c2r!.execute(ws, x)
     }
 
     /// Turns a gradient G of the half spectrum into Z with c2r(Z) = Re(sum G e^{+i theta}):
@@ -166,6 +151,91 @@ final class InverseSpectralKernel: KernelDeclaration {
                     b[2 * ch] = re; b[2 * ch + 1] = -im
                 }
             }
+        }
+    }
+}
+
+/// The form one spectral kernel runs, fixed at bind time from the program's `SpectralForms`.
+enum SpectralEngine {
+    case fftw(SpectralFFTW)
+    case gemm(SpectralGEMM)
+
+    init(_ g: SpectralGeometry, _ direction: SpectralTransform.Direction, plans: [FFTPlanSpec: FFTPlan],
+         spectral: SpectralExecution) {
+        switch spectral.forms.form(of: SpectralTransform(g.t, direction)) {
+        case .fftw: self = .fftw(SpectralFFTW(g, direction: direction, plans: plans))
+        case .gemm: self = .gemm(SpectralGEMM(d: spectral.tables.matrices[g.t]!))
+        }
+    }
+
+    /// Floats between consecutive samples' workspace tiles.
+    var tileFloats: Int {
+        switch self {
+        case .fftw(let f): return 2 * f.g.t.workspaceTileElements
+        case .gemm(let m): return m.t.gemmTileFloats
+        }
+    }
+}
+
+/// rfft2 (x -> kept modes) and irfft2_grad (dy -> its adjoint spectrum), one sample per tile.
+final class ForwardSpectralKernel: KernelDeclaration {
+    let g: SpectralGeometry
+    let x, y, workspace: UnsafeMutablePointer<Float>
+    let engine: SpectralEngine
+    let isAdjoint: Bool
+    let samples: ValidCount
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { SpectralRequirements.workspaceBytes(node, in: graph) }
+    static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { SpectralRequirements.plans(node, in: graph) }
+    static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform] {
+        SpectralRequirements.spectral(node, in: graph, .forward)
+    }
+    init(_ bind: KernelBinding) {
+        let t = SpectralRequirements.transforms(bind.node, in: bind.graph)
+        g = SpectralGeometry(t: t, samples: bind.type(ofInput: 0).shape[0])
+        samples = bind.validCount(capacity: g.samples)
+        (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
+        engine = SpectralEngine(g, .forward, plans: bind.fftPlans, spectral: bind.spectral)
+        isAdjoint = bind.node.op.code == .irfft2_grad
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { samples.value }
+    func run(phase: Int, tile n: Int) {
+        let xn = x + n * g.h * g.t.width * g.c, ws = workspace + n * engine.tileFloats
+        switch engine {
+        case .fftw(let f): f.forward(xn, into: y, sample: n, workspace: ws, adjoint: isAdjoint)
+        case .gemm(let m): m.forward(xn, into: y, sample: n, samples: g.samples, workspace: ws, adjoint: isAdjoint)
+        }
+    }
+}
+
+/// irfft2 (kept modes -> x, scaled 1/(HW)) and rfft2_grad (the exact adjoint of rfft2),
+/// one sample per tile.
+final class InverseSpectralKernel: KernelDeclaration {
+    let g: SpectralGeometry
+    let x, y, workspace: UnsafeMutablePointer<Float>
+    let engine: SpectralEngine
+    let isAdjoint: Bool
+    let samples: ValidCount
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { SpectralRequirements.workspaceBytes(node, in: graph) }
+    static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { SpectralRequirements.plans(node, in: graph) }
+    static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform] {
+        SpectralRequirements.spectral(node, in: graph, .inverse)
+    }
+    init(_ bind: KernelBinding) {
+        let t = SpectralRequirements.transforms(bind.node, in: bind.graph)
+        g = SpectralGeometry(t: t, samples: bind.resultType.shape[0])
+        samples = bind.validCount(capacity: g.samples)
+        (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
+        engine = SpectralEngine(g, .inverse, plans: bind.fftPlans, spectral: bind.spectral)
+        isAdjoint = bind.node.op.code == .rfft2_grad
+    }
+    var phaseCount: Int { 1 }
+    func tileCount(phase: Int) -> Int { samples.value }
+    func run(phase: Int, tile n: Int) {
+        let yn = y + n * g.h * g.t.width * g.c, ws = workspace + n * engine.tileFloats
+        switch engine {
+        case .fftw(let f): f.inverse(x, sample: n, into: yn, workspace: ws, adjoint: isAdjoint)
+        case .gemm(let m): m.inverse(x, sample: n, samples: g.samples, into: yn, workspace: ws, adjoint: isAdjoint)
         }
     }
 }

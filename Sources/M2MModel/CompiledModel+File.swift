@@ -6,7 +6,7 @@ import Executor
 
 /// The `.m2m` file: magic, format version, payload length, FNV-1a checksum of
 /// the payload, then a JSON payload (config, programs as IR text + plans,
-/// persistent layout, FFTW wisdom). Loading re-derives and cross-checks everything.
+/// persistent layout, FFTW wisdom, each spectral transform's form). Loading re-derives and cross-checks everything.
 extension CompiledModel {
     public static let magic = Array("M2MCPLAN".utf8)
     public static let formatVersion: UInt32 = 2
@@ -23,6 +23,9 @@ extension CompiledModel {
         var threads: Int
         var compileMilliseconds: Double
         var fftPlanningMilliseconds: Double
+        /// Each spectral transform's form; absent in files written before the GEMM form
+        /// existed, which load with the FFTW form everywhere (what they ran).
+        var spectralTransform: SpectralForms?
     }
 
     /// Serializes to the file format.
@@ -30,7 +33,8 @@ extension CompiledModel {
         let payload = Payload(config: String(decoding: config.canonicalJSON(), as: UTF8.self),
                               programs: programs.map { .init(name: $0.name, graph: $0.graph.text, plan: $0.plan) },
                               persistent: persistent, placement: placement, fftRigor: fftRigor, wisdom: wisdom, threads: threads,
-                              compileMilliseconds: compileMilliseconds, fftPlanningMilliseconds: fftPlanningMilliseconds)
+                              compileMilliseconds: compileMilliseconds, fftPlanningMilliseconds: fftPlanningMilliseconds,
+                              spectralTransform: spectral)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = try encoder.encode(payload)
@@ -137,7 +141,10 @@ extension CompiledModel {
                 throw fail("the stored NUMA placement does not match its policy and topology")
             }
             for p in programs where try ProgramPlanner.plan(p.graph, placement: placement) != p.plan {
-                throw fail("program '\(p.name)': the stored arena plan does not match its graph")
+                // Files without spectral forms predate the GEMM form, whose workspace is larger
+                // on some geometries (half the rows kept): those plans changed, recompiling fixes them.
+                let old = payload.spectralTransform == nil ? " (written before the GEMM spectral form: recompile the model)" : ""
+                throw fail("program '\(p.name)': the stored arena plan does not match its graph" + old)
             }
             guard try PersistentLayout(programs.map(\.graph), placement: placement) == payload.persistent else {
                 throw fail("the persistent layout does not match the programs")
@@ -147,10 +154,13 @@ extension CompiledModel {
         } catch {
             throw fail("cannot rebuild the programs of the embedded config: \(error)")
         }
+        let transforms = spectralTransforms(of: programs)
+        let spectral = payload.spectralTransform ?? SpectralFormPlanner.choose(transforms, mode: .fftw) { _, _ in 0 }
+        if let problem = SpectralFormPlanner.problem(spectral, transforms: transforms) { throw fail(problem) }
         return CompiledModel(config: config, programs: programs, persistent: payload.persistent,
                              placement: payload.placement, fftRigor: payload.fftRigor, wisdom: payload.wisdom, threads: payload.threads,
                              compileMilliseconds: payload.compileMilliseconds,
-                             fftPlanningMilliseconds: payload.fftPlanningMilliseconds)
+                             fftPlanningMilliseconds: payload.fftPlanningMilliseconds, spectral: spectral)
     }
 }
 

@@ -27,20 +27,25 @@ public struct CompiledModel {
     public var wisdom: String
     public var threads: Int
     public var compileMilliseconds: Double
+    /// FFTW planning plus, under `auto`, the timing of both spectral forms.
     public var fftPlanningMilliseconds: Double
+    /// The form (FFTW or GEMM) of each truncated spectral transform, with the timings that chose it.
+    public var spectral: SpectralForms = .everywhere(.fftw)
 
     public func program(_ name: String) -> CompiledProgram? { programs.first { $0.name == name } }
     public var inference: CompiledProgram { program(Self.inferenceName)! }
     public var training: CompiledProgram { program(Self.trainingName)! }
 
-    /// Builds, verifies and plans both programs, and plans every FFT with `rigor`.
-    /// `trainingRollout` overrides the config's `rollout_train` (bench uses 1). A model that
-    /// needs more memory than this machine has is refused before FFT planning; `source` (the
-    /// config file) names it in that error.
+    /// Builds, verifies and plans both programs, plans every FFT with `rigor`, and picks each
+    /// truncated spectral transform's form by `spectralMode` (`auto` times both forms, except
+    /// under `estimate`, which measures nothing and keeps FFTW). `trainingRollout` overrides the
+    /// config's `rollout_train` (bench uses 1). A model that needs more memory than this machine
+    /// has is refused before FFT planning; `source` (the config file) names it in that error.
     /// `numa` places memory and work on `topology`'s nodes (default: this machine's).
     public static func compile(_ config: ModelConfig, rigor: FFTRigor, threads: Int,
                                trainingRollout: Int? = nil, source: String? = nil,
-                               numa: PlacementPolicy = .local, topology: NUMATopology? = nil) throws -> CompiledModel {
+                               numa: PlacementPolicy = .local, topology: NUMATopology? = nil,
+                               spectralMode: SpectralTransformMode = .auto) throws -> CompiledModel {
         let start = DispatchTime.now()
         let graphs = [(inferenceName, try Programs.inference(config)),
                       (trainingName, try Programs.training(config, rollout: trainingRollout))]
@@ -53,9 +58,16 @@ public struct CompiledModel {
                           source: source ?? "config '\(config.name)'")
         let fftStart = DispatchTime.now()
         try FFTPlan.importWisdom("")
+        let spectralTransforms = spectralTransforms(of: programs)
+        // Forced GEMM: the spectral transforms' FFTW plans are never executed, so never planned.
+        let skipped = spectralMode == .gemm ? SpectralForms.everywhere(.gemm).unusedFFTSpecs(spectralTransforms) : []
         var plans: [FFTPlan] = []
-        for spec in Set(programs.flatMap(\.plan.transforms)).sorted(by: { $0.description < $1.description }) {
+        for spec in Set(programs.flatMap(\.plan.transforms)).subtracting(skipped).sorted(by: { $0.description < $1.description }) {
             plans.append(try FFTPlan(spec, rigor: rigor))
+        }
+        let mode = spectralMode == .auto && !rigor.needsWisdom ? SpectralTransformMode.fftw : spectralMode
+        let spectral = try SpectralFormPlanner.choose(spectralTransforms, mode: mode) { t, form in
+            try SpectralFormTimer.secondsPerSample(t, form, rigor: rigor)
         }
         let wisdom = rigor.needsWisdom ? FFTPlan.exportWisdom() : ""
         let end = DispatchTime.now()
@@ -63,7 +75,12 @@ public struct CompiledModel {
                              fftRigor: rigor,
                              wisdom: wisdom, threads: threads,
                              compileMilliseconds: milliseconds(start, end),
-                             fftPlanningMilliseconds: milliseconds(fftStart, end))
+                             fftPlanningMilliseconds: milliseconds(fftStart, end), spectral: spectral)
+    }
+
+    /// Every truncated spectral transform the programs execute.
+    static func spectralTransforms(of programs: [CompiledProgram]) -> [SpectralTransform] {
+        Array(Set(programs.flatMap { ProgramPlanner.spectralTransforms($0.graph) })).sorted()
     }
 }
 

@@ -100,7 +100,7 @@ public final class ModelRuntime {
         let p = try ExecutableProgram(graph: c.graph, plan: c.plan, store: store, pool: pool,
                                       rigor: compiled.fftRigor, wisdomOnly: compiled.fftRigor.needsWisdom,
                                       arenas: try sharedArenas(), nodeMap: nodeMap,
-                                      replicaStore: replicated ? try replicaStore() : nil)
+                                      replicaStore: replicated ? try replicaStore() : nil, spectral: compiled.spectral)
         programs[name] = p
         return p
     }

@@ -8,6 +8,9 @@ public protocol KernelRequirements {
     func workspaceBytes(_ node: Node, in graph: Graph) -> Int
     /// The FFT transforms the kernel of `node` executes (planned once each).
     func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec]
+    /// The truncated spectral transforms the kernel of `node` executes (FFTW or GEMM form,
+    /// chosen per transform at compile time; see `SpectralFormPlanner`).
+    func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform]
 }
 
 /// Tiles fixed by shapes alone (never by the thread count), so partial results and

@@ -19,6 +19,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Warm-up steps.") var warmup: Int = 5
     @Option(help: "Worker threads.") var threads: Int = 2
     @Option(help: "FFTW planning rigor when compiling a config: estimate, measure or patient.") var fftw: FFTRigor = .patient
+    @Option(help: "Spectral transforms when compiling a config: auto, fftw or gemm.")
+    var spectralTransform: SpectralTransformMode = .auto
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also time every op of the schedule (per-op profile on stderr).") var profile = false
     @OptionGroup var placement: PlacementOptions
@@ -31,7 +33,8 @@ struct BenchCommand: ParsableCommand {
             try CommandLimits.require(warmup, in: 0...CommandLimits.maxBenchSteps, "--warmup")
             try SystemResources.checkThreads(threads)
             let doTrain = train || !infer, doInfer = infer || !train
-            let compiled = try loadModel(model, rigor: fftw, trainingRollout: 1, placement: placement)
+            let compiled = try loadModel(model, rigor: fftw, trainingRollout: 1, placement: placement,
+                                         spectralMode: spectralTransform)
             let runtime = try ModelRuntime(compiled, threads: threads, numaFallback: numaFallback.enabled)
             reportPlacement(runtime)
             let summary = ModelSummary(compiled)

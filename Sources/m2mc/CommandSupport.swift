@@ -44,11 +44,13 @@ func peakResidentBytes() -> Int {
 
 /// Loads a compiled model, or compiles a config on the fly when given a .json.
 func loadModel(_ path: String, rigor: FFTRigor, trainingRollout: Int? = nil,
-               placement: PlacementOptions? = nil) throws -> CompiledModel {
+               placement: PlacementOptions? = nil,
+               spectralMode: SpectralTransformMode = .auto) throws -> CompiledModel {
     if path.hasSuffix(".json") {
         return try CompiledModel.compile(try ModelConfig.load(path), rigor: rigor, threads: 2,
                                          trainingRollout: trainingRollout, source: path,
-                                         numa: placement?.numa ?? .local, topology: try placement?.parsedTopology())
+                                         numa: placement?.numa ?? .local, topology: try placement?.parsedTopology(),
+                                         spectralMode: spectralMode)
     }
     if let placement, placement.numa != .local || placement.topology != nil {
         throw UserError("--numa and --topology apply when compiling a config; \(path) was compiled with its placement "
@@ -58,6 +60,7 @@ func loadModel(_ path: String, rigor: FFTRigor, trainingRollout: Int? = nil,
 }
 
 extension FFTRigor: ExpressibleByArgument {}
+extension SpectralTransformMode: ExpressibleByArgument {}
 
 extension PlacementPolicy: ExpressibleByArgument {}
 

@@ -17,6 +17,8 @@ struct CompileCommand: ParsableCommand {
     @Argument(help: "Model config (JSON).") var config: String
     @Option(name: .short, help: "Output plan file.") var output: String
     @Option(help: "FFTW planning rigor: estimate, measure or patient (wisdom is stored in the plan).") var fftw: FFTRigor = .patient
+    @Option(help: "Spectral transforms: auto (time FFTW and the GEMM form per transform, keep the faster; FFTW under --fftw estimate), fftw or gemm (forced everywhere). Stored in the plan.")
+    var spectralTransform: SpectralTransformMode = .auto
     @Option(help: "Default worker threads stored in the plan.") var threads: Int = 2
     @OptionGroup var placement: PlacementOptions
     @Flag(help: "Print one JSON object.") var json = false
@@ -29,7 +31,7 @@ struct CompileCommand: ParsableCommand {
             try SystemResources.checkThreads(threads)
             let model = try CompiledModel.compile(try ModelConfig.load(config), rigor: fftw, threads: threads,
                                                   source: config, numa: placement.numa,
-                                                  topology: try placement.parsedTopology())
+                                                  topology: try placement.parsedTopology(), spectralMode: spectralTransform)
             try model.write(to: output)
             let summary = ModelSummary(model)
             if json {

@@ -37,8 +37,14 @@ struct InspectCommand: ParsableCommand {
                                  (e["flops_per_train_step_at_capacity"] as! Double) / 1e9))
                 }
             }
-            print("compile \(String(format: "%.1f", compiled.compileMilliseconds)) ms, of which FFTW planning "
+            print("compile \(String(format: "%.1f", compiled.compileMilliseconds)) ms, of which FFTW planning and spectral form timing "
                   + "\(String(format: "%.1f", compiled.fftPlanningMilliseconds)) ms (\(compiled.fftRigor.rawValue))")
+            print("spectral transforms (\(compiled.spectral.mode.rawValue)):")
+            for c in compiled.spectral.choices {
+                let timed = c.fftwSeconds.flatMap { f in c.gemmSeconds.map { g in
+                    String(format: " (per sample: fftw %.1f us, gemm %.1f us)", f * 1e6, g * 1e6) } } ?? ""
+                print("  \(c.transform): \(c.form.rawValue)\(timed)")
+            }
             let placement = compiled.placement
             print("placement: \(placement.summary); \(placement.domains.count) memory domain"
                   + "\(placement.domains.count == 1 ? "" : "s"); \(compiled.threads) threads, static tile partition")

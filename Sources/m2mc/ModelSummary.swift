@@ -27,6 +27,12 @@ struct ModelSummary {
             "infer_nodes": infer.graph.nodes.count,
             "fftw": model.fftRigor.rawValue,
             "fft_transforms": Set(model.programs.flatMap(\.plan.transforms)).count,
+            "spectral_transform": model.spectral.mode.rawValue,
+            "spectral_forms": model.spectral.choices.map { c -> [String: Any] in
+                ["transform": c.transform.description, "form": c.form.rawValue,
+                 "fftw_us_per_sample": c.fftwSeconds.map { $0 * 1e6 } ?? NSNull(),
+                 "gemm_us_per_sample": c.gemmSeconds.map { $0 * 1e6 } ?? NSNull()]
+            },
             "compile_ms": model.compileMilliseconds,
             "fftw_planning_ms": model.fftPlanningMilliseconds,
             "threads": model.threads,

@@ -43,11 +43,11 @@ struct Tensor {
 
 /// Plans `graph` and binds it to a fresh arena and persistent store.
 func compile(_ graph: Graph, threads: Int = 2, rigor: FFTRigor = .estimate,
-             wisdomOnly: Bool = false) throws -> ExecutableProgram {
+             wisdomOnly: Bool = false, spectral: SpectralForm = .fftw) throws -> ExecutableProgram {
     let plan = try ProgramPlanner.plan(graph)
     let store = try PersistentStore(layout: try PersistentLayout([graph]))
     return try ExecutableProgram(graph: graph, plan: plan, store: store, pool: ThreadPool(threads: threads),
-                                 rigor: rigor, wisdomOnly: wisdomOnly)
+                                 rigor: rigor, wisdomOnly: wisdomOnly, spectral: .everywhere(spectral))
 }
 
 extension ExecutableProgram {
@@ -66,11 +66,11 @@ extension ExecutableProgram {
 }
 
 /// Runs `op` alone, its operands fed as graph inputs, and returns its result.
-func runOp(_ op: Op, _ inputs: [Tensor], threads: Int = 2) throws -> [Float] {
+func runOp(_ op: Op, _ inputs: [Tensor], threads: Int = 2, spectral: SpectralForm = .fftw) throws -> [Float] {
     var b = GraphBuilder(name: op.name)
     let ids = inputs.indices.map { b.input("in\($0)", inputs[$0].type) }
     b.output("out", try b.apply(op, ids)!)
-    let program = try compile(b.graph, threads: threads)
+    let program = try compile(b.graph, threads: threads, spectral: spectral)
     for (i, t) in inputs.enumerated() { program.feed("in\(i)", t.data) }
     program.run()
     return program.read("out")

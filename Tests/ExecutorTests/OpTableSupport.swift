@@ -24,9 +24,9 @@ struct OpFixture {
     var expected: [(name: String, value: Expectation)]
     var tolerance: Double
 
-    /// Compiles for `threads`, feeds every input, runs once.
-    func run(threads: Int) throws -> ExecutableProgram {
-        let program = try compile(graph, threads: threads)
+    /// Compiles for `threads` (spectral transforms in `spectral` form), feeds every input, runs once.
+    func run(threads: Int, spectral: SpectralForm = .fftw) throws -> ExecutableProgram {
+        let program = try compile(graph, threads: threads, spectral: spectral)
         feed(program)
         program.run()
         return program

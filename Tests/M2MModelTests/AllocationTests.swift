@@ -33,8 +33,30 @@ final class AllocationTests: XCTestCase {
 
     override func setUpWithError() throws { try Self.requireCounter() }
 
-    func runtime() throws -> ModelRuntime {
-        try ModelRuntime(try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 2), threads: 2)
+    func runtime(_ spectral: SpectralTransformMode = .fftw) throws -> ModelRuntime {
+        try ModelRuntime(try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 2,
+                                                   spectralMode: spectral), threads: 2)
+    }
+
+    /// The GEMM form of the spectral transforms allocates nothing per step either.
+    func testGEMMFormStepsAllocateNothing() throws {
+        let r = try runtime(.gemm)
+        XCTAssertEqual(Set(r.compiled.spectral.choices.map(\.form)), [.gemm])
+        let c = r.config
+        let pixels = c.batch * c.grid[0] * c.grid[1]
+        let infer = try r.program(CompiledModel.inferenceName)
+        infer.buffer(Programs.input)!.update(from: TestSupport.randomValues(pixels * c.tIn, seed: 1), count: pixels * c.tIn)
+        infer.run(); infer.run()
+        XCTAssertEqual(allocations { for _ in 0..<5 { infer.run() } }, 0, "heap allocations in 5 inference steps")
+        let train = try r.program(CompiledModel.trainingName)
+        train.buffer(Programs.input)!.update(from: TestSupport.randomValues(pixels * c.tIn, seed: 1), count: pixels * c.tIn)
+        train.buffer(Programs.target)!.update(from: TestSupport.randomValues(pixels * c.rolloutTrain, seed: 2),
+                                              count: pixels * c.rolloutTrain)
+        let s = train.buffer(Programs.optimizerScalars)!
+        s[0] = 1e-3
+        for k in 1...2 { s[1] = Float(k); train.run() }
+        let n = allocations { for k in 3...7 { s[1] = Float(k); train.run() } }
+        XCTAssertEqual(n, 0, "heap allocations in 5 training steps")
     }
 
     func testCounterSeesArrayAllocations() {

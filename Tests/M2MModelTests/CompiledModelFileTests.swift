@@ -23,6 +23,7 @@ final class CompiledModelFileTests: XCTestCase {
         XCTAssertEqual(a.wisdom, b.wisdom, file: file, line: line)
         XCTAssertEqual(a.threads, b.threads, file: file, line: line)
         XCTAssertEqual(a.compileMilliseconds, b.compileMilliseconds, file: file, line: line)
+        XCTAssertEqual(a.spectral, b.spectral, file: file, line: line)
     }
 
     /// The error message of decoding `bytes` (fails the test when decoding succeeds).
