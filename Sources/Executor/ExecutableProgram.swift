@@ -22,6 +22,7 @@ public final class ExecutableProgram: @unchecked Sendable {
     public init(graph: Graph, plan: ProgramPlan, store: PersistentStore, pool: ThreadPool,
                 rigor: FFTRigor, wisdomOnly: Bool, arena shared: AlignedBlock? = nil) throws {
         Executor.configureLibraries()
+        try KernelISA.initialize()
         self.graph = graph
         self.plan = plan
         self.store = store

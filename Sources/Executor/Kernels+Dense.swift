@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import GraphIR
 import Planner
@@ -28,12 +29,10 @@ final class LinearKernel: KernelDeclaration {
             let count = min(blockRows, rows - first)
             let row = tile * rows + first
             let yb = y + row * n
-            for r in 0..<count { (yb + r * n).update(from: b, count: n) }
+            m2m_broadcast_rows(b, yb, count, n)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n), Int32(k),
                         1, x + row * k, Int32(k), w, Int32(n), 1, yb, Int32(n))
-            if appliesGelu {
-                for i in 0..<(count * n) { yb[i] = FastMath.gelu(yb[i]) }
-            }
+            if appliesGelu { m2m_gelu(yb, yb, count * n) }
             first += count
         }
     }
@@ -64,7 +63,7 @@ final class LinearGradInputKernel: KernelDeclaration {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(k), Int32(n),
                         1, dy + row * n, Int32(n), w, Int32(n), 0, out, Int32(k))
             if let x = preActivation.map({ $0 + row * k }) {
-                for i in 0..<(count * k) { out[i] *= FastMath.geluDerivative(x[i]) }
+                m2m_gelu_grad(x, out, out, count * k)
             }
             first += count
         }
@@ -79,10 +78,7 @@ func reducePartials(_ partial: UnsafeMutablePointer<Float>, tiles: Int, elements
     guard start < end else { return }
     guard tiles > 0 else { (out + start).update(repeating: 0, count: end - start); return }
     (out + start).update(from: partial + start, count: end - start)
-    for t in 1..<tiles {
-        let p = partial + t * elements
-        for e in start..<end { out[e] += p[e] }
-    }
+    for t in 1..<tiles { m2m_accumulate(out + start, partial + t * elements + start, end - start) }
 }
 
 /// `dw = x^T dy`: per-sample partial products, then a fixed-order sum over samples.
@@ -141,12 +137,7 @@ final class SumRowsKernel: KernelDeclaration {
     }
     func run(phase: Int, tile: Int) {
         if phase == 0 {
-            let p = partial + tile * n, src = dy + tile * rows * n
-            p.update(from: src, count: n)
-            for r in 1..<max(rows, 1) {
-                let row = src + r * n
-                for c in 0..<n { p[c] += row[c] }
-            }
+            m2m_sum_rows(dy + tile * rows * n, partial + tile * n, max(rows, 1), n)
         } else {
             reducePartials(partial, tiles: validTiles, elements: n, into: out, chunk: tile)
         }
@@ -184,12 +175,12 @@ final class MLPKernel: KernelDeclaration {
         while first < rows {
             let count = min(blockRows, rows - first)
             let row = tile * rows + first
-            for r in 0..<count { (h + r * width).update(from: b1, count: width) }
+            m2m_broadcast_rows(b1, h, count, width)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(width), Int32(k),
                         1, x + row * k, Int32(k), w1, Int32(width), 1, h, Int32(width))
-            for i in 0..<(count * width) { h[i] = FastMath.gelu(h[i]) }
+            m2m_gelu(h, h, count * width)
             let yb = y + row * n
-            for r in 0..<count { (yb + r * n).update(from: b2, count: n) }
+            m2m_broadcast_rows(b2, yb, count, n)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n), Int32(width),
                         1, h, Int32(width), w2, Int32(n), 1, yb, Int32(n))
             first += count

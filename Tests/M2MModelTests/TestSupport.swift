@@ -74,10 +74,14 @@ enum TestSupport {
 
     /// Runs m2mc; returns (exit status, stdout, stderr).
     @discardableResult
-    static func runM2MC(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func runM2MC(_ arguments: [String], environment extra: [String: String] = [:]) throws
+        -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = try m2mcBinary()
         process.arguments = arguments
+        if !extra.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
