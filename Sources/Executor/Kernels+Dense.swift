@@ -3,11 +3,14 @@ import COpenBLAS
 import GraphIR
 import Planner
 
-/// `y = x w + b` (and `gelu(x w + b)` for `linear_gelu`) per row tile (one batch sample):
-/// bias broadcast then sgemm with beta 1, in row blocks small enough that the fused
-/// activation reads the block while it is still in cache.
+/// `y = x w + b` per row tile (one batch sample): bias broadcast then sgemm with beta 1,
+/// in row blocks small enough that the fused epilogue reads the block while it is still
+/// in cache: `+ r` for `linear_add` (the same rounding as the separate `add`), then gelu
+/// for `linear_gelu` and `linear_add_gelu`.
 final class LinearKernel: KernelDeclaration {
     let x, w, b, y: UnsafeMutablePointer<Float>
+    /// The addend of `linear_add(_gelu)`.
+    let addend: UnsafeMutablePointer<Float>?
     let rows, k, n: Int
     let tiles: ValidCount
     let appliesGelu: Bool
@@ -18,7 +21,9 @@ final class LinearKernel: KernelDeclaration {
         let t = bind.type(ofInput: 0)
         k = t.shape.last!; n = bind.type(ofInput: 1).shape[1]
         tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / k / tiles.capacity
-        appliesGelu = bind.node.op == .linearGelu
+        let op = bind.node.op
+        appliesGelu = op == .linearGelu || op == .linearAddGelu
+        addend = op == .linearAdd || op == .linearAddGelu ? bind.input(3) : nil
         blockRows = max(1, min(rows, (1 << 16) / n))
     }
     var phaseCount: Int { 1 }
@@ -32,26 +37,32 @@ final class LinearKernel: KernelDeclaration {
             m2m_broadcast_rows(b, yb, count, n)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n), Int32(k),
                         1, x + row * k, Int32(k), w, Int32(n), 1, yb, Int32(n))
+            if let r = addend { m2m_add(yb, r + row * n, yb, count * n) }
             if appliesGelu { m2m_gelu(yb, yb, count * n) }
             first += count
         }
     }
 }
 
-/// `dx = dy w^T` per row tile; for `linear_grad_input_gelu` then `dx *= gelu'(x)`
-/// block by block while the rows are in cache.
+/// `dx = dy w^T` per row tile; then, block by block while the rows are in cache,
+/// `dx += r` for `linear_grad_input_add(_gelu)` and `dx *= gelu'(x)` for
+/// `linear_grad_input_gelu` and `linear_grad_input_add_gelu` (each the rounding of the
+/// separate `add` and `gelu_grad`).
 final class LinearGradInputKernel: KernelDeclaration {
     let dy, w, dx: UnsafeMutablePointer<Float>
+    let addend: UnsafeMutablePointer<Float>?
     let preActivation: UnsafeMutablePointer<Float>?
     let rows, k, n, blockRows: Int
     let tiles: ValidCount
     init(_ bind: KernelBinding) {
         (dy, w, dx) = (bind.input(0), bind.input(1), bind.output)
-        preActivation = bind.node.op == .linearGradInputGelu ? bind.input(2) : nil
+        let op = bind.node.op
+        addend = op == .linearGradInputAdd || op == .linearGradInputAddGelu ? bind.input(2) : nil
+        preActivation = op == .linearGradInputGelu ? bind.input(2) : op == .linearGradInputAddGelu ? bind.input(3) : nil
         let t = bind.type(ofInput: 0)
         n = t.shape.last!; k = bind.type(ofInput: 1).shape[0]
         tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / n / tiles.capacity
-        blockRows = preActivation == nil ? rows : max(1, min(rows, (1 << 15) / k))
+        blockRows = preActivation == nil && addend == nil ? rows : max(1, min(rows, (1 << 15) / k))
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles.value }
@@ -62,9 +73,8 @@ final class LinearGradInputKernel: KernelDeclaration {
             let out = dx + row * k
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(k), Int32(n),
                         1, dy + row * n, Int32(n), w, Int32(n), 0, out, Int32(k))
-            if let x = preActivation.map({ $0 + row * k }) {
-                m2m_gelu_grad(x, out, out, count * k)
-            }
+            if let r = addend { m2m_add(out, r + row * k, out, count * k) }
+            if let x = preActivation { m2m_gelu_grad(x + row * k, out, out, count * k) }
             first += count
         }
     }
