@@ -79,6 +79,13 @@ final class CPUDispatchTests: XCTestCase {
                 }
                 let xs = Array(x[offset...])
                 assertAllEqual(results, xs.map { SwiftFloat.gelu($0) }, "gelu n=\(n)")
+                // In place (the GEMM epilogues: y == x), which must take the same vector path.
+                let inPlace = underEveryISA {
+                    var y = xs
+                    y.withUnsafeMutableBufferPointer { m2m_gelu($0.baseAddress!, $0.baseAddress!, n) }
+                    return y
+                }
+                assertAllEqual(inPlace, xs.map { SwiftFloat.gelu($0) }, "gelu in place n=\(n)")
                 for (v, y) in zip(xs, xs.map { SwiftFloat.gelu($0) }) where abs(v) < 1e30 {
                     let r = Reference.gelu(v)
                     XCTAssertEqual(Double(y), r, accuracy: 2e-6 * max(1, abs(r)), "gelu(\(v))")
@@ -124,6 +131,11 @@ final class CPUDispatchTests: XCTestCase {
                 m2m_accumulate(&y, b, n)
                 return y
             }, sum, "accumulate n=\(n)")
+            assertAllEqual(underEveryISA {
+                var y = a
+                y.withUnsafeMutableBufferPointer { m2m_add($0.baseAddress!, b, $0.baseAddress!, n) }
+                return y
+            }, sum, "add in place n=\(n)")
             let rows = 3
             assertAllEqual(underEveryISA {
                 var y = [Float](repeating: .nan, count: rows * n)

@@ -31,7 +31,8 @@ int m2m_isa_select(int isa);
 /* "baseline", "avx2", "avx512". */
 const char *m2m_isa_name(int isa);
 
-/* y = gelu(x) (tanh form, as FastMath.gelu). y may alias x. */
+/* y = gelu(x) (tanh form, as FastMath.gelu). y may be x (in place), not overlap it otherwise;
+ * the same holds for every output below. */
 void m2m_gelu(const float *x, float *y, long n);
 /* y = dy * gelu'(x) (as FastMath.geluDerivative). y may alias dy. */
 void m2m_gelu_grad(const float *x, const float *dy, float *y, long n);
