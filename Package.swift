@@ -5,8 +5,10 @@ import PackageDescription
 //   C shims  <-  GraphIR  <-  Planner  <-  Executor  <-  M2MModel  <-  m2mc
 //   CFFTW, CHDF5  <-  M2MData  <-  M2MModel
 //   CPNG  <-  M2MModel (figures)
-// Release builds want a CPU flag for vectorization; pass it on the command line
-// (`-Xswiftc -target-cpu -Xswiftc native`, or `haswell` for a portable binary), never as unsafeFlags here.
+//   CKernels (plain C, per-ISA variants chosen at run time)  <-  Executor
+// The hot elementwise kernels live in CKernels, compiled for baseline x86-64, AVX2 and
+// AVX-512 with per-function target attributes and dispatched on cpuid, so a plain
+// `swift build -c release` is fast on every CPU; no CPU flag and no unsafeFlags here.
 let package = Package(
     name: "M2M",
     products: [
@@ -25,9 +27,10 @@ let package = Package(
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
+        .target(name: "CKernels"),
         .target(name: "GraphIR"),
         .target(name: "Planner", dependencies: ["GraphIR", "CFFTW", "CNUMA"]),
-        .target(name: "Executor", dependencies: ["GraphIR", "Planner", "CFFTW", "COpenBLAS", "CNUMA"]),
+        .target(name: "Executor", dependencies: ["GraphIR", "Planner", "CKernels", "CFFTW", "COpenBLAS", "CNUMA"]),
         .target(name: "M2MData", dependencies: ["CFFTW", "CHDF5"]),
         .target(name: "M2MModel", dependencies: ["GraphIR", "Planner", "Executor", "M2MData", "CPNG"]),
         .executableTarget(
@@ -51,7 +54,7 @@ let package = Package(
 
         .testTarget(name: "GraphIRTests", dependencies: ["GraphIR"]),
         .testTarget(name: "PlannerTests", dependencies: ["GraphIR", "Planner", "Executor"]),
-        .testTarget(name: "ExecutorTests", dependencies: ["GraphIR", "Planner", "Executor"]),
+        .testTarget(name: "ExecutorTests", dependencies: ["GraphIR", "Planner", "Executor", "CKernels"]),
         .testTarget(name: "M2MDataTests", dependencies: ["M2MData", "CHDF5"]),
         .testTarget(
             name: "M2MModelTests",

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs m2mc bench and the PyTorch peer (../shared/peers) side by side, interleaved,
 # in one job, and prints the ratios (peer time / m2mc time; > 1 means m2mc is faster).
-# Usage: Benchmarks/run.sh [rounds] ; env: PEERS_PY (a python with torch), RES (64 or "64 128").
+# Usage: Benchmarks/run.sh [rounds] ; env: PEERS_PY (a python with torch), RES (64 or "64 128"),
+# BASELINE (another m2mc binary, e.g. an older commit's, run in the same rounds: before/after),
+# M2MC_ISA (forces the kernels' ISA for both binaries: baseline, avx2, avx512).
+# Builds the plain release binary (`swift build -c release`, no CPU flag: what a SwiftPM user gets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-2}
@@ -10,10 +13,14 @@ PEERS=${PEERS_DIR:-../shared/peers}
 TC=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 OUT=${OUT:-runs/bench-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
-swift build -c release --product m2mc --scratch-path .build-release -Xswiftc -target-cpu -Xswiftc native >/dev/null
+swift build -c release --product m2mc --scratch-path .build-release >/dev/null
+BASELINE=${BASELINE:-}
 for round in $(seq "$ROUNDS"); do
   for res in ${RES:-64}; do
     .build-release/release/m2mc bench "configs/fno-ns$res.json" --json --steps 30 > "$OUT/m2mc-res$res-$round.json"
+    if [ -n "$BASELINE" ]; then
+      "$BASELINE" bench "configs/fno-ns$res.json" --json --steps 30 > "$OUT/base-res$res-$round.json"
+    fi
     LD_PRELOAD=$([ -f $TC ] && echo $TC) "$PY" "$PEERS/fno_torch.py" --width 32 --modes 12 --batch 20 --res "$res" \
         --steps 30 --threads 2 --json "$OUT/torch-tcmalloc-res$res-$round.json" > "$OUT/torch-res$res-$round.log" 2>&1
   done
@@ -33,14 +40,20 @@ def pick(d, *names):
     return None
 for res in sorted({p.split("res")[1].split("-")[0] for p in glob.glob(os.path.join(out, "m2mc-res*.json"))}):
     ours, torch = load(f"m2mc-res{res}-*.json"), load(f"torch-tcmalloc-res{res}-*.json")
-    print(f"res {res}: {len(ours)} m2mc runs, {len(torch)} torch (tcmalloc) runs, interleaved")
+    base = load(f"base-res{res}-*.json")
+    print(f"res {res}: {len(ours)} m2mc runs (kernel ISA {ours[0].get('kernel_isa', '?')}), "
+          f"{len(torch)} torch (tcmalloc) runs" + (f", {len(base)} baseline runs" if base else "") + ", interleaved")
     for kind in ("train", "infer"):
         m = statistics.median(o[f"{kind}_ms_median"] for o in ours)
         t = [pick(d, f"{kind}_ms.median") for d in torch]
         t = [x for x in t if x is not None]
         if t:
             tm = statistics.median(t)
-            print(f"  {kind}: m2mc {m:.1f} ms, torch eager {tm:.1f} ms, ratio torch/m2mc {tm / m:.2f}x")
+            print(f"  {kind}: m2mc {m:.1f} ms, torch eager {tm:.1f} ms, ratio torch/m2mc {tm / m:.2f}x"
+                  f" (m2mc at {m / tm:.2f} of torch's time)")
+            if base:
+                bm = statistics.median(o[f"{kind}_ms_median"] for o in base)
+                print(f"  {kind}: baseline {bm:.1f} ms, ratio torch/baseline {tm / bm:.2f}x, baseline/m2mc {bm / m:.2f}x")
         else:
             print(f"  {kind}: m2mc {m:.1f} ms (peer figure not found in its JSON)")
     rss = statistics.median(o["peak_rss_bytes"] for o in ours) / 2**20

@@ -42,6 +42,7 @@ public final class ExecutableProgram: @unchecked Sendable {
                 nodeMap: NodeMap = .unplaced, replicaStore: ReplicaStore? = nil,
                 spectral forms: SpectralForms = .everywhere(.fftw)) throws {
         Executor.configureLibraries()
+        try KernelISA.initialize()
         self.graph = graph
         self.plan = plan
         self.store = store

@@ -20,9 +20,9 @@ public struct KernelTable: KernelRequirements {
 
     static func entry(for op: Op) -> Entry {
         switch op {
-        case .linear, .linearGelu: return Entry(LinearKernel.self) { LinearKernel($0) }
+        case .linear, .linearGelu, .linearAdd, .linearAddGelu: return Entry(LinearKernel.self) { LinearKernel($0) }
         case .mlp: return Entry(MLPKernel.self) { MLPKernel($0) }
-        case .linearGradInput, .linearGradInputGelu: return Entry(LinearGradInputKernel.self) { LinearGradInputKernel($0) }
+        case .linearGradInput, .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu: return Entry(LinearGradInputKernel.self) { LinearGradInputKernel($0) }
         case .linearGradWeight: return Entry(LinearGradWeightKernel.self) { LinearGradWeightKernel($0) }
         case .sumRows: return Entry(SumRowsKernel.self) { SumRowsKernel($0) }
         case .gelu: return elementwise(.gelu)

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import GraphIR
 
@@ -27,12 +28,10 @@ final class AdamKernel: KernelDeclaration {
         let l2: Float = decoupled ? 0 : weightDecay
         let shrink: Float = decoupled ? 1 - lr * weightDecay : 1
         let start = tile * elementwiseChunk, end = min(count, start + elementwiseChunk)
-        for i in start..<end {
-            let g = grad[i] + l2 * param[i]
-            let mi = beta1 * m[i] + (1 - beta1) * g
-            let vi = beta2 * v[i] + (1 - beta2) * g * g
-            m[i] = mi; v[i] = vi
-            param[i] = param[i] * shrink - stepSize * mi / ((vi / correction2).squareRoot() + epsilon)
-        }
+        guard start < end else { return }
+        // g = grad + l2 p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
+        // p = p shrink - stepSize m / (sqrt(v / correction2) + eps), per float (CKernels).
+        m2m_adam(param + start, grad + start, m + start, v + start, end - start,
+                 beta1, beta2, epsilon, l2, shrink, stepSize, correction2)
     }
 }

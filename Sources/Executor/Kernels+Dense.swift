@@ -1,12 +1,16 @@
+import CKernels
 import COpenBLAS
 import GraphIR
 import Planner
 
-/// `y = x w + b` (and `gelu(x w + b)` for `linear_gelu`) per row tile (one batch sample):
-/// bias broadcast then sgemm with beta 1, in row blocks small enough that the fused
-/// activation reads the block while it is still in cache.
+/// `y = x w + b` per row tile (one batch sample): bias broadcast then sgemm with beta 1,
+/// in row blocks small enough that the fused epilogue reads the block while it is still
+/// in cache: `+ r` for `linear_add` (the same rounding as the separate `add`), then gelu
+/// for `linear_gelu` and `linear_add_gelu`.
 final class LinearKernel: KernelDeclaration {
     let x, w, b, y: UnsafeMutablePointer<Float>
+    /// The addend of `linear_add(_gelu)`.
+    let addend: UnsafeMutablePointer<Float>?
     let rows, k, n: Int
     let tiles: ValidCount
     let appliesGelu: Bool
@@ -17,7 +21,9 @@ final class LinearKernel: KernelDeclaration {
         let t = bind.type(ofInput: 0)
         k = t.shape.last!; n = bind.type(ofInput: 1).shape[1]
         tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / k / tiles.capacity
-        appliesGelu = bind.node.op == .linearGelu
+        let op = bind.node.op
+        appliesGelu = op == .linearGelu || op == .linearAddGelu
+        addend = op == .linearAdd || op == .linearAddGelu ? bind.input(3) : nil
         blockRows = max(1, min(rows, (1 << 16) / n))
     }
     var phaseCount: Int { 1 }
@@ -28,31 +34,35 @@ final class LinearKernel: KernelDeclaration {
             let count = min(blockRows, rows - first)
             let row = tile * rows + first
             let yb = y + row * n
-            for r in 0..<count { (yb + r * n).update(from: b, count: n) }
+            m2m_broadcast_rows(b, yb, count, n)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n), Int32(k),
                         1, x + row * k, Int32(k), w, Int32(n), 1, yb, Int32(n))
-            if appliesGelu {
-                for i in 0..<(count * n) { yb[i] = FastMath.gelu(yb[i]) }
-            }
+            if let r = addend { m2m_add(yb, r + row * n, yb, count * n) }
+            if appliesGelu { m2m_gelu(yb, yb, count * n) }
             first += count
         }
     }
 }
 
-/// `dx = dy w^T` per row tile; for `linear_grad_input_gelu` then `dx *= gelu'(x)`
-/// block by block while the rows are in cache.
+/// `dx = dy w^T` per row tile; then, block by block while the rows are in cache,
+/// `dx += r` for `linear_grad_input_add(_gelu)` and `dx *= gelu'(x)` for
+/// `linear_grad_input_gelu` and `linear_grad_input_add_gelu` (each the rounding of the
+/// separate `add` and `gelu_grad`).
 final class LinearGradInputKernel: KernelDeclaration {
     let dy, w, dx: UnsafeMutablePointer<Float>
+    let addend: UnsafeMutablePointer<Float>?
     let preActivation: UnsafeMutablePointer<Float>?
     let rows, k, n, blockRows: Int
     let tiles: ValidCount
     init(_ bind: KernelBinding) {
         (dy, w, dx) = (bind.input(0), bind.input(1), bind.output)
-        preActivation = bind.node.op == .linearGradInputGelu ? bind.input(2) : nil
+        let op = bind.node.op
+        addend = op == .linearGradInputAdd || op == .linearGradInputAddGelu ? bind.input(2) : nil
+        preActivation = op == .linearGradInputGelu ? bind.input(2) : op == .linearGradInputAddGelu ? bind.input(3) : nil
         let t = bind.type(ofInput: 0)
         n = t.shape.last!; k = bind.type(ofInput: 1).shape[0]
         tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / n / tiles.capacity
-        blockRows = preActivation == nil ? rows : max(1, min(rows, (1 << 15) / k))
+        blockRows = preActivation == nil && addend == nil ? rows : max(1, min(rows, (1 << 15) / k))
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles.value }
@@ -63,9 +73,8 @@ final class LinearGradInputKernel: KernelDeclaration {
             let out = dx + row * k
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(k), Int32(n),
                         1, dy + row * n, Int32(n), w, Int32(n), 0, out, Int32(k))
-            if let x = preActivation.map({ $0 + row * k }) {
-                for i in 0..<(count * k) { out[i] *= FastMath.geluDerivative(x[i]) }
-            }
+            if let r = addend { m2m_add(out, r + row * k, out, count * k) }
+            if let x = preActivation { m2m_gelu_grad(x + row * k, out, out, count * k) }
             first += count
         }
     }
@@ -79,10 +88,7 @@ func reducePartials(_ partial: UnsafeMutablePointer<Float>, tiles: Int, elements
     guard start < end else { return }
     guard tiles > 0 else { (out + start).update(repeating: 0, count: end - start); return }
     (out + start).update(from: partial + start, count: end - start)
-    for t in 1..<tiles {
-        let p = partial + t * elements
-        for e in start..<end { out[e] += p[e] }
-    }
+    for t in 1..<tiles { m2m_accumulate(out + start, partial + t * elements + start, end - start) }
 }
 
 /// `dw = x^T dy`: per-sample partial products, then a fixed-order sum over samples.
@@ -141,12 +147,7 @@ final class SumRowsKernel: KernelDeclaration {
     }
     func run(phase: Int, tile: Int) {
         if phase == 0 {
-            let p = partial + tile * n, src = dy + tile * rows * n
-            p.update(from: src, count: n)
-            for r in 1..<max(rows, 1) {
-                let row = src + r * n
-                for c in 0..<n { p[c] += row[c] }
-            }
+            m2m_sum_rows(dy + tile * rows * n, partial + tile * n, max(rows, 1), n)
         } else {
             reducePartials(partial, tiles: validTiles, elements: n, into: out, chunk: tile)
         }
@@ -184,12 +185,12 @@ final class MLPKernel: KernelDeclaration {
         while first < rows {
             let count = min(blockRows, rows - first)
             let row = tile * rows + first
-            for r in 0..<count { (h + r * width).update(from: b1, count: width) }
+            m2m_broadcast_rows(b1, h, count, width)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(width), Int32(k),
                         1, x + row * k, Int32(k), w1, Int32(width), 1, h, Int32(width))
-            for i in 0..<(count * width) { h[i] = FastMath.gelu(h[i]) }
+            m2m_gelu(h, h, count * width)
             let yb = y + row * n
-            for r in 0..<count { (yb + r * n).update(from: b2, count: n) }
+            m2m_broadcast_rows(b2, yb, count, n)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n), Int32(width),
                         1, h, Int32(width), w2, Int32(n), 1, yb, Int32(n))
             first += count

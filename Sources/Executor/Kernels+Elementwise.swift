@@ -1,10 +1,12 @@
+import CKernels
 import Foundation
 import GraphIR
 import Planner
 
 /// The elementwise family over fixed chunks of floats: unary (gelu, exp, log, sqrt,
 /// affine, stop_gradient) and binary (add, sub, mul, div, gelu_grad). A tensor bounded
-/// on its leading axis is processed up to its valid rows only.
+/// on its leading axis is processed up to its valid rows only. The hot ones (gelu,
+/// gelu_grad, add) run the CPU-dispatched C kernels (CKernels), same bits as FastMath.
 final class ElementwiseKernel: KernelDeclaration {
     enum Form { case gelu, geluGrad, add, sub, mul, div, affine(Float, Float), exp, log, sqrt, copy }
     let form: Form
@@ -34,9 +36,9 @@ final class ElementwiseKernel: KernelDeclaration {
         let start = tile * elementwiseChunk, n = min(count, start + elementwiseChunk) - start
         let a = self.a + start, b = self.b + start, y = self.y + start
         switch form {
-        case .gelu: for i in 0..<n { y[i] = FastMath.gelu(a[i]) }
-        case .geluGrad: for i in 0..<n { y[i] = b[i] * FastMath.geluDerivative(a[i]) }
-        case .add: for i in 0..<n { y[i] = a[i] + b[i] }
+        case .gelu: m2m_gelu(a, y, n)
+        case .geluGrad: m2m_gelu_grad(a, b, y, n)
+        case .add: m2m_add(a, b, y, n)
         case .sub: for i in 0..<n { y[i] = a[i] - b[i] }
         case .mul: for i in 0..<n { y[i] = a[i] * b[i] }
         case .div: for i in 0..<n { y[i] = a[i] / b[i] }

@@ -165,7 +165,8 @@ public enum GradientRules {
             return { b, node, dy, _ in [try b(.relativeL2LossGrad, node.inputs[0], node.inputs[1], dy), nil] }
         case .fill, .reduceMax, .stopGradient, .spectralCentroid, .route:
             return { _, node, _, _ in node.inputs.map { _ in nil } }   // constants: never asked (kind .constant)
-        case .linearGelu, .mlp, .linearGradInput, .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad,
+        case .linearGelu, .mlp, .linearAdd, .linearAddGelu, .linearGradInput, .linearGradInputGelu,
+             .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad,
              .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad,
              .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates,
              .combineGradExpert, .relativeL2LossGrad, .adam:

@@ -32,9 +32,12 @@ extension Graph {
         var total = 0.0
         let t = node.inputs.map { values[$0].type }
         switch node.op {
-        case .linear, .linearGelu, .linearGradInput, .linearGradInputGelu:
+        case .linear, .linearGelu, .linearAdd, .linearAddGelu:
             let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
-            total += 2 * rows * k * Double(t[1].shape[node.op == .linearGradInput || node.op == .linearGradInputGelu ? 0 : 1])
+            total += 2 * rows * k * Double(t[1].shape[1])
+        case .linearGradInput, .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu:
+            let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
+            total += 2 * rows * k * Double(t[1].shape[0])
         case .mlp:
             let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
             let hidden = Double(t[1].shape[1])

@@ -23,9 +23,9 @@ extension Op {
     /// Attributes in a fixed order (the order the text form prints them).
     public var attributes: [(String, Attribute)] {
         switch self {
-        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .exp, .log, .sqrt, .stopGradient,
+        case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .add, .sub, .mul, .div, .exp, .log, .sqrt, .stopGradient,
              .appendCoordinates, .concatChannels, .spectralMix, .spectralCentroid, .relativeL2Loss,
-             .linearGradInput, .linearGradInputGelu, .linearGradWeight, .sumRows, .geluGrad,
+             .linearGradInput, .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad,
              .spectralMixGradInput, .spectralMixGradWeight, .relativeL2LossGrad:
             return []
         case .affine(let scale, let shift): return [("scale", .double(scale)), ("shift", .double(shift))]
@@ -88,6 +88,8 @@ extension Op {
         case .linear: self = .linear
         case .linear_gelu: self = .linearGelu
         case .mlp: self = .mlp
+        case .linear_add: self = .linearAdd
+        case .linear_add_gelu: self = .linearAddGelu
         case .gelu: self = .gelu
         case .add: self = .add
         case .sub: self = .sub
@@ -122,6 +124,8 @@ extension Op {
         case .relative_l2_loss: self = .relativeL2Loss
         case .linear_grad_input: self = .linearGradInput
         case .linear_grad_input_gelu: self = .linearGradInputGelu
+        case .linear_grad_input_add: self = .linearGradInputAdd
+        case .linear_grad_input_add_gelu: self = .linearGradInputAddGelu
         case .linear_grad_weight: self = .linearGradWeight
         case .sum_rows: self = .sumRows
         case .gelu_grad: self = .geluGrad

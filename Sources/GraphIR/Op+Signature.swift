@@ -41,11 +41,12 @@ extension Op {
     var isElementwiseBinary: Bool {
         switch code {
         case .add, .sub, .mul, .div, .gelu_grad: return true
-        case .linear, .linear_gelu, .mlp, .gelu, .affine, .exp, .log, .sqrt, .reduce_sum, .reduce_max, .broadcast,
+        case .linear, .linear_gelu, .mlp, .linear_add, .linear_add_gelu, .gelu, .affine, .exp, .log, .sqrt, .reduce_sum, .reduce_max, .broadcast,
              .reshape, .stop_gradient, .fill, .append_coordinates, .slice_channels, .pad_channels, .concat_channels,
              .rfft2, .irfft2, .spectral_mix, .band_energies, .spectral_centroid, .extract_patches, .merge_patches,
              .route, .dispatch, .gather_gates, .combine, .relative_l2_loss, .linear_grad_input,
-             .linear_grad_input_gelu, .linear_grad_weight, .sum_rows, .rfft2_grad, .irfft2_grad,
+             .linear_grad_input_gelu, .linear_grad_input_add, .linear_grad_input_add_gelu, .linear_grad_weight,
+             .sum_rows, .rfft2_grad, .irfft2_grad,
              .spectral_mix_grad_input, .spectral_mix_grad_weight, .band_energies_grad, .extract_patches_grad,
              .merge_patches_grad, .dispatch_grad, .gather_gates_grad, .combine_grad_gates, .combine_grad_expert,
              .relative_l2_loss_grad, .adam:
@@ -69,9 +70,11 @@ extension Op {
 
     public var boundRule: BoundRule {
         switch self {
-        case .linear, .linearGelu, .mlp, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .stopGradient,
+        case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .add, .sub, .mul, .div, .affine, .exp,
+             .log, .sqrt, .stopGradient,
              .appendCoordinates, .sliceChannels, .padChannels, .concatChannels, .linearGradInput,
-             .linearGradInputGelu, .geluGrad, .spectralMix, .spectralMixGradInput:
+             .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .geluGrad, .spectralMix,
+             .spectralMixGradInput:
             return .keep
         case .rfft2, .irfft2Grad: return .move(from: 0, to: 1)
         case .irfft2, .rfft2Grad: return .move(from: 1, to: 0)
@@ -111,6 +114,14 @@ extension Op {
             try require(t[0].shape.last == t[1].shape[0], "x's last dimension must equal w's rows")
             try require(t[2].shape[0] == t[1].shape[1], "b must have w's column count")
             return TensorType(.f32, t[0].shape.dropLast() + [t[1].shape[1]])
+        case .linearAdd, .linearAddGelu:
+            try f32("all inputs must be f32")
+            try require(t[0].rank >= 1 && t[1].rank == 2 && t[2].rank == 1, "want x[...,K], w[K,N], b[N], r[...,N]")
+            try require(t[0].shape.last == t[1].shape[0], "x's last dimension must equal w's rows")
+            try require(t[2].shape[0] == t[1].shape[1], "b must have w's column count")
+            let y = TensorType(.f32, t[0].shape.dropLast() + [t[1].shape[1]])
+            try require(t[3] == y, "r must have the result's type \(y)")
+            return y
         case .mlp:
             try f32("all inputs must be f32")
             try require(t[0].rank >= 1 && t[1].rank == 2 && t[2].rank == 1 && t[3].rank == 2 && t[4].rank == 1,
@@ -277,6 +288,15 @@ extension Op {
             try require(t[0].shape.last == t[1].shape[1], "dy's last dimension must equal w's columns")
             let dx = TensorType(.f32, t[0].shape.dropLast() + [t[1].shape[0]])
             try require(t[2] == dx, "x must have the type of the input gradient \(dx)")
+            return dx
+        case .linearGradInputAdd, .linearGradInputAddGelu:
+            let gelu = self == .linearGradInputAddGelu
+            try require(t.allSatisfy { $0.dtype == .f32 } && t[1].rank == 2 && t[0].rank >= 1,
+                        gelu ? "want dy[...,N], w[K,N], r[...,K], x[...,K]" : "want dy[...,N], w[K,N], r[...,K]")
+            try require(t[0].shape.last == t[1].shape[1], "dy's last dimension must equal w's columns")
+            let dx = TensorType(.f32, t[0].shape.dropLast() + [t[1].shape[0]])
+            try require(t[2] == dx, "r must have the type of the input gradient \(dx)")
+            if gelu { try require(t[3] == dx, "x must have the type of the input gradient \(dx)") }
             return dx
         case .linearGradWeight:
             try require(t.allSatisfy { $0.dtype == .f32 && $0.rank >= 1 }, "want x[...,K], dy[...,N]")

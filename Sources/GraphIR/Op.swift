@@ -17,6 +17,11 @@ public enum Op: Sendable, Hashable {
     /// `gelu(x w1 + b1) w2 + b2` per block of rows, the hidden activations kept in a
     /// small workspace: the fusion of a `linear_gelu` whose only reader is a `linear`.
     case mlp
+    /// `(x w + b) + r`: a `linear` whose only reader is an `add` (the FNO's residual sum of
+    /// the spectral and pointwise paths), the sum taken while the output rows are in cache.
+    case linearAdd
+    /// `gelu((x w + b) + r)`: a `linear_add` whose only reader is a `gelu` (inference only).
+    case linearAddGelu
     /// GELU, tanh form: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     case gelu
 
@@ -107,6 +112,12 @@ public enum Op: Sendable, Hashable {
     /// `dy[..., N], w[K, N], x[..., K] -> (dy w^T) * gelu'(x)`: a `linear_grad_input`
     /// fused with the `gelu_grad` that reads it (`Graph.fusingForTraining`).
     case linearGradInputGelu
+    /// `dy[..., N], w[K, N], r[..., K] -> dy w^T + r`: a `linear_grad_input` whose only
+    /// reader is an `add` (the accumulation of two gradient contributions).
+    case linearGradInputAdd
+    /// `dy, w, r, x -> (dy w^T + r) * gelu'(x)`: a `linear_grad_input_add` whose only reader
+    /// is a `gelu_grad` (as its output gradient).
+    case linearGradInputAddGelu
     /// `x[..., K], dy[..., N] -> x^T dy`, summed over rows in a fixed order.
     case linearGradWeight
     /// `dy[..., N] -> [N]`: column sums in a fixed order (bias gradient).
@@ -176,7 +187,7 @@ public enum OpKind: Sendable, Hashable {
 
 /// The op table: every op's text name, arity and kind, declared once.
 public enum OpCode: String, CaseIterable, Sendable {
-    case linear, linear_gelu, mlp, gelu
+    case linear, linear_gelu, mlp, linear_add, linear_add_gelu, gelu
     case add, sub, mul, div, affine, exp, log, sqrt
     case reduce_sum, reduce_max, broadcast, reshape, stop_gradient, fill
     case append_coordinates, slice_channels, pad_channels, concat_channels
@@ -184,7 +195,8 @@ public enum OpCode: String, CaseIterable, Sendable {
     case extract_patches, merge_patches
     case route, dispatch, gather_gates, combine
     case relative_l2_loss
-    case linear_grad_input, linear_grad_input_gelu, linear_grad_weight, sum_rows, gelu_grad
+    case linear_grad_input, linear_grad_input_gelu, linear_grad_input_add, linear_grad_input_add_gelu
+    case linear_grad_weight, sum_rows, gelu_grad
     case rfft2_grad, irfft2_grad, spectral_mix_grad_input, spectral_mix_grad_weight, band_energies_grad
     case extract_patches_grad, merge_patches_grad, dispatch_grad, gather_gates_grad
     case combine_grad_gates, combine_grad_expert, relative_l2_loss_grad
@@ -207,7 +219,8 @@ public enum OpCode: String, CaseIterable, Sendable {
         case .combine: return (.atLeast(3), .differentiable)
         case .linear_gelu: return (.exactly(3), .fused)
         case .mlp: return (.exactly(5), .fused)
-        case .linear_grad_input_gelu: return (.exactly(3), .fused)
+        case .linear_grad_input_gelu, .linear_grad_input_add: return (.exactly(3), .fused)
+        case .linear_add, .linear_add_gelu, .linear_grad_input_add_gelu: return (.exactly(4), .fused)
         case .sum_rows, .rfft2_grad, .irfft2_grad, .extract_patches_grad, .merge_patches_grad:
             return (.exactly(1), .backward)
         case .linear_grad_input, .linear_grad_weight, .gelu_grad, .spectral_mix_grad_input, .spectral_mix_grad_weight,
@@ -227,6 +240,8 @@ extension Op {
         case .linear: return .linear
         case .linearGelu: return .linear_gelu
         case .mlp: return .mlp
+        case .linearAdd: return .linear_add
+        case .linearAddGelu: return .linear_add_gelu
         case .gelu: return .gelu
         case .add: return .add
         case .sub: return .sub
@@ -260,6 +275,8 @@ extension Op {
         case .relativeL2Loss: return .relative_l2_loss
         case .linearGradInput: return .linear_grad_input
         case .linearGradInputGelu: return .linear_grad_input_gelu
+        case .linearGradInputAdd: return .linear_grad_input_add
+        case .linearGradInputAddGelu: return .linear_grad_input_add_gelu
         case .linearGradWeight: return .linear_grad_weight
         case .sumRows: return .sum_rows
         case .geluGrad: return .gelu_grad

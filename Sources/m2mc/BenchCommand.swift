@@ -41,6 +41,7 @@ struct BenchCommand: ParsableCommand {
             var figures: [String: Any] = summary.json
             figures["threads"] = threads
             figures["cpu"] = cpuModelName()
+            figures["kernel_isa"] = KernelISA.active.description
             figures["steps"] = steps
             figures["warmup"] = warmup
             figures["train_rollout"] = compiled.training.graph.values[compiled.training.graph.value(named: Programs.target)!].type.shape[3]

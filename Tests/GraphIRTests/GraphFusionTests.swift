@@ -62,6 +62,29 @@ final class GraphFusionTests: XCTestCase {
         XCTAssertEqual(try b.graph.fusingForInference(), b.graph)
     }
 
+    /// An FNO layer's residual sum: `add(spectral, linear)` then gelu becomes one
+    /// linear_add_gelu whose addend is the other operand, whichever side the linear is on;
+    /// `add(l, l)` (the value read twice by its consumer) is left alone.
+    func testResidualAddFusesFromEitherSideButNotWhenReadTwice() throws {
+        for linearFirst in [false, true] {
+            var b = GraphBuilder(name: "layer")
+            let x = b.input("x", .f32(2, 3)), other = b.input("other", .f32(2, 4))
+            let w = b.parameter("w", .f32(3, 4)), bias = b.parameter("b", .f32(4))
+            let l = try b(.linear, x, w, bias)
+            b.output("y", try b(.gelu, linearFirst ? try b(.add, l, other) : try b(.add, other, l)))
+            let fused = try b.graph.fusingForInference()
+            try fused.verify()
+            XCTAssertEqual(fused.nodes.map(\.op), [.linearAddGelu])
+            XCTAssertEqual(fused.nodes[0].inputs, ["x", "w", "b", "other"].map { fused.value(named: $0)! })
+        }
+        var b = GraphBuilder(name: "twice")
+        let x = b.input("x", .f32(2, 3))
+        let l = try b(.linear, x, b.parameter("w", .f32(3, 4)), b.parameter("b", .f32(4)))
+        b.output("y", try b(.add, l, l))
+        XCTAssertEqual(try b.graph.fusingForInference(), b.graph)
+        XCTAssertEqual(try b.graph.fusingForTraining(), b.graph)
+    }
+
     /// Result-less nodes (Adam) keep their order relative to the others.
     func testEveryOpGraphFusesOnlyWhereAllowedAndStaysValid() throws {
         let graph = try SampleGraphs.everyOp()

@@ -42,6 +42,8 @@ enum SampleGraphs {
         let dG2 = try b(.rfft2Grad(height: 4, width: 4, modes1: m1, modes2: m2), dSpectrum)
 
         let fusedGrad = try b(.linearGradInputGelu, dPred, w1, cat)
+        let fusedGradAdd = try b(.linearGradInputAdd, dPred, w1, cat)
+        let fusedGradAddGelu = try b(.linearGradInputAddGelu, dPred, w1, fusedGradAdd, cat)
 
         let m = b.state("adam.m.proj.weight", .f32(8, 1))
         let v = b.state("adam.v.proj.weight", .f32(8, 1))
@@ -51,6 +53,8 @@ enum SampleGraphs {
         let fused = try b(.linearGelu, a, w0, b0)
         let w2 = b.parameter("mlp.weight", .f32(4, 2)), b2 = b.parameter("mlp.bias", .f32(2))
         let mlp = try b(.mlp, a, w0, b0, w2, b2)
+        let residual = try b(.linearAdd, a, w0, b0, h)
+        let residualGelu = try b(.linearAddGelu, a, w0, b0, residual)
 
         // M2M: patches, router features from primitives, routing, bounded expert buffers.
         let field = b.input("field", .f32(1, 8, 8, 1))
@@ -85,6 +89,8 @@ enum SampleGraphs {
         b.output("fused", fused)
         b.output("mlp", mlp)
         b.output("fused.grad", fusedGrad)
+        b.output("fused.grad.add.gelu", fusedGradAddGelu)
+        b.output("fused.residual.gelu", residualGelu)
 
         b.output("d.proj.bias", dB1)
         b.output("d.h", dH)

@@ -74,12 +74,16 @@ enum TestSupport {
 
     /// Runs m2mc; returns (exit status, stdout, stderr). With `timeout` (seconds), a run still
     /// going then is killed (SIGKILL: status 9, reason uncaughtSignal), so a hang fails its test
-    /// instead of stalling the suite.
+    /// instead of stalling the suite. `environment` adds or overrides variables (e.g. `M2MC_ISA`).
     @discardableResult
-    static func runM2MC(_ arguments: [String], timeout: Double? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func runM2MC(_ arguments: [String], timeout: Double? = nil, environment extra: [String: String] = [:]) throws
+        -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = try m2mcBinary()
         process.arguments = arguments
+        if !extra.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,0 +1,53 @@
+#ifndef M2M_CKERNELS_H
+#define M2M_CKERNELS_H
+
+#include <stddef.h>
+
+/* Hot elementwise kernels of the executor, compiled three times (baseline x86-64,
+ * AVX2, AVX-512) and dispatched at run time on the CPU (cpuid), once per process;
+ * M2MC_ISA=baseline|avx2|avx512 forces one. Every variant does the same IEEE
+ * operations per element in the same order (no FMA contraction, no approximate
+ * reciprocal, reductions in a fixed order per element), so all ISAs give identical
+ * bits, equal to the Swift reference in FastMath. */
+
+typedef enum {
+    M2M_ISA_BASELINE = 0,
+    M2M_ISA_AVX2 = 1,
+    M2M_ISA_AVX512 = 2,
+} m2m_isa;
+
+#define M2M_ISA_COUNT 3
+
+/* Chooses the ISA once (idempotent, thread-safe): M2MC_ISA if set, else the widest the
+ * CPU supports. Returns 0, or -1 with a one-line message in `error` (an unknown name,
+ * or an ISA this CPU lacks); then the best supported ISA stays selected. */
+int m2m_isa_initialize(char *error, size_t error_size);
+/* 1 when this CPU can run `isa`. */
+int m2m_isa_supported(int isa);
+/* The ISA the kernels use now (initializes with the CPU's best when not yet done). */
+int m2m_isa_active(void);
+/* Forces `isa` (tests, benchmarks); returns -1 and changes nothing when unsupported. */
+int m2m_isa_select(int isa);
+/* "baseline", "avx2", "avx512". */
+const char *m2m_isa_name(int isa);
+
+/* y = gelu(x) (tanh form, as FastMath.gelu). y may be x (in place), not overlap it otherwise;
+ * the same holds for every output below. */
+void m2m_gelu(const float *x, float *y, long n);
+/* y = dy * gelu'(x) (as FastMath.geluDerivative). y may alias dy. */
+void m2m_gelu_grad(const float *x, const float *dy, float *y, long n);
+/* y = a + b; y may alias a or b. */
+void m2m_add(const float *a, const float *b, float *y, long n);
+/* y += a. */
+void m2m_accumulate(float *y, const float *a, long n);
+/* Adam / AdamW step over n floats, as AdamKernel: g = grad + l2 * p, m = b1 m + (1 - b1) g,
+ * v = b2 v + (1 - b2) g g, p = p shrink - step_size m / (sqrt(v / c2) + eps). */
+void m2m_adam(float *param, const float *grad, float *m, float *v, long n,
+              float beta1, float beta2, float epsilon, float l2, float shrink,
+              float step_size, float correction2);
+/* out[c] = sum over r in 0..<rows of src[r * n + c], rows in index order (rows >= 1). */
+void m2m_sum_rows(const float *src, float *out, long rows, long n);
+/* Each of `rows` rows of y (n floats each) set to b. */
+void m2m_broadcast_rows(const float *b, float *y, long rows, long n);
+
+#endif

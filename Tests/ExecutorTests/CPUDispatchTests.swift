@@ -1,0 +1,242 @@
+import CKernels
+import Executor
+import Foundation
+import XCTest
+
+/// The CPU-dispatched C kernels (CKernels): every ISA variant this CPU runs gives the
+/// same bits as the baseline variant and as the Swift code they replaced (FastMath's
+/// formulas, restated below as `SwiftFloat`, and the plain Float loops); gelu and gelu'
+/// also agree with Double references. No `@testable`, so it also runs in a release build
+/// (`swift test -c release --filter CPUDispatchTests`), where the C kernels are vectorized.
+final class CPUDispatchTests: XCTestCase {
+    private var saved = KernelISA.active
+    override func setUp() { saved = KernelISA.active }
+    override func tearDown() { KernelISA.select(saved) }
+
+    /// Lengths around every vector width (4, 8, 16) and their unrolled multiples, so the
+    /// vector bodies and the scalar remainders both run; offsets misalign the starts.
+    static let lengths = [1, 3, 7, 8, 15, 16, 17, 31, 33, 64, 127, 129, 1000, 4099]
+
+    /// Inputs that reach the exp clamps (|x| large), zero, tiny and negative values.
+    static func inputs(_ n: Int, seed: UInt64) -> [Float] {
+        var rng = SplitMix(seed: seed)
+        let special: [Float] = [0, -0.0, 1e-30, -1e-30, 1e-3, -1e-3, 5, -5, 9.5, -9.5, 40, -40, 100, -100, 3e38, -3e38]
+        return (0..<n).map { i in
+            i % 7 == 3 ? special[(i / 7) % special.count] : Float(rng.uniform() * 16 - 8)
+        }
+    }
+
+    static var available: [KernelISA] { KernelISA.allCases.filter(\.isSupported) }
+
+    /// Runs `body` under every ISA this CPU has and returns each one's output bits.
+    private func underEveryISA(_ body: () -> [Float]) -> [(KernelISA, [UInt32])] {
+        Self.available.map { isa in
+            XCTAssertTrue(KernelISA.select(isa))
+            XCTAssertEqual(KernelISA.active, isa)
+            return (isa, body().map(\.bitPattern))
+        }
+    }
+
+    private func assertAllEqual(_ results: [(KernelISA, [UInt32])], _ expected: [Float], _ label: String,
+                                file: StaticString = #filePath, line: UInt = #line) {
+        for (isa, bits) in results {
+            XCTAssertEqual(bits.count, expected.count, label, file: file, line: line)
+            let mismatch = bits.indices.first { bits[$0] != expected[$0].bitPattern }
+            XCTAssertNil(mismatch, "\(label) under \(isa): first differing element \(mismatch ?? -1)", file: file, line: line)
+        }
+    }
+
+    func testBaselineIsAlwaysSupportedAndTheBestIsActiveByDefault() {
+        XCTAssertTrue(KernelISA.baseline.isSupported)
+        // Without M2MC_ISA the widest supported variant runs.
+        if ProcessInfo.processInfo.environment["M2MC_ISA"] == nil {
+            XCTAssertEqual(saved, Self.available.last)
+        }
+        if !KernelISA.avx512.isSupported {
+            print("CPUDispatchTests: this CPU lacks AVX-512; the AVX-512 variant is not run here, only \(Self.available)")
+        }
+    }
+
+    func testUnsupportedISAIsRefusedAndChangesNothing() throws {
+        guard let missing = KernelISA.allCases.first(where: { !$0.isSupported }) else {
+            throw XCTSkip("this CPU supports every variant; nothing to refuse")
+        }
+        let before = KernelISA.active
+        XCTAssertFalse(KernelISA.select(missing))
+        XCTAssertEqual(KernelISA.active, before)
+    }
+
+    func testGeluIsBitIdenticalAcrossISAsAndMatchesFastMath() {
+        for n in Self.lengths {
+            for offset in [0, 1, 3] {
+                let x = Self.inputs(n + offset, seed: UInt64(n * 10 + offset))
+                let results = underEveryISA {
+                    var y = [Float](repeating: .nan, count: n + offset)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { m2m_gelu(xp.baseAddress! + offset, $0.baseAddress! + offset, n) }
+                    }
+                    return Array(y[offset...])
+                }
+                let xs = Array(x[offset...])
+                assertAllEqual(results, xs.map { SwiftFloat.gelu($0) }, "gelu n=\(n)")
+                // In place (the GEMM epilogues: y == x), which must take the same vector path.
+                let inPlace = underEveryISA {
+                    var y = xs
+                    y.withUnsafeMutableBufferPointer { m2m_gelu($0.baseAddress!, $0.baseAddress!, n) }
+                    return y
+                }
+                assertAllEqual(inPlace, xs.map { SwiftFloat.gelu($0) }, "gelu in place n=\(n)")
+                for (v, y) in zip(xs, xs.map { SwiftFloat.gelu($0) }) where abs(v) < 1e30 {
+                    let r = Reference.gelu(v)
+                    XCTAssertEqual(Double(y), r, accuracy: 2e-6 * max(1, abs(r)), "gelu(\(v))")
+                }
+            }
+        }
+    }
+
+    func testGeluGradIsBitIdenticalAcrossISAsAndMatchesFastMath() {
+        for n in Self.lengths {
+            let x = Self.inputs(n, seed: UInt64(100 + n)), dy = Self.inputs(n, seed: UInt64(200 + n))
+            let expected = zip(x, dy).map { $1 * SwiftFloat.geluDerivative($0) }
+            let results = underEveryISA {
+                var y = [Float](repeating: .nan, count: n)
+                m2m_gelu_grad(x, dy, &y, n)
+                return y
+            }
+            assertAllEqual(results, expected, "gelu_grad n=\(n)")
+            // In place (the linear_grad_input_gelu epilogue: dy overwritten by dy * gelu'(x)).
+            let inPlace = underEveryISA {
+                var y = dy
+                y.withUnsafeMutableBufferPointer { m2m_gelu_grad(x, $0.baseAddress!, $0.baseAddress!, n) }
+                return y
+            }
+            assertAllEqual(inPlace, expected, "gelu_grad in place n=\(n)")
+            for v in x where abs(v) < 20 {
+                XCTAssertEqual(Double(SwiftFloat.geluDerivative(v)), Reference.geluDerivative(v), accuracy: 1e-5, "gelu'(\(v))")
+            }
+        }
+    }
+
+    func testAddAccumulateAndBroadcastAreExactFloatOperations() {
+        for n in Self.lengths {
+            let a = Self.inputs(n, seed: UInt64(300 + n)), b = Self.inputs(n, seed: UInt64(400 + n))
+            let sum = zip(a, b).map { $0 + $1 }
+            assertAllEqual(underEveryISA {
+                var y = [Float](repeating: .nan, count: n)
+                m2m_add(a, b, &y, n)
+                return y
+            }, sum, "add n=\(n)")
+            assertAllEqual(underEveryISA {
+                var y = a
+                m2m_accumulate(&y, b, n)
+                return y
+            }, sum, "accumulate n=\(n)")
+            assertAllEqual(underEveryISA {
+                var y = a
+                y.withUnsafeMutableBufferPointer { m2m_add($0.baseAddress!, b, $0.baseAddress!, n) }
+                return y
+            }, sum, "add in place n=\(n)")
+            let rows = 3
+            assertAllEqual(underEveryISA {
+                var y = [Float](repeating: .nan, count: rows * n)
+                m2m_broadcast_rows(a, &y, rows, n)
+                return y
+            }, Array([[Float]](repeating: a, count: rows).joined()), "broadcast_rows n=\(n)")
+        }
+    }
+
+    /// Column sums in row order: the fixed order the thread bit-identity relies on.
+    func testSumRowsSumsInRowOrderUnderEveryISA() {
+        for n in [1, 5, 16, 17, 32, 33, 128, 130] {
+            for rows in [1, 2, 7, 300] {
+                let src = Self.inputs(rows * n, seed: UInt64(500 + rows * n)).map { $0 * 1e-3 + 1 }
+                var expected = Array(src[0..<n])
+                for r in 1..<rows { for c in 0..<n { expected[c] += src[r * n + c] } }
+                assertAllEqual(underEveryISA {
+                    var out = [Float](repeating: .nan, count: n)
+                    m2m_sum_rows(src, &out, rows, n)
+                    return out
+                }, expected, "sum_rows \(rows)x\(n)")
+                // Not just any order: the reverse order rounds differently somewhere.
+                if rows == 300 && n == 128 {
+                    var reversed = Array(src[((rows - 1) * n)...])
+                    for r in (0..<(rows - 1)).reversed() { for c in 0..<n { reversed[c] += src[r * n + c] } }
+                    XCTAssertNotEqual(reversed.map(\.bitPattern), expected.map(\.bitPattern))
+                }
+            }
+        }
+    }
+
+    func testAdamIsBitIdenticalAcrossISAsAndMatchesTheFloatFormula() {
+        let (beta1, beta2, eps): (Float, Float, Float) = (0.9, 0.999, 1e-8)
+        for (l2, shrink) in [(Float(1e-4), Float(1)), (0, 1 - 1e-3 * 1e-2)] {
+            for n in Self.lengths {
+                let p0 = Self.inputs(n, seed: UInt64(600 + n)).map { max(-10, min(10, $0)) }
+                let g = Self.inputs(n, seed: UInt64(700 + n)).map { max(-10, min(10, $0)) }
+                let m0 = g.map { $0 * 0.3 }, v0 = g.map { $0 * $0 * 0.5 }
+                let (stepSize, c2): (Float, Float) = (1e-3 / 0.271, 0.00399)
+                var p = p0, m = m0, v = v0
+                for i in 0..<n {
+                    let gi = g[i] + l2 * p[i]
+                    let mi = beta1 * m[i] + (1 - beta1) * gi
+                    let vi = beta2 * v[i] + (1 - beta2) * gi * gi
+                    m[i] = mi; v[i] = vi
+                    p[i] = p[i] * shrink - stepSize * mi / ((vi / c2).squareRoot() + eps)
+                }
+                let results = underEveryISA {
+                    var pp = p0, mm = m0, vv = v0
+                    m2m_adam(&pp, g, &mm, &vv, n, beta1, beta2, eps, l2, shrink, stepSize, c2)
+                    return pp + mm + vv
+                }
+                assertAllEqual(results, p + m + v, "adam n=\(n) l2=\(l2)")
+            }
+        }
+    }
+}
+
+/// SplitMix64: a small deterministic generator for test inputs.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+/// The Swift Float code the C kernels replaced (Executor's FastMath, op for op, no FMA):
+/// the C variants must reproduce its bits, so that plans trained before keep their bits.
+private enum SwiftFloat {
+    static func exp(_ x: Float) -> Float {
+        var t = x * 1.442695041
+        t = t < -126 ? -126 : (t > 127 ? 127 : t)
+        let shifted = t + 12_582_912
+        let k = shifted - 12_582_912
+        let f = (t - k) * 0.6931471806
+        var p: Float = 1.0 / 5040
+        p = p * f + 1.0 / 720
+        p = p * f + 1.0 / 120
+        p = p * f + 1.0 / 24
+        p = p * f + 1.0 / 6
+        p = p * f + 0.5
+        p = p * f + 1
+        p = p * f + 1
+        let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
+        return p * Float(bitPattern: exponent)
+    }
+    static let geluScale: Float = 0.7978845608, geluCubic: Float = 0.044715
+    static func gelu(_ x: Float) -> Float {
+        let u = geluScale * (x + geluCubic * x * x * x)
+        return x / (1 + exp(-2 * u))
+    }
+    static func geluDerivative(_ x: Float) -> Float {
+        let x2 = x * x
+        let u = geluScale * (x + geluCubic * x2 * x)
+        let s = 1 / (1 + exp(-2 * u))
+        return s + 2 * x * s * (1 - s) * geluScale * (1 + 3 * geluCubic * x2)
+    }
+}
