@@ -13,8 +13,8 @@ NTRAIN=${NTRAIN:-200}
 NTEST=${NTEST:-40}
 OUT=${OUT:-runs/m2m-experiments-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT/configs"
-swift build -c release --product m2mc --scratch-path .build-release -Xswiftc -target-cpu -Xswiftc native | grep -E "error|Compiling m2mc|Build" >&2
-M2MC=.build-release/release/m2mc
+swift build -c release --product m2mc | grep -E "error|Compiling m2mc|Build" >&2
+M2MC=.build/release/m2mc
 $M2MC datagen mscale -o "$OUT/mscale" --n $((NTRAIN + NTEST)) --seed 0 >/dev/null
 $M2MC datagen ns -o "$OUT/ns" --n $((NTRAIN + NTEST)) --t 20 --seed 0 >/dev/null
 

@@ -13,8 +13,8 @@ if ! ldconfig -p | grep -q libfftw3f_threads || ! ldconfig -p | grep -q libopenb
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libfftw3-dev libopenblas-dev libnuma-dev libhdf5-dev libpng-dev >/dev/null
 fi
-swift build -c release --product m2mc --scratch-path .build-release -Xswiftc -target-cpu -Xswiftc native
-M2MC=.build-release/release/m2mc
+swift build -c release --product m2mc
+M2MC=.build/release/m2mc
 OUT=${OUT:-runs/main-job-$(date +%Y%m%d-%H%M%S)}
 EPOCHS=${EPOCHS:-12}
 NTRAIN=${NTRAIN:-280}

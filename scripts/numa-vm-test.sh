@@ -42,16 +42,15 @@ if [ ! -f "$work/vmlinuz" ] || [ ! -x "$work/busybox" ]; then
     rm -rf "$work/boot" "$work/bin" "$work"/*.deb
 fi
 
-# One OpenBLAS kernel on both sides: the guest's emulated CPU (AVX2, FMA, no AVX-512) and
-# this host must run the same sgemm code for the bits to match.
-export OPENBLAS_CORETYPE=Haswell
-export M2MC_ISA=avx2
+# Portable plans: the guest's emulated CPU (AVX2, FMA, no AVX-512) and this host make the same
+# kernel choices (GEMM spectral form, OpenBLAS's Haswell kernels, which m2mc pins itself), so
+# the bits can be compared.
 policies="local interleave experts replicate"
 plans="$work/plans"
 rm -rf "$plans" && mkdir -p "$plans"
 for nodes in 2 4; do
     for policy in $policies; do
-        "$bin" compile configs/tiny-m2m.json -o "$plans/$policy-$nodes.m2m" --fftw estimate \
+        "$bin" compile configs/tiny-m2m.json -o "$plans/$policy-$nodes.m2m" --fftw estimate --portable \
             --numa "$policy" --topology "${nodes}x1" >/dev/null
         # The host's run of the same plan (folded onto its nodes): the reference digest.
         "$bin" verify-placement "$plans/$policy-$nodes.m2m" --numa-fallback --threads "$nodes" 2>/dev/null \
@@ -81,7 +80,6 @@ build_initramfs() {
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev 2>/dev/null
-export OPENBLAS_CORETYPE=Haswell M2MC_ISA=avx2
 for policy in $policies; do
     echo "== guest $nodes nodes \$policy"
     $bin verify-placement /plans/\$policy-$nodes.m2m --threads $nodes 2>&1

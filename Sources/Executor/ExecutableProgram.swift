@@ -183,4 +183,22 @@ public enum Executor {
     public static func configureLibraries() {
         openblas_set_num_threads(1)
     }
+
+    /// The OpenBLAS kernel set chosen when the library loaded (its core type, e.g. "Haswell").
+    public static var blasCoreName: String { String(cString: openblas_get_corename()) }
+
+    /// What portable plans pin OpenBLAS to: the x86-64-v3 kernels every AVX2 machine runs.
+    public static let portableBLASCore = "Haswell"
+
+    /// Nil when this process can run a portable plan with its pinned choices; else why not.
+    public static func portableProblem() -> String? {
+        guard KernelISA.avx2.isSupported else {
+            return "a portable plan needs an x86-64-v3 CPU (AVX2 and FMA); this one has neither"
+        }
+        guard blasCoreName.lowercased() == portableBLASCore.lowercased() else {
+            return "a portable plan pins OpenBLAS to its \(portableBLASCore) kernels, but this process loaded "
+                + "\(blasCoreName): run with OPENBLAS_CORETYPE=\(portableBLASCore) (m2mc sets it itself)"
+        }
+        return nil
+    }
 }

@@ -26,6 +26,7 @@ extension CompiledModel {
         /// Each spectral transform's form; absent in files written before the GEMM form
         /// existed, which load with the FFTW form everywhere (what they ran).
         var spectralTransform: SpectralForms?
+        var portable: Bool?
     }
 
     /// Serializes to the file format.
@@ -34,7 +35,7 @@ extension CompiledModel {
                               programs: programs.map { .init(name: $0.name, graph: $0.graph.text, plan: $0.plan) },
                               persistent: persistent, placement: placement, fftRigor: fftRigor, wisdom: wisdom, threads: threads,
                               compileMilliseconds: compileMilliseconds, fftPlanningMilliseconds: fftPlanningMilliseconds,
-                              spectralTransform: spectral)
+                              spectralTransform: spectral, portable: portable)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = try encoder.encode(payload)
@@ -157,10 +158,15 @@ extension CompiledModel {
         let transforms = spectralTransforms(of: programs)
         let spectral = payload.spectralTransform ?? SpectralFormPlanner.choose(transforms, mode: .fftw) { _, _ in 0 }
         if let problem = SpectralFormPlanner.problem(spectral, transforms: transforms) { throw fail(problem) }
+        let portable = payload.portable ?? false
+        if portable && spectral.mode != .gemm {
+            throw fail("a portable plan must use the GEMM spectral form everywhere, found mode '\(spectral.mode.rawValue)'")
+        }
         return CompiledModel(config: config, programs: programs, persistent: payload.persistent,
                              placement: payload.placement, fftRigor: payload.fftRigor, wisdom: payload.wisdom, threads: payload.threads,
                              compileMilliseconds: payload.compileMilliseconds,
-                             fftPlanningMilliseconds: payload.fftPlanningMilliseconds, spectral: spectral)
+                             fftPlanningMilliseconds: payload.fftPlanningMilliseconds, spectral: spectral,
+                             portable: portable)
     }
 }
 

@@ -31,6 +31,10 @@ public struct CompiledModel {
     public var fftPlanningMilliseconds: Double
     /// The form (FFTW or GEMM) of each truncated spectral transform, with the timings that chose it.
     public var spectral: SpectralForms = .everywhere(.fftw)
+    /// Portable plan (`m2mc compile --portable`): every kernel choice is one that any
+    /// x86-64-v3 machine makes alike (GEMM spectral form, OpenBLAS's Haswell kernels), so
+    /// AVX2 and AVX-512 hosts compute identical bits (ARCHITECTURE.md "Portable plans").
+    public var portable = false
 
     public func program(_ name: String) -> CompiledProgram? { programs.first { $0.name == name } }
     public var inference: CompiledProgram { program(Self.inferenceName)! }
@@ -45,7 +49,12 @@ public struct CompiledModel {
     public static func compile(_ config: ModelConfig, rigor: FFTRigor, threads: Int,
                                trainingRollout: Int? = nil, source: String? = nil,
                                numa: PlacementPolicy = .local, topology: NUMATopology? = nil,
-                               spectralMode: SpectralTransformMode = .auto) throws -> CompiledModel {
+                               spectralMode: SpectralTransformMode = .auto, portable: Bool = false) throws -> CompiledModel {
+        if portable && spectralMode == .fftw {
+            throw UserError("a portable plan uses the GEMM spectral form (FFTW's codelets differ between CPUs): "
+                            + "drop --spectral-transform fftw")
+        }
+        let spectralMode = portable ? SpectralTransformMode.gemm : spectralMode
         let start = DispatchTime.now()
         let graphs = [(inferenceName, try Programs.inference(config)),
                       (trainingName, try Programs.training(config, rollout: trainingRollout))]
@@ -75,7 +84,8 @@ public struct CompiledModel {
                              fftRigor: rigor,
                              wisdom: wisdom, threads: threads,
                              compileMilliseconds: milliseconds(start, end),
-                             fftPlanningMilliseconds: milliseconds(fftStart, end), spectral: spectral)
+                             fftPlanningMilliseconds: milliseconds(fftStart, end), spectral: spectral,
+                             portable: portable)
     }
 
     /// Every truncated spectral transform the programs execute.

@@ -27,6 +27,7 @@ public final class ModelRuntime {
         // Before any thread is created (an absurd count would die in pthread_create).
         do { try SystemResources.checkThreads(threads) } catch let e as DataError { throw UserError(e.description) }
         self.compiled = compiled
+        if compiled.portable, let problem = Executor.portableProblem() { throw UserError(problem) }
         let nodeMap: NodeMap
         do { nodeMap = try NodeMap(compiled.placement, machine: machine, fallback: numaFallback) } catch let e as PlanError {
             throw UserError(e.message)

@@ -24,6 +24,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     @Flag(help: "Also time every op of the schedule (per-op profile on stderr).") var profile = false
     @OptionGroup var placement: PlacementOptions
+    @Flag(help: "When compiling a config: a portable plan (see m2mc compile --help).") var portable = false
     @OptionGroup var numaFallback: FallbackOption
 
     func run() throws {
@@ -34,7 +35,7 @@ struct BenchCommand: ParsableCommand {
             try SystemResources.checkThreads(threads)
             let doTrain = train || !infer, doInfer = infer || !train
             let compiled = try loadModel(model, rigor: fftw, trainingRollout: 1, placement: placement,
-                                         spectralMode: spectralTransform)
+                                         spectralMode: spectralTransform, portable: portable)
             let runtime = try ModelRuntime(compiled, threads: threads, numaFallback: numaFallback.enabled)
             reportPlacement(runtime)
             let summary = ModelSummary(compiled)
@@ -47,6 +48,8 @@ struct BenchCommand: ParsableCommand {
             figures["train_rollout"] = compiled.training.graph.values[compiled.training.graph.value(named: Programs.target)!].type.shape[3]
             figures["allocation_counting"] = AllocationCounter.isActive
             figures["machine_topology"] = runtime.nodeMap.machine.description
+            figures["portable"] = compiled.portable
+            figures["blas_core"] = Executor.blasCoreName
             figures["numa_placed"] = runtime.nodeMap.isPlaced
             figures["node_bytes"] = nodeBytes(runtime)
             var allocations = 0, allocatedBytes = 0

@@ -45,13 +45,14 @@ func peakResidentBytes() -> Int {
 /// Loads a compiled model, or compiles a config on the fly when given a .json.
 func loadModel(_ path: String, rigor: FFTRigor, trainingRollout: Int? = nil,
                placement: PlacementOptions? = nil,
-               spectralMode: SpectralTransformMode = .auto) throws -> CompiledModel {
+               spectralMode: SpectralTransformMode = .auto, portable: Bool = false) throws -> CompiledModel {
     if path.hasSuffix(".json") {
         return try CompiledModel.compile(try ModelConfig.load(path), rigor: rigor, threads: 2,
                                          trainingRollout: trainingRollout, source: path,
                                          numa: placement?.numa ?? .local, topology: try placement?.parsedTopology(),
-                                         spectralMode: spectralMode)
+                                         spectralMode: spectralMode, portable: portable)
     }
+    if portable { throw UserError("--portable applies when compiling a config; \(path) was compiled without or with it") }
     if let placement, placement.numa != .local || placement.topology != nil {
         throw UserError("--numa and --topology apply when compiling a config; \(path) was compiled with its placement "
                         + "(m2mc compile --numa)")

@@ -21,6 +21,8 @@ struct CompileCommand: ParsableCommand {
     var spectralTransform: SpectralTransformMode = .auto
     @Option(help: "Default worker threads stored in the plan.") var threads: Int = 2
     @OptionGroup var placement: PlacementOptions
+    @Flag(help: "Portable plan: kernel choices every x86-64-v3 machine makes alike (GEMM spectral form, OpenBLAS's Haswell kernels), so AVX2 and AVX-512 hosts give identical bits.")
+    var portable = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -31,7 +33,8 @@ struct CompileCommand: ParsableCommand {
             try SystemResources.checkThreads(threads)
             let model = try CompiledModel.compile(try ModelConfig.load(config), rigor: fftw, threads: threads,
                                                   source: config, numa: placement.numa,
-                                                  topology: try placement.parsedTopology(), spectralMode: spectralTransform)
+                                                  topology: try placement.parsedTopology(), spectralMode: spectralTransform,
+                                                  portable: portable)
             try model.write(to: output)
             let summary = ModelSummary(model)
             if json {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Executor
 import GraphIR
 import M2MModel
 import Planner
@@ -44,6 +45,10 @@ struct InspectCommand: ParsableCommand {
                 let timed = c.fftwSeconds.flatMap { f in c.gemmSeconds.map { g in
                     String(format: " (per sample: fftw %.1f us, gemm %.1f us)", f * 1e6, g * 1e6) } } ?? ""
                 print("  \(c.transform): \(c.form.rawValue)\(timed)")
+            }
+            if compiled.portable {
+                print("portable plan: GEMM spectral form, OpenBLAS pinned to its \(Executor.portableBLASCore) kernels, "
+                      + "identical bits on every x86-64-v3 CPU")
             }
             let placement = compiled.placement
             print("placement: \(placement.summary); \(placement.domains.count) memory domain"

@@ -38,6 +38,7 @@ struct ModelSummary {
             "threads": model.threads,
             "memory_domains": model.placement.domains.count,
             "numa_policy": model.placement.policy.rawValue,
+            "portable": model.portable,
             "topology": model.placement.topology.description,
             "domains": domains,
             "cross_node_bytes_per_train_step_at_capacity": (try? crossNodeBytes(train)) ?? 0,

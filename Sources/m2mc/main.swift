@@ -10,6 +10,8 @@ struct M2MC: ParsableCommand {
     )
 }
 
+PortableLaunch.relaunchIfNeeded(CommandLine.arguments)
+
 do {
     var command = try M2MC.parseAsRoot()
     try command.run()
