@@ -51,12 +51,19 @@ final class ThreadPoolTests: XCTestCase {
 /// Worker groups: a kernel run on one group runs only on that group's threads, with the
 /// same tiles (and so the same results) as on the whole pool.
 final class WorkerGroupTests: XCTestCase {
+    /// Records which thread ran each tile, in raw memory: tiles write disjoint slots, which a
+    /// Swift array property would turn into an exclusivity race (TSan reports it).
     final class RecordingKernel: Kernel {
-        var threads: [pthread_t?]
-        init(tiles: Int) { threads = Array(repeating: nil, count: tiles) }
+        let slots: UnsafeMutableBufferPointer<pthread_t>
+        init(tiles: Int) {
+            slots = .allocate(capacity: tiles)
+            slots.initialize(repeating: 0)
+        }
+        deinit { slots.deallocate() }
+        var threads: [pthread_t?] { slots.map { $0 == 0 ? nil : $0 } }
         var phaseCount: Int { 1 }
-        func tileCount(phase: Int) -> Int { threads.count }
-        func run(phase: Int, tile: Int) { threads[tile] = pthread_self() }
+        func tileCount(phase: Int) -> Int { slots.count }
+        func run(phase: Int, tile: Int) { slots[tile] = pthread_self() }
     }
 
     func testKernelRunsOnItsGroupOnly() {
