@@ -136,7 +136,10 @@ def build(k, t_in, w, dtype):
     mx, my = k["modes"]
     o = k["op_size"]
     model = KNO2d(encoder_mlp(t_in, o), decoder_mlp(t_in, o), o, modes_x=mx, modes_y=my,
-                  decompose=k["decompose"], linear_type=k["linear_type"], complex_dtype=cdtype).to(dtype)
+                  decompose=k["decompose"], linear_type=k["linear_type"], complex_dtype=cdtype)
+    if dtype == torch.float64:   # the real layers only: .to() would cast the complex matrix to real
+        for m in (model.enc, model.dec, model.w0):
+            m.double()
     kw = w["koopman.weight"].astype(np.float64).reshape(mx, my, o, o, 2)
     koopman = (kw[..., 0] + 1j * kw[..., 1]).transpose(2, 3, 0, 1)   # [in, out, mx, my]
     t = lambda a: torch.tensor(np.ascontiguousarray(a), dtype=dtype)
@@ -166,6 +169,52 @@ def rollout(model, x, steps, scale_in, scale_out, dtype):
     return (torch.cat(preds, dim=-1) * scale_out).double().numpy()
 
 
+def bench(config, k, t_in, steps, warmup):
+    """Times koopmanlab's KNO2d in eager PyTorch (float32, the threads set by --threads) at the
+    config's batch and grid: one inference step, and one training step as m2mc's bench times
+    it (rollout 1: relative L2 of the prediction + reconstruction_weight x relative L2 of the
+    reconstruction, backward, Adam with L2 weight decay). Returns medians in ms."""
+    import time
+    h, w = config.get("grid", [64, 64])
+    batch = config.get("batch", 20)
+    opt = config.get("optimizer", {})
+    o, (mx, my) = k["op_size"], k["modes"]
+    model = KNO2d(encoder_mlp(t_in, o), decoder_mlp(t_in, o), o, modes_x=mx, modes_y=my,
+                  decompose=k["decompose"], linear_type=k["linear_type"])
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, h, w, t_in, generator=g)
+    y = torch.randn(batch, h, w, 1, generator=g)
+    adam = torch.optim.Adam(model.parameters(), lr=opt.get("lr", 1e-3), weight_decay=opt.get("weight_decay", 1e-4))
+
+    def rel(p, t):
+        d = (p - t).reshape(batch, -1).norm(dim=1) / t.reshape(batch, -1).norm(dim=1)
+        return d.mean()
+
+    def infer():
+        with torch.no_grad():
+            im, _ = model(x)
+            return im[..., -1:]
+
+    def train():
+        adam.zero_grad(set_to_none=True)
+        im, re = model(x)
+        loss = rel(im[..., -1:], y) + k["reconstruction_weight"] * rel(re, x)
+        loss.backward()
+        adam.step()
+
+    out = {}
+    for name, fn in (("infer", infer), ("train", train)):
+        for _ in range(warmup):
+            fn()
+        ms = []
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            fn()
+            ms.append(1000 * (time.perf_counter() - t0))
+        out[name + "_ms_median"] = float(np.median(ms))
+    return out
+
+
 def rel_l2(a, b):
     return float(np.linalg.norm((a - b).ravel()) / np.linalg.norm(b.ravel()))
 
@@ -173,17 +222,27 @@ def rel_l2(a, b):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", required=True)
-    ap.add_argument("--weights", required=True)
-    ap.add_argument("--input", required=True, help="the array given to m2mc infer")
-    ap.add_argument("--m2mc-output", required=True, help="the array m2mc infer wrote")
+    ap.add_argument("--weights")
+    ap.add_argument("--input", help="the array given to m2mc infer")
+    ap.add_argument("--m2mc-output", help="the array m2mc infer wrote")
+    ap.add_argument("--bench", action="store_true", help="only time koopmanlab's KNO2d in eager PyTorch")
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rollout", type=int, default=1)
     ap.add_argument("--tolerance", type=float, default=1e-5,
                     help="largest accepted relative L2 error per rollout step against float64 torch")
     ap.add_argument("--json")
     args = ap.parse_args()
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     config, k, t_in, steady = kno_settings(args.config)
+    if args.bench:
+        r = bench(config, k, t_in, args.steps, args.warmup)
+        print(json.dumps({"config": args.config, "torch": torch.__version__, "threads": args.threads, **r}))
+        return
+    if not (args.weights and args.input and args.m2mc_output):
+        ap.error("--weights, --input and --m2mc-output are required (or --bench)")
     weights, meta = read_safetensors(args.weights)
     scale_in = float(meta.get("data_scale.input", "1"))
     scale_out = float(meta.get("data_scale.target", "1"))
