@@ -28,6 +28,9 @@ public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
     /// Thread indices of each worker group (together they cover every thread).
     public let groups: [[Int]]
+    private let groupSizes: [Int]
+    /// Whether thread 0 (the caller) belongs to each group.
+    private let callerInGroup: [Bool]
     private let shared: SharedState
     private var threads: [pthread_t] = []
 
@@ -38,6 +41,8 @@ public final class ThreadPool: @unchecked Sendable {
         let groups = groups ?? [Array(0..<threadCount)]
         precondition(groups.joined().sorted() == Array(0..<threadCount), "worker groups must partition the threads")
         self.groups = groups
+        groupSizes = groups.map(\.count)
+        callerInGroup = groups.map { $0.contains(0) }
         var groupOfThread = [Int](repeating: 0, count: threadCount)
         for (g, members) in groups.enumerated() { for t in members { groupOfThread[t] = g } }
         let pinning: [[Int]]? = cpus.map { cpus in groupOfThread.map { cpus[$0] } }
@@ -88,8 +93,9 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     private func run(_ kernel: Kernel, replicas: ContiguousArray<Kernel>?, group: Int) {
-        let members = group < 0 ? threadCount : groups[group].count
-        let callerRuns = group < 0 || groups[group].first == 0
+        // No `||` here: its autoclosure allocates a context in unoptimized builds.
+        var members = threadCount, callerRuns = true
+        if group >= 0 { (members, callerRuns) = (groupSizes[group], callerInGroup[group]) }
         for p in 0..<kernel.phaseCount {
             let count = kernel.tileCount(phase: p)
             // A kernel may note the run's valid count when its phase starts: every copy must.
