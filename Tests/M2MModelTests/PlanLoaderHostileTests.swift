@@ -29,7 +29,7 @@ final class PlanLoaderHostileTests: XCTestCase {
         edit(&p)
         let body = [UInt8](try JSONSerialization.data(withJSONObject: p, options: [.sortedKeys]))
         var bytes = Array("M2MCPLAN".utf8)
-        withUnsafeBytes(of: UInt32(1).littleEndian) { bytes += $0 }
+        withUnsafeBytes(of: CompiledModel.formatVersion.littleEndian) { bytes += $0 }
         withUnsafeBytes(of: UInt64(body.count).littleEndian) { bytes += $0 }
         withUnsafeBytes(of: fnv1a(body).littleEndian) { bytes += $0 }
         return Data(bytes + body)
