@@ -35,6 +35,7 @@ public struct KernelTable: KernelRequirements {
         case .exp: return elementwise(.exp)
         case .log: return elementwise(.log)
         case .sqrt: return elementwise(.sqrt)
+        case .tanh: return elementwise(.tanh)
         case .stopGradient: return elementwise(.copy)
         case .reduceSum(let axis): return Entry(ReduceKernel.self) { ReduceKernel($0, axis: axis, isMax: false) }
         case .reduceMax(let axis): return Entry(ReduceKernel.self) { ReduceKernel($0, axis: axis, isMax: true) }

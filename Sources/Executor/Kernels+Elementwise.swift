@@ -3,12 +3,12 @@ import Foundation
 import GraphIR
 import Planner
 
-/// The elementwise family over fixed chunks of floats: unary (gelu, exp, log, sqrt,
+/// The elementwise family over fixed chunks of floats: unary (gelu, exp, log, sqrt, tanh,
 /// affine, stop_gradient) and binary (add, sub, mul, div, gelu_grad). A tensor bounded
 /// on its leading axis is processed up to its valid rows only. The hot ones (gelu,
 /// gelu_grad, add) run the CPU-dispatched C kernels (CKernels), same bits as FastMath.
 final class ElementwiseKernel: KernelDeclaration {
-    enum Form { case gelu, geluGrad, add, sub, mul, div, affine(Float, Float), exp, log, sqrt, copy }
+    enum Form { case gelu, geluGrad, add, sub, mul, div, affine(Float, Float), exp, log, sqrt, tanh, copy }
     let form: Form
     let a, b, y: UnsafeMutablePointer<Float>
     /// Floats per leading index, and the leading extent (valid rows at run time).
@@ -46,6 +46,7 @@ final class ElementwiseKernel: KernelDeclaration {
         case .exp: for i in 0..<n { y[i] = Foundation.exp(a[i]) }
         case .log: for i in 0..<n { y[i] = Foundation.log(a[i]) }
         case .sqrt: for i in 0..<n { y[i] = a[i].squareRoot() }
+        case .tanh: for i in 0..<n { y[i] = FastMath.tanh(a[i]) }
         case .copy: y.update(from: a, count: n)
         }
     }

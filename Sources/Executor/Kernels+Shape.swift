@@ -1,13 +1,14 @@
 import GraphIR
 import Planner
 
-/// A tensor viewed around one axis as `[outer, axis, inner]`.
+/// A tensor viewed around one axis as `[outer, axis, inner]`; `inner` counts floats
+/// (`floatsPerElement` 2 for c64: real and imaginary parts are reduced or copied alike).
 struct AxisView {
     let outer, length, inner: Int
-    init(_ shape: [Int], axis: Int) {
+    init(_ shape: [Int], axis: Int, floatsPerElement: Int = 1) {
         outer = shape[..<axis].reduce(1, *)
         length = axis < shape.count ? shape[axis] : 1
-        inner = shape[(axis + 1)...].reduce(1, *)
+        inner = shape[(axis + 1)...].reduce(1, *) * floatsPerElement
     }
 }
 
@@ -19,7 +20,8 @@ final class ReduceKernel: KernelDeclaration {
     init(_ bind: KernelBinding, axis: Int, isMax: Bool) {
         (x, y) = (bind.input(0), bind.output)
         self.isMax = isMax
-        view = AxisView(bind.type(ofInput: 0).shape, axis: axis)
+        let t = bind.type(ofInput: 0)
+        view = AxisView(t.shape, axis: axis, floatsPerElement: t.dtype == .c64 ? 2 : 1)
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { view.outer }
@@ -44,7 +46,8 @@ final class BroadcastKernel: KernelDeclaration {
     init(_ bind: KernelBinding) {
         (x, y) = (bind.input(0), bind.output)
         guard case .broadcast(let axis, _) = bind.node.op else { preconditionFailure("BroadcastKernel bound to \(bind.node.op.name)") }
-        view = AxisView(bind.resultType.shape, axis: axis)
+        let t = bind.resultType
+        view = AxisView(t.shape, axis: axis, floatsPerElement: t.dtype == .c64 ? 2 : 1)
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { view.outer }

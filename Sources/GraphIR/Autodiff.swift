@@ -92,6 +92,12 @@ public enum GradientRules {
             return { b, node, dy, _ in [try b(.div, dy, node.inputs[0])] }
         case .sqrt:
             return { b, node, dy, _ in [try b(.div, try b(.affine(scale: 0.5, shift: 0), dy), node.result!)] }
+        case .tanh:
+            // y = tanh x: dx = dy (1 - y^2), from primitives.
+            return { b, node, dy, _ in
+                let y = node.result!
+                return [try b(.mul, dy, try b(.affine(scale: -1, shift: 1), try b(.mul, y, y)))]
+            }
         case .reduceSum(let axis):
             return { b, node, dy, _ in [try b(.broadcast(axis: axis, size: b.type(of: node.inputs[0]).shape[axis]), dy)] }
         case .broadcast(let axis, _):

@@ -61,7 +61,7 @@ extension Graph {
             total += Self.patchDFTFLOPs(t[0].shape)
         case .bandEnergiesGrad:
             total += 2 * Self.patchDFTFLOPs(t[0].shape)
-        case .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .reduceSum, .reduceMax, .broadcast,
+        case .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum, .reduceMax, .broadcast,
              .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels, .padChannels, .concatChannels,
              .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .sumRows,
              .geluGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,

@@ -23,7 +23,7 @@ extension Op {
     /// Attributes in a fixed order (the order the text form prints them).
     public var attributes: [(String, Attribute)] {
         switch self {
-        case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .add, .sub, .mul, .div, .exp, .log, .sqrt, .stopGradient,
+        case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .add, .sub, .mul, .div, .exp, .log, .sqrt, .tanh, .stopGradient,
              .appendCoordinates, .concatChannels, .spectralMix, .spectralCentroid, .relativeL2Loss,
              .linearGradInput, .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad,
              .spectralMixGradInput, .spectralMixGradWeight, .relativeL2LossGrad:
@@ -99,6 +99,7 @@ extension Op {
         case .exp: self = .exp
         case .log: self = .log
         case .sqrt: self = .sqrt
+        case .tanh: self = .tanh
         case .reduce_sum: self = .reduceSum(axis: try int("axis"))
         case .reduce_max: self = .reduceMax(axis: try int("axis"))
         case .broadcast: self = .broadcast(axis: try int("axis"), size: try int("size"))

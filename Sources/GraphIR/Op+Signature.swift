@@ -41,7 +41,7 @@ extension Op {
     var isElementwiseBinary: Bool {
         switch code {
         case .add, .sub, .mul, .div, .gelu_grad: return true
-        case .linear, .linear_gelu, .mlp, .linear_add, .linear_add_gelu, .gelu, .affine, .exp, .log, .sqrt, .reduce_sum, .reduce_max, .broadcast,
+        case .linear, .linear_gelu, .mlp, .linear_add, .linear_add_gelu, .gelu, .affine, .exp, .log, .sqrt, .tanh, .reduce_sum, .reduce_max, .broadcast,
              .reshape, .stop_gradient, .fill, .append_coordinates, .slice_channels, .pad_channels, .concat_channels,
              .rfft2, .irfft2, .spectral_mix, .band_energies, .spectral_centroid, .extract_patches, .merge_patches,
              .route, .dispatch, .gather_gates, .combine, .relative_l2_loss, .linear_grad_input,
@@ -71,7 +71,7 @@ extension Op {
     public var boundRule: BoundRule {
         switch self {
         case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .add, .sub, .mul, .div, .affine, .exp,
-             .log, .sqrt, .stopGradient,
+             .log, .sqrt, .tanh, .stopGradient,
              .appendCoordinates, .sliceChannels, .padChannels, .concatChannels, .linearGradInput,
              .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .geluGrad, .spectralMix,
              .spectralMixGradInput:
@@ -129,7 +129,7 @@ extension Op {
             try require(t[0].shape.last == t[1].shape[0] && t[2].shape[0] == t[1].shape[1], "x, w1, b1 disagree")
             try require(t[3].shape[0] == t[1].shape[1] && t[4].shape[0] == t[3].shape[1], "w2, b2 disagree with w1")
             return TensorType(.f32, t[0].shape.dropLast() + [t[3].shape[1]])
-        case .gelu, .exp, .log, .sqrt, .affine:
+        case .gelu, .exp, .log, .sqrt, .tanh, .affine:
             try require(t[0].dtype == .f32, "x must be f32")
             return t[0]
         case .add:
@@ -139,14 +139,18 @@ extension Op {
             try require(t[0] == t[1] && t[0].dtype == .f32, "operands must have the same f32 type")
             return t[0]
         case .reduceSum(let axis), .reduceMax(let axis):
-            try require(t[0].dtype == .f32 && (0..<t[0].rank).contains(axis), "axis \(axis) out of range for f32 input")
+            // reduce_sum and broadcast also take c64 (real and imaginary parts alike: a weight
+            // shared by several mode blocks, and its summed gradient); reduce_max is f32 only.
+            let complexOK = self == .reduceSum(axis: axis)
+            try require((t[0].dtype == .f32 || (complexOK && t[0].dtype == .c64)) && (0..<t[0].rank).contains(axis),
+                        "axis \(axis) out of range for \(complexOK ? "f32 or c64" : "f32") input")
             var s = t[0].shape; s.remove(at: axis)
-            return TensorType(.f32, s)
+            return TensorType(t[0].dtype, s)
         case .broadcast(let axis, let size):
-            try require(t[0].dtype == .f32 && (0...t[0].rank).contains(axis) && size >= 1,
-                        "axis \(axis) out of range or size \(size) < 1")
+            try require((t[0].dtype == .f32 || t[0].dtype == .c64) && (0...t[0].rank).contains(axis) && size >= 1,
+                        "axis \(axis) out of range or size \(size) < 1 for f32 or c64 input")
             var s = t[0].shape; s.insert(size, at: axis)
-            return TensorType(.f32, s)
+            return TensorType(t[0].dtype, s)
         case .reshape(let shape):
             try require(shape.allSatisfy { $0 >= 1 } && shape.reduce(1, *) == t[0].elementCount,
                         "shape \(shape) must be positive with \(t[0].elementCount) elements")

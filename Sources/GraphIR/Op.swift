@@ -42,6 +42,8 @@ public enum Op: Sendable, Hashable {
     case log
     /// Square root.
     case sqrt
+    /// Hyperbolic tangent (the KNO's activation).
+    case tanh
 
     // MARK: Shape and reduction primitives.
     /// `[..., A, ...] -> [..., ...]`: sum over `axis` in index order.
@@ -188,7 +190,7 @@ public enum OpKind: Sendable, Hashable {
 /// The op table: every op's text name, arity and kind, declared once.
 public enum OpCode: String, CaseIterable, Sendable {
     case linear, linear_gelu, mlp, linear_add, linear_add_gelu, gelu
-    case add, sub, mul, div, affine, exp, log, sqrt
+    case add, sub, mul, div, affine, exp, log, sqrt, tanh
     case reduce_sum, reduce_max, broadcast, reshape, stop_gradient, fill
     case append_coordinates, slice_channels, pad_channels, concat_channels
     case rfft2, irfft2, spectral_mix, band_energies, spectral_centroid
@@ -209,7 +211,7 @@ public enum OpCode: String, CaseIterable, Sendable {
     public var signature: (arity: Arity, kind: OpKind) {
         switch self {
         case .fill: return (.exactly(0), .constant)
-        case .gelu, .exp, .log, .sqrt, .affine, .reduce_sum, .broadcast, .reshape, .append_coordinates,
+        case .gelu, .exp, .log, .sqrt, .tanh, .affine, .reduce_sum, .broadcast, .reshape, .append_coordinates,
              .slice_channels, .pad_channels, .rfft2, .irfft2, .band_energies, .extract_patches, .merge_patches:
             return (.exactly(1), .differentiable)
         case .reduce_max, .stop_gradient, .spectral_centroid, .route: return (.exactly(1), .constant)
@@ -251,6 +253,7 @@ extension Op {
         case .exp: return .exp
         case .log: return .log
         case .sqrt: return .sqrt
+        case .tanh: return .tanh
         case .reduceSum: return .reduce_sum
         case .reduceMax: return .reduce_max
         case .broadcast: return .broadcast

@@ -27,7 +27,14 @@ extension ModelConfig {
     /// Checks the unrolled graph size and an upper estimate of the largest activation and
     /// parameter tensors; run by `validate` after the keys' own ranges are checked.
     func validateSizes(source: String) throws {
-        let unrolled = layers * rolloutTrain * networks   // each factor bounded above: no overflow
+        if let k = kno, kind == .kno {
+            let unrolled = k.decompose * rolloutTrain   // each factor bounded above: no overflow
+            if unrolled > Self.maxUnrolledLayers {
+                throw UserError("\(source): keys 'kno.decompose' \(k.decompose) x 'rollout_train' \(rolloutTrain) unroll "
+                                + "\(unrolled) Koopman steps into the training graph; at most \(Self.maxUnrolledLayers)")
+            }
+        }
+        let unrolled = (kind == .kno ? 1 : layers) * rolloutTrain * networks   // each factor bounded above: no overflow
         if unrolled > Self.maxUnrolledLayers {
             let parts = kind == .m2m ? "'layers' \(layers) x 'rollout_train' \(rolloutTrain) x \(networks) experts"
                 : "'layers' \(layers) x 'rollout_train' \(rolloutTrain)"
@@ -42,8 +49,10 @@ extension ModelConfig {
             }
         }
         // Channel counts a full-field activation can have, with the key that sets each.
-        var channels: [(String, Int)] = [("t_in", tIn + 2), ("rollout_train", rolloutTrain), ("projection_hidden", projectionHidden)]
+        var channels: [(String, Int)] = [("t_in", tIn + 2), ("rollout_train", rolloutTrain)]
+        if kind != .kno { channels.append(("projection_hidden", projectionHidden)) }
         if kind == .fno { channels.append(("width", width)) }
+        if let k = kno, kind == .kno { channels.append(("kno.op_size", k.opSize)) }
         if let m = m2m, kind == .m2m {
             channels.append(("m2m.expert_widths", m.expertWidths.max() ?? 1))
             channels.append(("m2m.router_hidden", m.routerHidden))
@@ -65,6 +74,10 @@ extension ModelConfig {
             try limit(SystemResources.checkedProduct([2, modes[0], modes[1], width, width, 8]),
                       "keys 'width' \(width) and 'modes' \(modes)")
         }
+        if let k = kno, kind == .kno {
+            try limit(SystemResources.checkedProduct([k.modes[0], k.modes[1], k.opSize, k.opSize, 8]),
+                      "keys 'kno.op_size' \(k.opSize) and 'kno.modes' \(k.modes)")
+        }
         if let m = m2m, kind == .m2m {
             for e in 0..<m.experts {
                 try limit(SystemResources.checkedProduct([2, m.expertModes[e], m.expertModes[e], m.expertWidths[e],
@@ -75,6 +88,10 @@ extension ModelConfig {
                 try limit(SystemResources.checkedProduct([2, m.globalModes, m.globalModes, m.globalWidth, m.globalWidth, 8]),
                           "keys 'm2m.global_width' \(m.globalWidth) and 'm2m.global_modes' \(m.globalModes)")
             }
+        }
+        if kind == .kno {
+            try limit(SystemResources.checkedProduct([widest.1, widest.1, 4]), "key '\(widest.0)' \(widest.1)")
+            return
         }
         try limit(SystemResources.checkedProduct([widest.1, max(widest.1, projectionHidden), 4]),
                   widest.0 == "projection_hidden" ? "key 'projection_hidden' \(projectionHidden)"

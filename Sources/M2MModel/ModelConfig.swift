@@ -26,7 +26,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 public struct ModelConfig: Codable, Equatable, Sendable {
     public enum Task: String, Codable, Sendable { case timeStepping = "time_stepping", steady }
     /// The model kinds a config can name (`model`).
-    public enum Kind: String, CaseIterable, Sendable { case fno, m2m }
+    public enum Kind: String, CaseIterable, Sendable { case fno, m2m, kno }
 
     public var name = "fno"
     public var model = "fno"
@@ -54,6 +54,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public enum Normalization: String, Codable, Sendable { case none, rms }
     /// The M2M keys; present exactly when `model` is `m2m`.
     public var m2m: M2MConfig?
+    /// The KNO keys; present exactly when `model` is `kno`.
+    public var kno: KNOConfig?
 
     public init() {}
 
@@ -65,10 +67,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         "rollout_train": "rolloutTrain", "width": "width", "modes": "modes", "layers": "layers",
         "projection_hidden": "projectionHidden", "batch": "batch", "seed": "seed", "epochs": "epochs",
         "ntrain": "ntrain", "ntest": "ntest", "optimizer": "optimizer", "m2m": "m2m",
-        "normalization": "normalization",
+        "normalization": "normalization", "kno": "kno",
     ]
     /// FNO-only keys: an M2M config sets its experts' modes and widths under `m2m`.
     static let fnoOnlyKeys = ["width", "modes"]
+    /// Keys a KNO config does not use: its sizes are `kno.op_size`, `kno.modes`, `kno.decompose`.
+    static let notKNOKeys = ["width", "modes", "layers", "projection_hidden"]
     static let optimizerKeys = ["lr", "weight_decay", "decoupled_weight_decay", "beta1", "beta2", "epsilon",
                                 "step_size", "gamma"]
 
@@ -100,6 +104,17 @@ public struct ModelConfig: Codable, Equatable, Sendable {
                let unknown = controller.keys.sorted().first(where: { !PIControllerConfig.jsonKeys.contains($0) }) {
                 throw UserError("\(source): unknown key 'm2m.controller.\(unknown)'")
             }
+        }
+        if let kno = object["kno"] as? [String: Any],
+           let unknown = kno.keys.sorted().first(where: { !KNOConfig.keys.contains($0) }) {
+            throw UserError("\(source): unknown key 'kno.\(unknown)'")
+        }
+        let isKNO = (object["model"] as? String) == ModelConfig.Kind.kno.rawValue
+        if isKNO, let key = notKNOKeys.first(where: { object[$0] != nil }) {
+            throw UserError("\(source): key '\(key)' does not apply to a kno model: it sets kno.op_size, kno.modes and kno.decompose")
+        }
+        if !isKNO && object["kno"] != nil {
+            throw UserError("\(source): key 'kno' applies only to \"model\": \"kno\"")
         }
         let isM2M = (object["model"] as? String) == ModelConfig.Kind.m2m.rawValue
         if isM2M, let key = fnoOnlyKeys.first(where: { object[$0] != nil }) {
@@ -135,7 +150,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     static func keyFailingAlone(_ object: [String: Any], _ decoder: JSONDecoder) -> String? {
         for key in object.keys.sorted() {
             var candidates: [(String, [String: Any])] = [(key, [key: object[key]!])]
-            if key == "optimizer" || key == "m2m", let nested = object[key] as? [String: Any] {
+            if key == "optimizer" || key == "m2m" || key == "kno", let nested = object[key] as? [String: Any] {
                 candidates = nested.keys.sorted().map { ("\(key).\($0)", [key: [$0: nested[$0]!]]) }
             }
             for (name, single) in candidates {
@@ -190,6 +205,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try check(optimizer.epsilon > 0, "optimizer.epsilon", "must be > 0")
         try check(optimizer.stepSize >= 1 && optimizer.gamma > 0, "optimizer.step_size", "must be >= 1 with gamma > 0")
         if kind == .m2m { try (m2m ?? M2MConfig()).validate(grid: grid, source: source) }
+        if kind == .kno { try (kno ?? KNOConfig()).validate(grid: grid, source: source) }
         try validateSizes(source: source)
     }
 
@@ -202,10 +218,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let data = try! encoder.encode(self)
-        guard kind == .m2m else { return data }
-        // An m2m config has no FNO-only keys (their defaults would read as set on reload).
+        guard kind == .m2m || kind == .kno else { return data }
+        // An m2m (kno) config has no FNO-only (unused) keys: their defaults would read as set on reload.
         var object = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-        for key in Self.fnoOnlyKeys { object[key] = nil }
+        for key in kind == .m2m ? Self.fnoOnlyKeys : Self.notKNOKeys { object[key] = nil }
         return try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
     }
 }
@@ -234,6 +250,8 @@ extension ModelConfig {
         normalization = try c.decodeIfPresent(Normalization.self, forKey: .normalization) ?? normalization
         m2m = try c.decodeIfPresent(M2MConfig.self, forKey: .m2m)
         if model == Kind.m2m.rawValue && m2m == nil { m2m = M2MConfig() }
+        kno = try c.decodeIfPresent(KNOConfig.self, forKey: .kno)
+        if model == Kind.kno.rawValue && kno == nil { kno = KNOConfig() }
     }
 }
 

@@ -25,11 +25,14 @@ public struct ParameterSpec: Sendable, Hashable {
     }
 }
 
-/// What one forward step of a model produces: the prediction, and for routed models
-/// the routing terms of the loss (M2M.md section 6) and the step's routing table.
+/// What one forward step of a model produces: the prediction, for routed models the
+/// routing terms of the loss (M2M.md section 6) and the step's routing table, and for
+/// models with one an auxiliary loss term added to the training loss as it is (already
+/// weighted: the KNO's reconstruction loss).
 public struct ModelStep {
     public var prediction: ValueID
     public var routing: RoutingStep?
+    public var auxiliaryLoss: ValueID? = nil
 }
 
 /// The routing part of one M2M step.
@@ -43,7 +46,7 @@ public struct RoutingStep {
 }
 
 /// A model the runtime can compile: parameters with their initializers, and a forward
-/// step as graph nodes. `model: fno | m2m` in the config chooses the implementation.
+/// step as graph nodes. `model: fno | m2m | kno` in the config chooses the implementation.
 public protocol OperatorModel {
     var config: ModelConfig { get }
     /// Every parameter, in a fixed order (the order of the seeded streams).
@@ -72,6 +75,7 @@ public enum Models {
         switch config.kind {
         case .fno: return FNO2d(config: config)
         case .m2m: return M2MNet(config: config)
+        case .kno: return KNO2d(config: config)
         }
     }
 }

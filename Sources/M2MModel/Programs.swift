@@ -15,6 +15,8 @@ public enum Programs {
     public static let dataLoss = "loss_data"
     public static let routerLoss = "loss_router"
     public static let klLoss = "kl"
+    /// Models with an auxiliary loss (the KNO's reconstruction term): its weighted sum over the rollout.
+    public static let auxiliaryLoss = "loss_auxiliary"
     /// Routed models: the routing table (`RouteTable`) of rollout step `step` (inference: "route").
     public static func route(_ step: Int) -> String { "route.\(step)" }
     public static let inferenceRoute = "route"
@@ -68,11 +70,14 @@ public enum Programs {
         public var router: ValueID?
         public var kl: ValueID?
         public var routes: [ValueID]
+        /// The weighted auxiliary terms summed over the rollout, for models that have one.
+        public var auxiliary: ValueID? = nil
 
-        /// Declares the routed terms as outputs (the training loop reports them).
+        /// Declares the routed and auxiliary terms as outputs (the training loop reports them).
         func declareOutputs(_ b: inout GraphBuilder) {
+            if auxiliary != nil || router != nil { b.output(dataLoss, data) }
+            if let auxiliary { b.output(auxiliaryLoss, auxiliary) }
             guard let router, let kl else { return }
-            b.output(dataLoss, data)
             b.output(routerLoss, router)
             b.output(klLoss, kl)
             for (i, r) in routes.enumerated() { b.output(route(i), r) }
@@ -83,7 +88,8 @@ public enum Programs {
     /// the runtime scalar `routing_weight`) and returns the sum over `steps` autoregressive
     /// steps (shared weights; each prediction becomes the newest frame) of the per-step
     /// relative L2 loss against `y`, plus `lambda x` the summed router loss for routed
-    /// models. This is the one definition of the training rollout.
+    /// models, plus the summed auxiliary terms of models that have one (the KNO's weighted
+    /// reconstruction loss). This is the one definition of the training rollout.
     public static func rolloutLoss(_ b: inout GraphBuilder, model: any OperatorModel, parameters: [String: ValueID],
                                    steps: Int) throws -> RolloutLosses {
         let config = model.config
@@ -92,10 +98,12 @@ public enum Programs {
         let y = b.input(target, .f32(n, h, w, steps))
         var window = x
         var dataTerms: [ValueID] = [], routerTerms: [ValueID] = [], klTerms: [ValueID] = [], routes: [ValueID] = []
+        var auxiliaryTerms: [ValueID] = []
         for step in 0..<steps {
             let forward = try model.forward(&b, window, parameters)
             let truth = steps == 1 ? y : try b(.sliceChannels(start: step, count: 1), y)
             dataTerms.append(try b(.relativeL2Loss, forward.prediction, truth))
+            if let auxiliary = forward.auxiliaryLoss { auxiliaryTerms.append(auxiliary) }
             if let routing = forward.routing {
                 routerTerms.append(routing.routerLoss)
                 klTerms.append(routing.kl)
@@ -107,10 +115,14 @@ public enum Programs {
             }
         }
         let data = try b.sum(dataTerms)
-        guard !routerTerms.isEmpty else { return RolloutLosses(total: data, data: data, router: nil, kl: nil, routes: []) }
+        let auxiliary = auxiliaryTerms.isEmpty ? nil : try b.sum(auxiliaryTerms)
+        let withAuxiliary = try auxiliary.map { try b(.add, data, $0) } ?? data
+        guard !routerTerms.isEmpty else {
+            return RolloutLosses(total: withAuxiliary, data: data, router: nil, kl: nil, routes: [], auxiliary: auxiliary)
+        }
         let router = try b.sum(routerTerms), kl = try b.sum(klTerms)
         let lambda = b.input(routingWeight, .f32())
-        let total = try b(.add, data, try b(.mul, lambda, router))
-        return RolloutLosses(total: total, data: data, router: router, kl: kl, routes: routes)
+        let total = try b(.add, withAuxiliary, try b(.mul, lambda, router))
+        return RolloutLosses(total: total, data: data, router: router, kl: kl, routes: routes, auxiliary: auxiliary)
     }
 }

@@ -39,6 +39,8 @@ public final class FFTPlan: @unchecked Sendable {
         if wisdomOnly && rigor.needsWisdom { flags |= UInt32(FFTW_WISDOM_ONLY) }
         if spec.kind == .complexToReal { flags |= UInt32(FFTW_DESTROY_INPUT) }
         if spec.unaligned { flags |= UInt32(FFTW_UNALIGNED) }
+        // Buffered solvers allocate their buffers at every execution: never in the step loop.
+        flags |= UInt32(FFTW_NO_BUFFERING)
         let complexIn = spec.kind != .realToComplex
         let complexOut = spec.kind != .complexToReal
         let inBytes = spec.inputElements * (complexIn ? 8 : 4)

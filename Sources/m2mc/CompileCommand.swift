@@ -10,8 +10,10 @@ struct CompileCommand: ParsableCommand {
         discussion: """
             "model": "fno" is the single FNO; "model": "m2m" the mixture of FNO experts with its keys in an \
             "m2m" object (scale, halo, expert_modes, expert_widths, k, capacity_factor, dense, prior, \
-            controller, ...; ARCHITECTURE.md lists them). Examples: configs/fno-ns64.json, \
-            configs/m2m-ns64.json, configs/m2m-dense-ns64.json, configs/m2m-mscale64.json.
+            controller, ...; ARCHITECTURE.md lists them); "model": "kno" the Koopman neural operator with \
+            its keys in a "kno" object (op_size, modes, decompose, linear_type, reconstruction_weight). \
+            Examples: configs/fno-ns64.json, configs/m2m-ns64.json, configs/m2m-dense-ns64.json, \
+            configs/m2m-mscale64.json, configs/kno-ns64.json, configs/kno-mscale64.json.
             """)
 
     @Argument(help: "Model config (JSON).") var config: String

@@ -14,10 +14,11 @@ enum ElementwiseCases {
             .exp: try unary(.exp, -2...2, Foundation.exp),
             .log: try unary(.log, 0.25...2, Foundation.log),
             .sqrt: try unary(.sqrt, 0.25...2) { $0.squareRoot() },
+            .tanh: try tanh(),
             .stop_gradient: try stopGradient(),
-            .reduce_sum: try reduce(isMax: false),
+            .reduce_sum: try complexShared(into: try reduce(isMax: false), reduceFixture: true),
             .reduce_max: try reduce(isMax: true),
-            .broadcast: try broadcast(),
+            .broadcast: try complexShared(into: try complexBroadcast(into: try broadcast()), reduceFixture: false),
             .reshape: try reshape(),
         ]
     }
@@ -31,6 +32,21 @@ enum ElementwiseCases {
             GradientCase(op.name, inputs: [("x", type, data)], wrt: ["x"],
                          body: { b, v in try b(op, v["x"]!) }, reference: { $0["x"]!.map(f) }),
         ])
+    }
+
+    /// tanh on [-3, 3] (gradient included), plus a sweep of [-9, 9] and tiny values through
+    /// every branch of the rational approximation (clamp, |x| < 4e-4, the rational part),
+    /// checked against Double tanh with a relative tolerance of 1e-6.
+    private static func tanh() throws -> OpCase {
+        var entry = try unary(.tanh, -3...3, Foundation.tanh)
+        var sweep = (0..<4096).map { Float(-9 + 18 * Double($0) / 4095) }
+        sweep += [0, -0, 1e-30, -1e-30, 3e-4, -3e-4, 4e-4, 5e-4, 7.9, -7.9, 7.91, 100, -100]
+        var fb = FixtureBuilder("tanh sweep")
+        let x = fb.input("x", .f32(sweep.count), sweep)
+        let y = try fb.b(.tanh, x)
+        fb.expect("y", y, .floats(sweep.map { Foundation.tanh(Double($0)) }))
+        entry.fixtures.append(fb.fixture(tolerance: 1e-6))
+        return entry
     }
 
     /// `big` adds a 40960-element fixture: two elementwise chunks, split over the threads.
@@ -137,6 +153,50 @@ enum ElementwiseCases {
                                           reference: { Oracle.broadcast($0["x"]!, shape: shape, axis: axis, size: 4) }))
         }
         return OpCase(fixtures: fixtures, gradients: gradients)
+    }
+
+    /// broadcast of a c64 tensor: real and imaginary parts repeated alike.
+    private static func complexBroadcast(into entry: OpCase) throws -> OpCase {
+        var entry = entry
+        let shape = [3, 2]
+        for axis in [0, 2] {
+            var fb = FixtureBuilder("broadcast c64 axis \(axis)")
+            let (z, zd) = fb.input("z", TensorType(.c64, shape), seed: 556 + UInt64(axis))
+            // A c64 element is a pair: broadcast the pairs as a trailing axis of 2 floats.
+            fb.expect("y", try fb.b(.broadcast(axis: axis, size: 3), z),
+                      .floats(Oracle.broadcast(zd, shape: shape + [2], axis: axis, size: 3)))
+            entry.fixtures.append(fb.fixture())
+        }
+        return entry
+    }
+
+    /// A c64 weight shared by both mode blocks of a spectrum (the KNO's Koopman matrix):
+    /// `irfft2(spectral_mix(x, reshape(broadcast(w, 0, 2), [2K, Ci, Co])))`. Its gradient with
+    /// respect to w runs reduce_sum over c64 (the adjoint of the broadcast); the reference
+    /// duplicates w in Double. With `reduceFixture`, also a forward fixture of reduce_sum on c64.
+    private static func complexShared(into entry: OpCase, reduceFixture: Bool) throws -> OpCase {
+        var entry = entry
+        if reduceFixture {
+            var fb = FixtureBuilder("reduce_sum c64 axis 1")
+            let (z, zd) = fb.input("z", .c64(2, 3, 2), seed: 565)
+            fb.expect("y", try fb.b(.reduceSum(axis: 1), z), .floats(Oracle.reduce(zd, shape: [2, 3, 2, 2], axis: 1, max: false)))
+            entry.fixtures.append(fb.fixture())
+        }
+        let g = SpectralGrid(n: 2, h: 6, w: 8, c: 3, m1: 2, m2: 3)
+        let half = g.m1 * g.m2
+        let xType = TensorType.c64(g.modes, 2, 2), wType = TensorType.c64(half, 2, 3)
+        let inverse = Op.irfft2(height: g.h, width: g.w, modes1: g.m1, modes2: g.m2)
+        entry.gradients.append(GradientCase("c64 weight shared by both mode blocks",
+            inputs: [("x", xType, randomFloats(xType.floatCount, seed: 566)), ("w", wType, randomFloats(wType.floatCount, seed: 567))],
+            wrt: ["x", "w"],
+            body: { b, v in
+                let both = try b(.reshape(shape: [g.modes, 2, 3]), try b(.broadcast(axis: 0, size: 2), v["w"]!))
+                return try b(inverse, try b(.spectralMix, v["x"]!, both))
+            },
+            reference: { v in
+                Reference.irfft2(Reference.spectralMix(v["x"]!, v["w"]! + v["w"]!, modes: g.modes, batch: 2, ci: 2, co: 3), g)
+            }))
+        return entry
     }
 
     private static func reshape() throws -> OpCase {

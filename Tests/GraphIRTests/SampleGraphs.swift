@@ -84,6 +84,7 @@ enum SampleGraphs {
         b.output("m2m.d.field", try b(.extractPatchesGrad(scale: 2, halo: 1), patches))
         b.output("m2m.d.merged", try b(.mergePatchesGrad(scale: 2, halo: 0), merged))
         b.output("m2m.sqrt", try b(.sqrt, exps))
+        b.output("kno.tanh", try b(.tanh, exps))
 
         b.output("loss", loss)
         b.output("fused", fused)

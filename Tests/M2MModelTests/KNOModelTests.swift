@@ -1,0 +1,306 @@
+import Foundation
+import M2MData
+import M2MModel
+import MallocInterposerSwift
+import Planner
+import XCTest
+
+/// The KNO baseline (`model: kno`) end to end on tiny-kno: its step and training loss
+/// against the independent Double reference (`ReferenceKNO`), bit-identical training
+/// across runs, thread counts and resume, one-line config errors naming the key, no heap
+/// allocation in steady-state steps, and arenas at the liveness bound.
+final class KNOModelTests: XCTestCase {
+    static var tinyPath: String { TestSupport.repoRoot.appendingPathComponent("configs/tiny-kno.json").path }
+    static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyPath) }
+
+    nonisolated(unsafe) static var cachedCompiled: CompiledModel?
+    static func compiled() throws -> CompiledModel {
+        if let c = cachedCompiled { return c }
+        let c = try CompiledModel.compile(try tinyConfig(), rigor: .estimate, threads: 2)
+        cachedCompiled = c
+        return c
+    }
+
+    var folder: String!
+
+    override func setUpWithError() throws {
+        folder = NSTemporaryDirectory() + "kno-model-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    // MARK: (a) Against the Double reference
+
+    /// Runs the inference program once on `x`; returns its prediction.
+    func infer(_ runtime: ModelRuntime, _ x: [Float]) throws -> [Double] {
+        let program = try runtime.program(CompiledModel.inferenceName)
+        try XCTUnwrap(program.buffer(Programs.input)).update(from: x, count: x.count)
+        program.run()
+        let c = runtime.config
+        return UnsafeBufferPointer(start: try XCTUnwrap(program.buffer(Programs.prediction)),
+                                   count: c.batch * c.grid[0] * c.grid[1]).map(Double.init)
+    }
+
+    /// tiny-kno, its non-linear variant and a steady (t_in = 1) variant.
+    func variants() throws -> [ModelConfig] {
+        let base = try Self.tinyConfig()
+        var nonlinear = base
+        nonlinear.kno!.linearType = false
+        var steady = base
+        steady.task = .steady
+        (steady.tIn, steady.tOut, steady.rolloutTrain) = (1, 1, 1)
+        var square = base
+        square.grid = [8, 6]
+        square.kno!.modes = [4, 4]   // 2 mx = H: the two corner blocks tile every row; my = W/2 + 1 keeps Nyquist
+        return [base, nonlinear, steady, square]
+    }
+
+    func testInferenceMatchesReference() throws {
+        for config in try variants() {
+            try config.validate(source: "test")
+            let runtime = try ModelRuntime(try CompiledModel.compile(config, rigor: .estimate, threads: 2), threads: 2)
+            let count = config.batch * config.grid[0] * config.grid[1] * config.inputChannels
+            let x = TestSupport.randomValues(count, seed: 31)
+            let predicted = try infer(runtime, x)
+            let reference = ReferenceKNO(config: config, parameters: ReferenceKNO.parameters(of: config, in: runtime.store))
+            let expected = reference.forward(x.map(Double.init), batch: config.batch).prediction
+            XCTAssertLessThan(TestSupport.relativeL2(predicted, expected), 1e-5, "\(config.kno!) grid \(config.grid)")
+            XCTAssertGreaterThan(expected.map(abs).max()!, 1e-3)
+            // The Koopman path matters: without it the reference gives another prediction.
+            var noKoopman = reference
+            noKoopman.parameters["koopman.weight"] = reference.parameters["koopman.weight"]!.map { _ in 0 }
+            let without = noKoopman.forward(x.map(Double.init), batch: config.batch).prediction
+            XCTAssertGreaterThan(TestSupport.relativeL2(without, expected), 1e-3, "the Koopman operator changes nothing")
+        }
+    }
+
+    /// The training program's loss, its data part and the weighted reconstruction term on
+    /// the initial weights, against the reference (before Adam changes anything).
+    func testTrainingLossMatchesReference() throws {
+        for config in try variants() {
+            let runtime = try ModelRuntime(try CompiledModel.compile(config, rigor: .estimate, threads: 2), threads: 2)
+            let reference = ReferenceKNO(config: config, parameters: ReferenceKNO.parameters(of: config, in: runtime.store))
+            let pixels = config.batch * config.grid[0] * config.grid[1]
+            let x = TestSupport.randomValues(pixels * config.tIn, seed: 41)
+            let y = TestSupport.randomValues(pixels * config.rolloutTrain, seed: 42, scale: 0.5)
+            let train = try runtime.program(CompiledModel.trainingName)
+            try XCTUnwrap(train.buffer(Programs.input)).update(from: x, count: x.count)
+            try XCTUnwrap(train.buffer(Programs.target)).update(from: y, count: y.count)
+            let s = try XCTUnwrap(train.buffer(Programs.optimizerScalars))
+            (s[0], s[1]) = (1e-3, 1)
+            train.run()
+            let expected = reference.trainingLoss(x: x.map(Double.init), y: y.map(Double.init), batch: config.batch,
+                                                  steps: config.rolloutTrain)
+            let loss = Double(try XCTUnwrap(train.buffer(Programs.loss))[0])
+            let data = Double(try XCTUnwrap(train.buffer(Programs.dataLoss))[0])
+            let auxiliary = Double(try XCTUnwrap(train.buffer(Programs.auxiliaryLoss))[0])
+            XCTAssertEqual(loss, expected.total, accuracy: 1e-5 * expected.total)
+            XCTAssertEqual(data, expected.data, accuracy: 1e-5 * expected.data)
+            XCTAssertEqual(auxiliary, expected.auxiliary, accuracy: 1e-5 * expected.auxiliary)
+            XCTAssertGreaterThan(expected.auxiliary, 1e-3 * expected.total, "the reconstruction term is not vacuous")
+        }
+    }
+
+    /// `reconstruction_weight: 0` drops the reconstruction from the graph: the loss is the data term alone.
+    func testZeroReconstructionWeightLeavesThePredictionLoss() throws {
+        var config = try Self.tinyConfig()
+        config.kno!.reconstructionWeight = 0
+        let graph = try Programs.training(config)
+        XCTAssertNil(graph.outputs.first { $0.0 == Programs.auxiliaryLoss })
+        XCTAssertEqual(graph.nodes.filter { $0.op == .relativeL2Loss }.count, config.rolloutTrain)
+        let weighted = try Programs.training(try Self.tinyConfig())
+        XCTAssertEqual(weighted.nodes.filter { $0.op == .relativeL2Loss }.count, 2 * config.rolloutTrain)
+    }
+
+    // MARK: (b) Bit-identical training
+
+    func writeNSData(samples: Int = 6) throws -> Dataset {
+        let gen = try NavierStokesGenerator(count: samples, res: 8, solverRes: 16, dt: 0.05, frames: 6, interval: 0.1,
+                                            seed: 3)
+        _ = try gen.write(to: folder + "/data", threads: 2)
+        return try Dataset(path: folder + "/data")
+    }
+
+    func trainer(_ run: String, threads: Int, data: Dataset, ntrain: Int = 4) throws -> Trainer {
+        let t = try Trainer(runtime: try ModelRuntime(try Self.compiled(), threads: threads), data: data,
+                            ntrain: ntrain, ntest: 2, runDirectory: folder + "/" + run)
+        t.checkpointEvery = 2
+        return t
+    }
+
+    func bytes(_ path: String) throws -> Data {
+        try XCTUnwrap(FileManager.default.contents(atPath: folder + "/" + path), path)
+    }
+
+    func metricsWithoutSeconds(_ run: String) throws -> [String] {
+        let text = String(decoding: try bytes(run + "/metrics.jsonl"), as: UTF8.self)
+        let seconds = try NSRegularExpression(pattern: #""seconds":[^,}]*,?"#)
+        return text.split(separator: "\n").map { line in
+            let s = String(line)
+            return seconds.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: "")
+        }
+    }
+
+    func testTrainingIsBitIdenticalAcrossRunsThreadsAndResume() throws {
+        let data = try writeNSData()
+        let epochs = 4
+        try trainer("a", threads: 2, data: data).run(epochs: epochs)
+        for (run, threads) in [("b", 2), ("one", 1), ("three", 3)] {
+            try trainer(run, threads: threads, data: data).run(epochs: epochs)
+        }
+        try trainer("resumed", threads: 2, data: data).run(epochs: epochs / 2)
+        let resumed = try trainer("resumed", threads: 2, data: data)
+        try resumed.resume(from: folder + "/resumed/last.safetensors")
+        XCTAssertEqual(resumed.epoch, epochs / 2)
+        try resumed.run(epochs: epochs)
+
+        let expected = try bytes("a/last.safetensors")
+        let expectedMetrics = try metricsWithoutSeconds("a")
+        XCTAssertEqual(expectedMetrics.count, epochs)
+        for run in ["b", "one", "three", "resumed"] {
+            XCTAssertTrue(try bytes(run + "/last.safetensors") == expected, "\(run): final checkpoint differs")
+            XCTAssertEqual(try metricsWithoutSeconds(run), expectedMetrics, run)
+        }
+        // Training moved every weight tensor and lowered the loss.
+        let initial = try ModelRuntime(try Self.compiled(), threads: 1)
+        let trained = try ModelRuntime(try Self.compiled(), threads: 1)
+        _ = try trained.load(from: folder + "/a/last.safetensors", includeOptimizer: false)
+        let config = try Self.tinyConfig()
+        let before = ReferenceKNO.parameters(of: config, in: initial.store)
+        let after = ReferenceKNO.parameters(of: config, in: trained.store)
+        for name in KNO2d(config: config).parameterNames { XCTAssertNotEqual(before[name], after[name], "\(name) never moved") }
+        let records = expectedMetrics.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let losses = records.compactMap { $0["train_loss"] as? Double }
+        XCTAssertEqual(losses.count, epochs)
+        XCTAssertLessThan(losses.last!, losses.first!, "training did not lower the loss: \(losses)")
+    }
+
+    // MARK: (c) Config errors
+
+    func json(_ edit: (inout [String: Any], inout [String: Any]) -> Void) throws -> Data {
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: try XCTUnwrap(FileManager.default.contents(atPath: Self.tinyPath))) as? [String: Any])
+        var kno = try XCTUnwrap(object["kno"] as? [String: Any])
+        edit(&object, &kno)
+        object["kno"] = kno
+        return try JSONSerialization.data(withJSONObject: object)
+    }
+
+    func testBadKNOConfigsGetOneLineErrorsNamingTheKey() throws {
+        XCTAssertNoThrow(try ModelConfig.parse(try json { _, _ in }, source: "c.json"))
+        let cases: [(String, String, (inout [String: Any], inout [String: Any]) -> Void)] = [
+            ("op_size 0", "key 'kno.op_size'", { $1["op_size"] = 0 }),
+            ("modes above Nyquist", "key 'kno.modes'", { $1["modes"] = [5, 2] }),
+            ("one mode count", "key 'kno.modes'", { $1["modes"] = [2] }),
+            ("decompose 0", "key 'kno.decompose'", { $1["decompose"] = 0 }),
+            ("decompose 65", "key 'kno.decompose'", { $1["decompose"] = 65 }),
+            ("negative reconstruction weight", "key 'kno.reconstruction_weight'", { $1["reconstruction_weight"] = -1 }),
+            ("linear_type not a bool", "key 'kno.linear_type'", { $1["linear_type"] = "yes" }),
+            ("unknown kno key", "unknown key 'kno.width'", { $1["width"] = 3 }),
+            ("width for model kno", "key 'width'", { o, _ in o["width"] = 8 }),
+            ("layers for model kno", "key 'layers'", { o, _ in o["layers"] = 2 }),
+            ("kno key on an fno config", "key 'kno'", { o, _ in o["model"] = "fno" }),
+            ("decompose x rollout_train too large", "kno.decompose", { o, k in k["decompose"] = 64; o["t_out"] = 9; o["rollout_train"] = 9 }),
+        ]
+        for (what, key, edit) in cases {
+            do {
+                _ = try ModelConfig.parse(try json(edit), source: "c.json")
+                XCTFail("\(what): parsed")
+            } catch {
+                let message = "\(error)"
+                XCTAssertTrue(error is UserError, "\(what): \(type(of: error))")
+                XCTAssertTrue(message.hasPrefix("c.json: "), "\(what): \(message)")
+                XCTAssertTrue(message.contains(key), "\(what): '\(message)' does not name \(key)")
+                XCTAssertFalse(message.contains("\n"), "\(what): \(message)")
+            }
+        }
+    }
+
+    /// Defaults are koopmanlab's (o 32, m 16, r 8, linear, 0.5 / 5), and a config's canonical
+    /// JSON (stored in compiled plans) parses back to the same config.
+    func testDefaultsAndCanonicalRoundTrip() throws {
+        let d = KNOConfig()
+        XCTAssertEqual([d.opSize, d.modes[0], d.modes[1], d.decompose], [32, 16, 16, 8])
+        XCTAssertTrue(d.linearType)
+        XCTAssertEqual(d.reconstructionWeight, 0.5 / 5)
+        for name in ["tiny-kno", "kno-ns64", "kno-mscale64"] {
+            let config = try ModelConfig.load(TestSupport.repoRoot.appendingPathComponent("configs/\(name).json").path)
+            XCTAssertEqual(config.kind, .kno)
+            XCTAssertEqual(try ModelConfig.parse(config.canonicalJSON(), source: name), config, name)
+        }
+    }
+
+    // MARK: (d) No heap allocation in steady state
+
+    func allocations(_ body: () -> Void) -> Int {
+        MallocInterposerSwift.initialize()
+        MallocInterposerSwift.reset()
+        MallocInterposerSwift.hook()
+        body()
+        MallocInterposerSwift.unhook()
+        return MallocInterposerSwift.getStatistics().mallocCount
+    }
+
+    func testInferenceAndTrainingStepsAllocateNothing() throws {
+        let probe = allocations {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
+            p.storeBytes(of: 1, as: UInt8.self)
+            p.deallocate()
+        }
+        try XCTSkipIf(probe == 0, "the malloc interposer is not active in this process (no allocation seen)")
+        let runtime = try ModelRuntime(try Self.compiled(), threads: 2)
+        let c = runtime.config
+        let pixels = c.batch * c.grid[0] * c.grid[1]
+        let x = TestSupport.randomValues(pixels * c.tIn, seed: 1)
+        let y = TestSupport.randomValues(pixels * c.rolloutTrain, seed: 2)
+        let infer = try runtime.program(CompiledModel.inferenceName)
+        let xi = try XCTUnwrap(infer.buffer(Programs.input))
+        xi.update(from: x, count: x.count)
+        infer.run()
+        XCTAssertEqual(allocations { for _ in 0..<5 { xi.update(from: x, count: x.count); infer.run() } }, 0,
+                       "heap allocations in 5 inference steps")
+        let train = try runtime.program(CompiledModel.trainingName)
+        let (xb, yb, s) = (try XCTUnwrap(train.buffer(Programs.input)), try XCTUnwrap(train.buffer(Programs.target)),
+                           try XCTUnwrap(train.buffer(Programs.optimizerScalars)))
+        func step(_ k: Int) {
+            xb.update(from: x, count: x.count)
+            yb.update(from: y, count: y.count)
+            (s[0], s[1]) = (1e-3, Float(k))
+            train.run()
+        }
+        step(1)
+        step(2)
+        XCTAssertEqual(allocations { for k in 3...7 { step(k) } }, 0, "heap allocations in 5 training steps")
+        XCTAssertTrue(try XCTUnwrap(train.buffer(Programs.loss))[0].isFinite)
+    }
+
+    // MARK: (e) Arena at the liveness bound
+
+    /// Within 5% of the bound, except kno-ns64's one-step training plan: 1.051 since the GEMM
+    /// spectral form's larger workspaces (a known gap, noted for the arena planner's search).
+    func assertNearLowerBound(_ plan: ProgramPlan, _ what: String, limit: Double = 1.05,
+                              file: StaticString = #filePath, line: UInt = #line) {
+        let ratio = Double(plan.arenaBytes) / Double(plan.lowerBoundBytes)
+        print("\(what): arena \(plan.arenaBytes) bytes, lower bound \(plan.lowerBoundBytes), ratio \(ratio)")
+        XCTAssertLessThanOrEqual(ratio, limit, what, file: file, line: line)
+        XCTAssertGreaterThanOrEqual(ratio, 1.0, "\(what): the arena cannot beat the lower bound", file: file, line: line)
+    }
+
+    func testArenaPlansWithinFivePercentOfTheLowerBound() throws {
+        let compiled = try Self.compiled()
+        assertNearLowerBound(compiled.inference.plan, "tiny-kno inference")
+        assertNearLowerBound(compiled.training.plan, "tiny-kno training")
+        for name in ["kno-ns64", "kno-mscale64"] {
+            let config = try ModelConfig.load(TestSupport.repoRoot.appendingPathComponent("configs/\(name).json").path)
+            assertNearLowerBound(try ProgramPlanner.plan(try Programs.inference(config)), "\(name) inference")
+            for rollout in Set([1, config.rolloutTrain]).sorted() {
+                assertNearLowerBound(try ProgramPlanner.plan(try Programs.training(config, rollout: rollout)),
+                                     "\(name) training, rollout \(rollout)",
+                                     limit: name == "kno-ns64" && rollout == 1 ? 1.055 : 1.05)
+            }
+        }
+    }
+}
