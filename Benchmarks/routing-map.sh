@@ -12,7 +12,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$M2MC" datagen mscale -o "$work/data" --n 64 --res 32 --seed 11 >/dev/null
 "$M2MC" compile Benchmarks/configs/m2m-mscale32-patchprior.json -o "$work/model.m2m" --fftw estimate >/dev/null
-"$M2MC" train "$work/model.m2m" --data "$work/data" -o "$work/run" --epochs 8 --ntrain 32 --ntest 32 >/dev/null
+"$M2MC" train "$work/model.m2m" --data "$work/data" -o "$work/run" --epochs 8 --ntrain 32 --ntest 32 >/dev/null 2>&1
 "$M2MC" eval "$work/model.m2m" --weights "$work/run/last.safetensors" --data "$work/data" --ntest 32 -o "$work/eval"
 mkdir -p docs/results
-ls "$work/eval"
+cp "$work/eval/sample0-step01.png" docs/results/m2m-mscale32-patchprior.png
+cp "$work/eval/eval.json" docs/results/m2m-mscale32-patchprior.json
+echo "wrote docs/results/m2m-mscale32-patchprior.png and .json"
