@@ -104,7 +104,7 @@ public final class ExecutableProgram: @unchecked Sendable {
         }
         kernels = bind(try addresses(replica: nil))
         if let replicaStore {
-            let perGroup = try pool.groups.indices.map { g in bind(try addresses(replica: replicaStore.group(g))) }
+            let perGroup = try pool.groups.indices.map { g in bind(try addresses(replica: g)) }
             replicas = plan.schedule.indices.map { i in ContiguousArray(perGroup.map { $0[i] }) }
             groups = plan.schedule.map { _ in -1 }
         } else {

@@ -27,8 +27,6 @@ public final class ReplicaStore: @unchecked Sendable {
         blocks = try bindings.map { try AlignedBlock(byteCount: bytes, binding: $0) }
     }
 
-    public func group(_ g: Int) -> Int { g }
-
     /// Group `group`'s copy of parameter `name` (nil for group 0, which reads the master).
     public func pointer(_ name: String, group: Int) -> UnsafeMutablePointer<Float>? {
         guard group >= 1, group <= blocks.count, let offset = offsets[name] else { return nil }

@@ -37,6 +37,12 @@ public struct CompiledModel {
     public var portable = false
 
     public func program(_ name: String) -> CompiledProgram? { programs.first { $0.name == name } }
+
+    /// Whether program `name` reads its weights from per-node copies (placement `replicate`
+    /// applies to inference only).
+    public func readsWeightCopies(_ name: String) -> Bool {
+        placement.policy == .replicate && name == Self.inferenceName
+    }
     public var inference: CompiledProgram { program(Self.inferenceName)! }
     public var training: CompiledProgram { program(Self.trainingName)! }
 

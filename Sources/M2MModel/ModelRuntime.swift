@@ -97,11 +97,10 @@ public final class ModelRuntime {
     public func program(_ name: String) throws -> ExecutableProgram {
         if let p = programs[name] { return p }
         guard let c = compiled.program(name) else { throw UserError("the model has no program '\(name)'") }
-        let replicated = compiled.placement.policy == .replicate && name == CompiledModel.inferenceName
         let p = try ExecutableProgram(graph: c.graph, plan: c.plan, store: store, pool: pool,
                                       rigor: compiled.fftRigor, wisdomOnly: compiled.fftRigor.needsWisdom,
                                       arenas: try sharedArenas(), nodeMap: nodeMap,
-                                      replicaStore: replicated ? try replicaStore() : nil, spectral: compiled.spectral)
+                                      replicaStore: compiled.readsWeightCopies(name) ? try replicaStore() : nil, spectral: compiled.spectral)
         programs[name] = p
         return p
     }

@@ -60,19 +60,12 @@ struct BenchCommand: ParsableCommand {
                 let flops = try compiled.inference.graph.analyticFLOPs(routedCounts: try program.routedCounts())
                 figures.merge(t.figures(prefix: "infer", flops: flops)) { a, _ in a }
                 figures["flops_per_inference_routed"] = flops
-                figures.merge(try placementFigures(runtime, program, prefix: "infer")) { a, _ in a }
+                figures.merge(try placementFigures(runtime, program, prefix: CompiledModel.inferenceName)) { a, _ in a }
                 if profile { printProfile(program) }
             }
             if doTrain {
                 let program = try runtime.program(CompiledModel.trainingName)
-                fillRandom(program.buffer(Programs.input)!, count: program.type(of: Programs.input)!.elementCount, seed: 2)
-                fillRandom(program.buffer(Programs.target)!, count: program.type(of: Programs.target)!.elementCount, seed: 3)
-                let scalars = program.buffer(Programs.optimizerScalars)!
-                scalars[0] = Float(compiled.config.optimizer.lr)
-                scalars[1] = 0
-                if let lambda = program.buffer(Programs.routingWeight), let m2m = compiled.config.m2m {
-                    lambda[0] = Float(m2m.controller.effectiveLambdaInit)
-                }
+                let scalars = prepareTrainingSteps(program, compiled.config)
                 let t = time({ scalars[1] += 1; program.run() }, allocations: &allocations, bytes: &allocatedBytes)
                 // A routed model computes only its routed rows: FLOPs from the last step's counts.
                 let flops = try compiled.training.graph.analyticFLOPs(routedCounts: try program.routedCounts())
@@ -84,7 +77,7 @@ struct BenchCommand: ParsableCommand {
                     figures["routed_fraction"] = statistics.fractions
                 }
                 figures["final_loss"] = Double(program.buffer(Programs.loss)![0])
-                figures.merge(try placementFigures(runtime, program, prefix: "train")) { a, _ in a }
+                figures.merge(try placementFigures(runtime, program, prefix: CompiledModel.trainingName)) { a, _ in a }
                 if profile { printProfile(program) }
             }
             if AllocationCounter.isActive {
@@ -154,11 +147,12 @@ struct BenchCommand: ParsableCommand {
 
     /// Busy time of each node's workers per step (a kernel on every worker counts for every
     /// node) over `steps` profiled runs, and the plan's cross-node bytes at the routed counts.
+    /// `prefix` is the program's name ("infer" or "train").
     func placementFigures(_ runtime: ModelRuntime, _ program: ExecutableProgram, prefix: String) throws -> [String: Any] {
         let placement = runtime.compiled.placement
-        let replicated = placement.policy == .replicate && prefix == "infer"
         let cross = try placement.crossNodeBytes(program.graph, plan: program.plan, persistent: runtime.compiled.persistent,
-                                                 replicated: replicated, routedCounts: try program.routedCounts())
+                                                 replicated: runtime.compiled.readsWeightCopies(prefix),
+                                                 routedCounts: try program.routedCounts())
         var figures: [String: Any] = ["\(prefix)_cross_node_bytes_per_step": cross]
         let n = placement.topology.nodes.count
         guard n > 1 else { return figures }

@@ -3,6 +3,7 @@ import Foundation
 import GraphIR
 import M2MData
 import M2MModel
+import Executor
 import Planner
 
 /// Runs a command body; a user error becomes one line on stderr and exit code 1.
@@ -100,4 +101,19 @@ func fillRandom(_ p: UnsafeMutablePointer<Float>, count: Int, seed: UInt64) {
         state = state &* 6364136223846793005 &+ 1442695040888963407
         p[i] = Float(Int64(bitPattern: state >> 11) % 2000 - 1000) / 1000
     }
+}
+
+/// Feeds a training program the fixed pseudo-random batch of bench and verify-placement, the
+/// config's learning rate and, for M2M, the controller's first lambda; returns the optimizer
+/// scalars (`[lr, step]`, step 0: the caller counts steps up).
+func prepareTrainingSteps(_ program: ExecutableProgram, _ config: ModelConfig) -> UnsafeMutablePointer<Float> {
+    fillRandom(program.buffer(Programs.input)!, count: program.type(of: Programs.input)!.elementCount, seed: 2)
+    fillRandom(program.buffer(Programs.target)!, count: program.type(of: Programs.target)!.elementCount, seed: 3)
+    let scalars = program.buffer(Programs.optimizerScalars)!
+    scalars[0] = Float(config.optimizer.lr)
+    scalars[1] = 0
+    if let lambda = program.buffer(Programs.routingWeight), let m2m = config.m2m {
+        lambda[0] = Float(m2m.controller.effectiveLambdaInit)
+    }
+    return scalars
 }

@@ -60,8 +60,7 @@ struct ModelSummary {
     /// Cross-node bytes of one run of `program` at full capacity (plan-derived).
     func crossNodeBytes(_ program: CompiledProgram) throws -> Double {
         try model.placement.crossNodeBytes(program.graph, plan: program.plan, persistent: model.persistent,
-                                           replicated: model.placement.policy == .replicate
-                                               && program.name == CompiledModel.inferenceName)
+                                           replicated: model.readsWeightCopies(program.name))
     }
 
     /// Routed models: each expert's modes, width, capacity, parameters (bytes with Adam

@@ -42,14 +42,7 @@ struct VerifyPlacementCommand: ParsableCommand {
             let inferenceDigest = digest.hex
 
             let train = try runtime.program(CompiledModel.trainingName)
-            fillRandom(train.buffer(Programs.input)!, count: train.type(of: Programs.input)!.elementCount, seed: 2)
-            fillRandom(train.buffer(Programs.target)!, count: train.type(of: Programs.target)!.elementCount, seed: 3)
-            let scalars = train.buffer(Programs.optimizerScalars)!
-            scalars[0] = Float(compiled.config.optimizer.lr)
-            scalars[1] = 0
-            if let lambda = train.buffer(Programs.routingWeight), let m2m = compiled.config.m2m {
-                lambda[0] = Float(m2m.controller.effectiveLambdaInit)
-            }
+            let scalars = prepareTrainingSteps(train, compiled.config)
             for _ in 0..<steps { scalars[1] += 1; train.run() }
             // Inference again after training (input slots are refilled: the programs share arenas);
             // weight copies must follow the updated weights.
