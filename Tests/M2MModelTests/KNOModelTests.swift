@@ -9,7 +9,7 @@ import XCTest
 /// against the independent Double reference (`ReferenceKNO`), bit-identical training
 /// across runs, thread counts and resume, one-line config errors naming the key, no heap
 /// allocation in steady-state steps, and arenas at the liveness bound.
-final class KNOModelTests: XCTestCase {
+final class KNOModelTests: XCTestCase, TinyTrainingRuns {
     static var tinyPath: String { TestSupport.repoRoot.appendingPathComponent("configs/tiny-kno.json").path }
     static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyPath) }
 
@@ -116,33 +116,6 @@ final class KNOModelTests: XCTestCase {
     }
 
     // MARK: (b) Bit-identical training
-
-    func writeNSData(samples: Int = 6) throws -> Dataset {
-        let gen = try NavierStokesGenerator(count: samples, res: 8, solverRes: 16, dt: 0.05, frames: 6, interval: 0.1,
-                                            seed: 3)
-        _ = try gen.write(to: folder + "/data", threads: 2)
-        return try Dataset(path: folder + "/data")
-    }
-
-    func trainer(_ run: String, threads: Int, data: Dataset, ntrain: Int = 4) throws -> Trainer {
-        let t = try Trainer(runtime: try ModelRuntime(try Self.compiled(), threads: threads), data: data,
-                            ntrain: ntrain, ntest: 2, runDirectory: folder + "/" + run)
-        t.checkpointEvery = 2
-        return t
-    }
-
-    func bytes(_ path: String) throws -> Data {
-        try XCTUnwrap(FileManager.default.contents(atPath: folder + "/" + path), path)
-    }
-
-    func metricsWithoutSeconds(_ run: String) throws -> [String] {
-        let text = String(decoding: try bytes(run + "/metrics.jsonl"), as: UTF8.self)
-        let seconds = try NSRegularExpression(pattern: #""seconds":[^,}]*,?"#)
-        return text.split(separator: "\n").map { line in
-            let s = String(line)
-            return seconds.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: "")
-        }
-    }
 
     func testTrainingIsBitIdenticalAcrossRunsThreadsAndResume() throws {
         let data = try writeNSData()

@@ -8,7 +8,7 @@ import XCTest
 /// The M2M model end to end on tiny-m2m: bit-identical training (runs, thread counts,
 /// resume with the PI controller's state), one-line config errors naming the key, no
 /// heap allocation in steady-state steps, and arenas at the liveness bound.
-final class M2MModelTests: XCTestCase {
+final class M2MModelTests: XCTestCase, TinyTrainingRuns {
     static var tinyPath: String { TestSupport.repoRoot.appendingPathComponent("configs/tiny-m2m.json").path }
     static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyPath) }
 
@@ -31,37 +31,6 @@ final class M2MModelTests: XCTestCase {
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(atPath: folder)
-    }
-
-    /// A small Navier-Stokes data set on tiny-m2m's 8 x 8 grid: t_in + t_out = 6 frames.
-    func writeNSData(samples: Int = 6) throws -> Dataset {
-        let gen = try NavierStokesGenerator(count: samples, res: 8, solverRes: 16, dt: 0.05, frames: 6, interval: 0.1,
-                                            seed: 3)
-        _ = try gen.write(to: folder + "/data", threads: 2)
-        return try Dataset(path: folder + "/data")
-    }
-
-    func trainer(_ run: String, threads: Int, data: Dataset, ntrain: Int = 4) throws -> Trainer {
-        let t = try Trainer(runtime: try ModelRuntime(try Self.compiled(), threads: threads), data: data,
-                            ntrain: ntrain, ntest: 2, runDirectory: folder + "/" + run)
-        t.checkpointEvery = 2
-        return t
-    }
-
-    func bytes(_ path: String) throws -> Data {
-        try XCTUnwrap(FileManager.default.contents(atPath: folder + "/" + path), path)
-    }
-
-    /// metrics.jsonl of a run with each line's `seconds` field removed (wall time, the only
-    /// field allowed to differ).
-    func metricsWithoutSeconds(_ run: String) throws -> [String] {
-        let text = String(decoding: try bytes(run + "/metrics.jsonl"), as: UTF8.self)
-        let seconds = try NSRegularExpression(pattern: #""seconds":[^,}]*,?"#)
-        return text.split(separator: "\n").map { line in
-            let s = String(line)
-            XCTAssertEqual(seconds.numberOfMatches(in: s, range: NSRange(s.startIndex..., in: s)), 1, s)
-            return seconds.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: "")
-        }
     }
 
     // MARK: (a) Bit-identical training
