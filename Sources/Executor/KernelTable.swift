@@ -45,8 +45,8 @@ public struct KernelTable: KernelRequirements {
         case .sliceChannels(let start, let count): return channels(.slice(start: start, count: count))
         case .padChannels(let start, let total): return channels(.pad(start: start, total: total))
         case .concatChannels: return channels(.concat)
-        case .rfft2, .irfft2Grad: return Entry(ForwardSpectralKernel.self) { ForwardSpectralKernel($0) }
-        case .irfft2, .rfft2Grad: return Entry(InverseSpectralKernel.self) { InverseSpectralKernel($0) }
+        case .rfft2, .irfft2Grad, .irfft2, .rfft2Grad:
+            return Entry(TruncatedSpectralKernel.self) { TruncatedSpectralKernel($0) }
         case .spectralMix: return Entry(SpectralMixKernel.self) { SpectralMixKernel($0, .mix) }
         case .spectralMixGradInput: return Entry(SpectralMixKernel.self) { SpectralMixKernel($0, .gradInput) }
         case .spectralMixGradWeight: return Entry(SpectralMixKernel.self) { SpectralMixKernel($0, .gradWeight) }

@@ -177,9 +177,12 @@ enum SpectralEngine {
     }
 }
 
-/// rfft2 (x -> kept modes) and irfft2_grad (dy -> its adjoint spectrum), one sample per tile.
-final class ForwardSpectralKernel: KernelDeclaration {
+/// The truncated spectral transforms, one sample per tile. Forward: rfft2 (x -> kept modes)
+/// and irfft2_grad (dy -> its adjoint spectrum). Inverse: irfft2 (kept modes -> x, scaled
+/// 1/(HW)) and rfft2_grad (the exact adjoint of rfft2).
+final class TruncatedSpectralKernel: KernelDeclaration {
     let g: SpectralGeometry
+    let direction: SpectralTransform.Direction
     let x, y, workspace: UnsafeMutablePointer<Float>
     let engine: SpectralEngine
     let isAdjoint: Bool
@@ -187,55 +190,34 @@ final class ForwardSpectralKernel: KernelDeclaration {
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { SpectralRequirements.workspaceBytes(node, in: graph) }
     static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { SpectralRequirements.plans(node, in: graph) }
     static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform] {
-        SpectralRequirements.spectral(node, in: graph, .forward)
+        SpectralRequirements.spectral(node, in: graph, direction(of: node))
+    }
+    static func direction(of node: Node) -> SpectralTransform.Direction {
+        node.op.code == .rfft2 || node.op.code == .irfft2_grad ? .forward : .inverse
     }
     init(_ bind: KernelBinding) {
         let t = SpectralRequirements.transforms(bind.node, in: bind.graph)
-        g = SpectralGeometry(t: t, samples: bind.type(ofInput: 0).shape[0])
+        direction = Self.direction(of: bind.node)
+        // The sample axis: the field's, which is the input going forward and the result going back.
+        let field = direction == .forward ? bind.type(ofInput: 0) : bind.resultType
+        g = SpectralGeometry(t: t, samples: field.shape[0])
         samples = bind.validCount(capacity: g.samples)
         (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
-        engine = SpectralEngine(g, .forward, plans: bind.fftPlans, spectral: bind.spectral)
-        isAdjoint = bind.node.op.code == .irfft2_grad
+        engine = SpectralEngine(g, direction, plans: bind.fftPlans, spectral: bind.spectral)
+        isAdjoint = bind.node.op.code == .irfft2_grad || bind.node.op.code == .rfft2_grad
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { samples.value }
     func run(phase: Int, tile n: Int) {
-        let xn = x + n * g.h * g.t.width * g.c, ws = workspace + n * engine.tileFloats
-        switch engine {
-        case .fftw(let f): f.forward(xn, into: y, sample: n, workspace: ws, adjoint: isAdjoint)
-        case .gemm(let m): m.forward(xn, into: y, sample: n, samples: g.samples, workspace: ws, adjoint: isAdjoint)
-        }
-    }
-}
-
-/// irfft2 (kept modes -> x, scaled 1/(HW)) and rfft2_grad (the exact adjoint of rfft2),
-/// one sample per tile.
-final class InverseSpectralKernel: KernelDeclaration {
-    let g: SpectralGeometry
-    let x, y, workspace: UnsafeMutablePointer<Float>
-    let engine: SpectralEngine
-    let isAdjoint: Bool
-    let samples: ValidCount
-    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { SpectralRequirements.workspaceBytes(node, in: graph) }
-    static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { SpectralRequirements.plans(node, in: graph) }
-    static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform] {
-        SpectralRequirements.spectral(node, in: graph, .inverse)
-    }
-    init(_ bind: KernelBinding) {
-        let t = SpectralRequirements.transforms(bind.node, in: bind.graph)
-        g = SpectralGeometry(t: t, samples: bind.resultType.shape[0])
-        samples = bind.validCount(capacity: g.samples)
-        (x, y, workspace) = (bind.input(0), bind.output, bind.scratch)
-        engine = SpectralEngine(g, .inverse, plans: bind.fftPlans, spectral: bind.spectral)
-        isAdjoint = bind.node.op.code == .rfft2_grad
-    }
-    var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { samples.value }
-    func run(phase: Int, tile n: Int) {
-        let yn = y + n * g.h * g.t.width * g.c, ws = workspace + n * engine.tileFloats
-        switch engine {
-        case .fftw(let f): f.inverse(x, sample: n, into: yn, workspace: ws, adjoint: isAdjoint)
-        case .gemm(let m): m.inverse(x, sample: n, samples: g.samples, into: yn, workspace: ws, adjoint: isAdjoint)
+        let ws = workspace + n * engine.tileFloats
+        let fieldOffset = n * g.h * g.t.width * g.c
+        switch (direction, engine) {
+        case (.forward, .fftw(let f)): f.forward(x + fieldOffset, into: y, sample: n, workspace: ws, adjoint: isAdjoint)
+        case (.forward, .gemm(let m)):
+            m.forward(x + fieldOffset, into: y, sample: n, samples: g.samples, workspace: ws, adjoint: isAdjoint)
+        case (.inverse, .fftw(let f)): f.inverse(x, sample: n, into: y + fieldOffset, workspace: ws, adjoint: isAdjoint)
+        case (.inverse, .gemm(let m)):
+            m.inverse(x, sample: n, samples: g.samples, into: y + fieldOffset, workspace: ws, adjoint: isAdjoint)
         }
     }
 }
