@@ -66,11 +66,20 @@ struct BenchCommand: ParsableCommand {
             if doTrain {
                 let program = try runtime.program(CompiledModel.trainingName)
                 let scalars = prepareTrainingSteps(program, compiled.config)
-                let t = time({ scalars[1] += 1; program.run() }, allocations: &allocations, bytes: &allocatedBytes)
-                // A routed model computes only its routed rows: FLOPs from the last step's counts.
-                let flops = try compiled.training.graph.analyticFLOPs(routedCounts: try program.routedCounts())
+                // A routed model computes only its routed rows, and training moves the routing from
+                // step to step: FLOPs at each timed step's own counts (read between steps, outside
+                // the timed and allocation-counted interval).
+                var stepFLOPs = [Double](repeating: 0, count: steps)
+                var countError: Error?
+                let t = time({ scalars[1] += 1; program.run() }, allocations: &allocations, bytes: &allocatedBytes) { i in
+                    do { stepFLOPs[i] = try compiled.training.graph.analyticFLOPs(routedCounts: try program.routedCounts()) }
+                    catch { countError = error }
+                }
+                if let countError { throw countError }
+                let flops = stepFLOPs.reduce(0, +) / Double(steps)
                 figures.merge(t.figures(prefix: "train", flops: flops)) { a, _ in a }
                 figures["flops_per_train_step_routed"] = flops
+                figures["train_routed_gflops_per_s"] = stepFLOPs.reduce(0, +) / (t.milliseconds.reduce(0, +) * 1e6)
                 if let table = program.indexBuffer(Programs.route(0)), let m2m = runtime.model as? M2MNet {
                     var statistics = RoutingStatistics(experts: m2m.m2m.experts)
                     statistics.add(table, layout: m2m.routeTable)
@@ -104,23 +113,27 @@ struct BenchCommand: ParsableCommand {
             let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
                 : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
             return ["\(prefix)_ms_median": median, "\(prefix)_ms_min": sorted.first!, "\(prefix)_ms_max": sorted.last!,
+                    "\(prefix)_ms_mean": sorted.reduce(0, +) / Double(sorted.count),
                     "\(prefix)_gflops_per_s": flops / (median * 1e6)]
         }
     }
 
     /// Warm-up, then `steps` individually timed runs; allocations counted over the timed runs.
-    func time(_ step: () -> Void, allocations: inout Int, bytes: inout Int) -> Timing {
+    /// `afterEach(i)` runs after timed step i, outside its timing and its allocation count.
+    func time(_ step: () -> Void, allocations: inout Int, bytes: inout Int,
+              afterEach: (Int) -> Void = { _ in }) -> Timing {
         for _ in 0..<warmup { step() }
         var times = [Double](repeating: 0, count: steps)
-        let counted = AllocationCounter.measure {
-            for i in 0..<steps {
+        for i in 0..<steps {
+            let counted = AllocationCounter.measure {
                 let start = DispatchTime.now().uptimeNanoseconds
                 step()
                 times[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
             }
+            allocations += counted?.count ?? 0
+            bytes += counted?.bytes ?? 0
+            afterEach(i)
         }
-        allocations += counted?.count ?? 0
-        bytes += counted?.bytes ?? 0
         return Timing(milliseconds: times)
     }
 
