@@ -5,7 +5,11 @@
 # Navier-Stokes (one-step training), all with the same data, epochs and seed; then
 # writes docs/RESULTS.md (test relative L2, train time, FLOPs per step, routed
 # fractions, the command) and copies the routing-map PNGs to docs/results/.
-# Usage: Benchmarks/m2m-experiments.sh   (env: EPOCHS, NTRAIN, OUT). ~40 min on 2 cores.
+# The baselines of the same runtime (KNO; UNO and CNO where their configs exist) run on
+# both data sets with the same budget.
+# Usage: Benchmarks/m2m-experiments.sh   (env: EPOCHS, NTRAIN, NTEST, OUT; ONLY="name ..."
+# reruns just those runs into an existing OUT, reusing its data, and rewrites the table
+# from every run found there). ~20 min on a quiet 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-10}
@@ -15,8 +19,8 @@ OUT=${OUT:-runs/m2m-experiments-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT/configs"
 swift build -c release --product m2mc | grep -E "error|Compiling m2mc|Build" >&2
 M2MC=.build/release/m2mc
-$M2MC datagen mscale -o "$OUT/mscale" --n $((NTRAIN + NTEST)) --seed 0 >/dev/null
-$M2MC datagen ns -o "$OUT/ns" --n $((NTRAIN + NTEST)) --t 20 --seed 0 >/dev/null
+[ -f "$OUT/mscale/meta.json" ] || $M2MC datagen mscale -o "$OUT/mscale" --n $((NTRAIN + NTEST)) --seed 0 >/dev/null
+[ -f "$OUT/ns/meta.json" ] || $M2MC datagen ns -o "$OUT/ns" --n $((NTRAIN + NTEST)) --t 20 --seed 0 >/dev/null
 
 # Variants: name, base config, JSON changes (applied by python3 to the base).
 python3 - "$OUT/configs" <<'PY'
@@ -41,7 +45,22 @@ variant("m2m-mscale-halo2", "m2m-mscale64", {"m2m.halo": 2})
 variant("m2m-mscale-global", "m2m-mscale64", {"m2m.global_expert": True})
 for kind, base in [("fno", "fno-ns64"), ("dense", "m2m-dense-ns64"), ("m2m", "m2m-ns64")]:
     variant(f"{kind}-ns", base, {"rollout_train": 1})
+# The baselines, where this checkout has their configs.
+import os
+for kind in ["kno", "uno", "cno"]:
+    if os.path.exists(f"configs/{kind}-mscale64.json"):
+        variant(f"{kind}-mscale", f"{kind}-mscale64", {})
+    if os.path.exists(f"configs/{kind}-ns64.json"):
+        variant(f"{kind}-ns", f"{kind}-ns64", {"rollout_train": 1})
 PY
+MSCALE_RUNS="fno-mscale dense-mscale m2m-mscale m2m-mscale-controller-off m2m-mscale-scale1 m2m-mscale-scale4
+             m2m-mscale-halo2 m2m-mscale-global"
+NS_RUNS="fno-ns dense-ns m2m-ns"
+for kind in kno uno cno; do
+    [ -f "$OUT/configs/$kind-mscale.json" ] && MSCALE_RUNS="$MSCALE_RUNS $kind-mscale"
+    [ -f "$OUT/configs/$kind-ns.json" ] && NS_RUNS="$NS_RUNS $kind-ns"
+done
+selected() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
 run() {  # name data
     local name=$1 data=$2
@@ -53,39 +72,47 @@ run() {  # name data
     $M2MC eval "$OUT/$name.m2m" --weights "$OUT/$name/last.safetensors" --data "$OUT/$data" --ntest "$NTEST" \
         -o "$OUT/$name/eval" --json > "$OUT/$name/eval.json.out"
     $M2MC bench "$OUT/$name.m2m" --train --json --steps 5 --warmup 1 > "$OUT/$name/bench.json"
+    git rev-parse --short HEAD > "$OUT/$name/commit" 2>/dev/null || echo unknown > "$OUT/$name/commit"
     echo "$name done"
 }
-for name in fno-mscale dense-mscale m2m-mscale m2m-mscale-controller-off m2m-mscale-scale1 m2m-mscale-scale4 \
-            m2m-mscale-halo2 m2m-mscale-global; do run $name mscale; done
-for name in fno-ns dense-ns m2m-ns; do run $name ns; done
+for name in $MSCALE_RUNS; do selected $name && run $name mscale; done
+for name in $NS_RUNS; do selected $name && run $name ns; done
 
-python3 - "$OUT" "$EPOCHS" "$NTRAIN" "$NTEST" <<'PY'
+python3 - "$OUT" "$EPOCHS" "$NTRAIN" "$NTEST" "$MSCALE_RUNS" "$NS_RUNS" <<'PY'
 import json, os, shutil, sys, platform
 out, epochs, ntrain, ntest = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 os.makedirs("docs/results", exist_ok=True)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rows = []
-for data, names in [("mscale", ["fno-mscale", "dense-mscale", "m2m-mscale", "m2m-mscale-controller-off",
-                                 "m2m-mscale-scale1", "m2m-mscale-scale4", "m2m-mscale-halo2", "m2m-mscale-global"]),
-                    ("ns", ["fno-ns", "dense-ns", "m2m-ns"])]:
+for data, names in [("mscale", sys.argv[5].split()), ("ns", sys.argv[6].split())]:
     for name in names:
+        if not os.path.exists(f"{out}/{name}/bench.json"):
+            print(f"{name}: no results in {out}, left out of the table", file=sys.stderr)
+            continue
         e = json.load(open(f"{out}/{name}/eval.json.out"))
         b = json.load(open(f"{out}/{name}/bench.json"))
         metrics = [json.loads(l) for l in open(f"{out}/{name}/metrics.jsonl")]
         seconds = float(open(f"{out}/{name}/train-seconds").read())
         fractions = e.get("routed_fraction")
         rows.append((data, name, e["test_rel_l2"], seconds, b.get("flops_per_train_step_routed", b["flops_per_train_step"]),
-                     b["train_ms_median"], fractions, metrics[-1].get("lambda"), metrics[-1].get("kl")))
+                     b.get("train_ms_mean", b["train_ms_median"]), fractions, metrics[-1].get("lambda"), metrics[-1].get("kl")))
         png = f"{out}/{name}/eval/sample0-step01.png"
         if os.path.exists(png): shutil.copy(png, f"docs/results/{name}.png")
 import io
+commits = {}
+for _, name, *rest in rows:
+    path = f"{out}/{name}/commit"
+    commits.setdefault(open(path).read().strip() if os.path.exists(path) else "unknown", []).append(name)
 f = io.StringIO()
+if len(commits) > 1:
+    f.write("Runs made at different commits (same data, budget and seed): "
+            + "; ".join(f"`{c}`: {', '.join(names)}" for c, names in commits.items()) + ".\n\n")
 f.write(f"Produced by `Benchmarks/m2m-experiments.sh` (EPOCHS={epochs} NTRAIN={ntrain} NTEST={ntest}) on {cpu}, "
         f"2 threads, seed 0; data: `m2mc datagen mscale` / `ns` (64 x 64). Navier-Stokes runs train one step "
         "(rollout_train 1) and are evaluated over the 10-step rollout. Train time is wall time of `m2mc train` "
         "(evaluation each epoch included); the step time and GFLOP are `m2mc bench --train` of the same plan "
         "(one-step training on random data with the seeded initial weights, FLOPs counted on the rows routed in "
-        "its last step).\n\n")
+        "each timed step, mean over the steps; step time: mean).\n\n")
 f.write("| data | model | test rel. L2 | train s | train step ms | GFLOP/step | routed fraction (test) | final lambda | final KL |\n")
 f.write("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 for data, name, l2, s, flops, ms, fr, lam, kl in rows:
