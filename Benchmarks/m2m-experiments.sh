@@ -19,6 +19,9 @@ OUT=${OUT:-runs/m2m-experiments-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT/configs"
 swift build -c release --product m2mc | grep -E "error|Compiling m2mc|Build" >&2
 M2MC=.build/release/m2mc
+# The commit the binary was built from (runs record it; "-modified" when Sources differ from it).
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- Sources Package.swift 2>/dev/null || COMMIT="$COMMIT-modified"
 [ -f "$OUT/mscale/meta.json" ] || $M2MC datagen mscale -o "$OUT/mscale" --n $((NTRAIN + NTEST)) --seed 0 >/dev/null
 [ -f "$OUT/ns/meta.json" ] || $M2MC datagen ns -o "$OUT/ns" --n $((NTRAIN + NTEST)) --t 20 --seed 0 >/dev/null
 
@@ -72,7 +75,7 @@ run() {  # name data
     $M2MC eval "$OUT/$name.m2m" --weights "$OUT/$name/last.safetensors" --data "$OUT/$data" --ntest "$NTEST" \
         -o "$OUT/$name/eval" --json > "$OUT/$name/eval.json.out"
     $M2MC bench "$OUT/$name.m2m" --train --json --steps 5 --warmup 1 > "$OUT/$name/bench.json"
-    git rev-parse --short HEAD > "$OUT/$name/commit" 2>/dev/null || echo unknown > "$OUT/$name/commit"
+    echo "$COMMIT" > "$OUT/$name/commit"
     echo "$name done"
 }
 for name in $MSCALE_RUNS; do selected $name && run $name mscale; done
@@ -105,8 +108,10 @@ for _, name, *rest in rows:
     commits.setdefault(open(path).read().strip() if os.path.exists(path) else "unknown", []).append(name)
 f = io.StringIO()
 if len(commits) > 1:
-    f.write("Runs made at different commits (same data, budget and seed): "
+    f.write("Runs made with binaries of different commits (same data, budget and seed): "
             + "; ".join(f"`{c}`: {', '.join(names)}" for c, names in commits.items()) + ".\n\n")
+else:
+    f.write(f"All runs made with the binary of commit `{next(iter(commits))}`.\n\n")
 f.write(f"Produced by `Benchmarks/m2m-experiments.sh` (EPOCHS={epochs} NTRAIN={ntrain} NTEST={ntest}) on {cpu}, "
         f"2 threads, seed 0; data: `m2mc datagen mscale` / `ns` (64 x 64). Navier-Stokes runs train one step "
         "(rollout_train 1) and are evaluated over the 10-step rollout. Train time is wall time of `m2mc train` "
