@@ -10,7 +10,12 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the BENCH.md figures: step times, GFLOP/s, allocations, arena and memory.",
-        discussion: "The training step benchmarked is one-step training (rollout 1), the peers' step.")
+        discussion: """
+            The training step benchmarked is one-step training (rollout 1), the peers' step. For a routed \
+            model (m2m), training moves the routing from step to step: flops_per_train_step_routed is the \
+            mean over the timed steps of each step's FLOPs at its own routed counts, \
+            train_routed_gflops_per_s their sum over the summed step times, and train_ms_mean the mean step.
+            """)
 
     @Argument(help: "Model config (JSON) or compiled plan (.m2m).") var model: String
     @Flag(help: "Benchmark the training step.") var train = false
