@@ -27,6 +27,14 @@ public struct KernelTable: KernelRequirements {
         case .sumRows: return Entry(SumRowsKernel.self) { SumRowsKernel($0) }
         case .gelu: return elementwise(.gelu)
         case .geluGrad: return elementwise(.geluGrad)
+        case .leakyRelu(let slope): return elementwise(.leakyRelu(Float(slope)))
+        case .leakyReluGrad(let slope): return elementwise(.leakyReluGrad(Float(slope)))
+        case .conv2d(let k, let periodic):
+            return Entry(Conv2dKernel.self) { Conv2dKernel($0, .forward, kernel: k, periodic: periodic) }
+        case .conv2dGradInput(let k, let periodic):
+            return Entry(Conv2dKernel.self) { Conv2dKernel($0, .gradInput, kernel: k, periodic: periodic) }
+        case .conv2dGradWeight(let k, let periodic):
+            return Entry(Conv2dKernel.self) { Conv2dKernel($0, .gradWeight, kernel: k, periodic: periodic) }
         case .add: return elementwise(.add)
         case .sub: return elementwise(.sub)
         case .mul: return elementwise(.mul)

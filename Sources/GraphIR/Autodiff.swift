@@ -69,6 +69,15 @@ public enum GradientRules {
             }
         case .gelu:
             return { b, node, dy, _ in [try b(.geluGrad, node.inputs[0], dy)] }
+        case .leakyRelu(let slope):
+            return { b, node, dy, _ in [try b(.leakyReluGrad(slope: slope), node.inputs[0], dy)] }
+        case .conv2d(let k, let periodic):
+            return { b, node, dy, needs in
+                let (x, w) = (node.inputs[0], node.inputs[1])
+                return [needs[0] ? try b(.conv2dGradInput(kernel: k, periodic: periodic), dy, w) : nil,
+                        needs[1] ? try b(.conv2dGradWeight(kernel: k, periodic: periodic), x, dy) : nil,
+                        needs[2] ? try b(.sumRows, dy) : nil]
+            }
         case .add:
             return { _, _, dy, _ in [dy, dy] }
         case .sub:
@@ -173,7 +182,7 @@ public enum GradientRules {
             return { _, node, _, _ in node.inputs.map { _ in nil } }   // constants: never asked (kind .constant)
         case .linearGelu, .mlp, .linearAdd, .linearAddGelu, .linearGradInput, .linearGradInputGelu,
              .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad,
-             .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad,
+             .leakyReluGrad, .conv2dGradInput, .conv2dGradWeight, .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad,
              .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates,
              .combineGradExpert, .relativeL2LossGrad, .adam:
             return nil   // backward, optimizer and inference-only fused ops are not differentiated

@@ -45,6 +45,11 @@ extension Graph {
         case .linearGradWeight:
             let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
             total += 2 * rows * k * Double(t[1].shape.last!)
+        case .conv2d(let k, _), .conv2dGradInput(let k, _):
+            // 2 k^2 C_in per output element (C_in: x's channels, or dy's for the input gradient).
+            total += 2 * Double(k * k * t[0].shape[3]) * Double(values[node.result!].type.elementCount)
+        case .conv2dGradWeight(let k, _):
+            total += 2 * Double(k * k) * Double(t[0].elementCount) * Double(t[1].shape[3])
         case .rfft2, .irfft2Grad:
             total += Self.fftFLOPs(t[0].shape)
         case .irfft2, .rfft2Grad:
@@ -61,7 +66,7 @@ extension Graph {
             total += Self.patchDFTFLOPs(t[0].shape)
         case .bandEnergiesGrad:
             total += 2 * Self.patchDFTFLOPs(t[0].shape)
-        case .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum, .reduceMax, .broadcast,
+        case .gelu, .leakyRelu, .leakyReluGrad, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum, .reduceMax, .broadcast,
              .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels, .padChannels, .concatChannels,
              .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .sumRows,
              .geluGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,

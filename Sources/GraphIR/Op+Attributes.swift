@@ -29,6 +29,9 @@ extension Op {
              .spectralMixGradInput, .spectralMixGradWeight, .relativeL2LossGrad:
             return []
         case .affine(let scale, let shift): return [("scale", .double(scale)), ("shift", .double(shift))]
+        case .leakyRelu(let slope), .leakyReluGrad(let slope): return [("slope", .double(slope))]
+        case .conv2d(let k, let periodic), .conv2dGradInput(let k, let periodic), .conv2dGradWeight(let k, let periodic):
+            return [("kernel", .int(k)), ("periodic", .bool(periodic))]
         case .reduceSum(let axis), .reduceMax(let axis): return [("axis", .int(axis))]
         case .broadcast(let axis, let size): return [("axis", .int(axis)), ("size", .int(size))]
         case .reshape(let shape): return [("shape", .ints(shape))]
@@ -91,6 +94,8 @@ extension Op {
         case .linear_add: self = .linearAdd
         case .linear_add_gelu: self = .linearAddGelu
         case .gelu: self = .gelu
+        case .leaky_relu: self = .leakyRelu(slope: try double("slope"))
+        case .conv2d: self = .conv2d(kernel: try int("kernel"), periodic: try bool("periodic"))
         case .add: self = .add
         case .sub: self = .sub
         case .mul: self = .mul
@@ -130,6 +135,9 @@ extension Op {
         case .linear_grad_weight: self = .linearGradWeight
         case .sum_rows: self = .sumRows
         case .gelu_grad: self = .geluGrad
+        case .leaky_relu_grad: self = .leakyReluGrad(slope: try double("slope"))
+        case .conv2d_grad_input: self = .conv2dGradInput(kernel: try int("kernel"), periodic: try bool("periodic"))
+        case .conv2d_grad_weight: self = .conv2dGradWeight(kernel: try int("kernel"), periodic: try bool("periodic"))
         case .rfft2_grad:
             self = .rfft2Grad(height: try int("height"), width: try int("width"), modes1: try int("modes1"), modes2: try int("modes2"))
         case .irfft2_grad: self = .irfft2Grad(modes1: try int("modes1"), modes2: try int("modes2"))

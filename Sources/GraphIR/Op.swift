@@ -24,6 +24,13 @@ public enum Op: Sendable, Hashable {
     case linearAddGelu
     /// GELU, tanh form: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     case gelu
+    /// Leaky ReLU: `x` where `x > 0`, else `slope * x` (the CNO's activation).
+    case leakyRelu(slope: Double)
+    /// `x[N, H, W, Ci], w[k, k, Ci, Co], b[Co] -> [N, H, W, Co]`: 2-D cross-correlation with a
+    /// `k x k` kernel (k odd), stride 1, the output on the input's grid: `(k - 1) / 2` cells of
+    /// padding on each side, zeros or, when `periodic`, the field wrapped around (PyTorch's
+    /// `Conv2d(padding=(k-1)/2, padding_mode="zeros" | "circular")` with the weight in `[k, k, Ci, Co]`).
+    case conv2d(kernel: Int, periodic: Bool)
 
     // MARK: Elementwise primitives (any rank; operands of one type).
     /// `a + b`.
@@ -126,6 +133,14 @@ public enum Op: Sendable, Hashable {
     case sumRows
     /// `x, dy -> dy * gelu'(x)`.
     case geluGrad
+    /// `x, dy -> dy` where `x > 0`, else `slope * dy`.
+    case leakyReluGrad(slope: Double)
+    /// `dy[N, H, W, Co], w[k, k, Ci, Co] -> dx[N, H, W, Ci]`: the adjoint of `conv2d` in its input,
+    /// a `conv2d` of `dy` with the kernel flipped in both axes and its channel axes swapped.
+    case conv2dGradInput(kernel: Int, periodic: Bool)
+    /// `x[N, H, W, Ci], dy[N, H, W, Co] -> dw[k, k, Ci, Co]`: per sample `cols(x)^T dy`, summed over
+    /// samples in index order.
+    case conv2dGradWeight(kernel: Int, periodic: Bool)
     /// Adjoint of `rfft2`: `dY[M, N, C] -> dx[N, H, W, C]`.
     case rfft2Grad(height: Int, width: Int, modes1: Int, modes2: Int)
     /// Adjoint of `irfft2`: `dy[N, H, W, C] -> dY[M, N, C]`.
@@ -189,7 +204,7 @@ public enum OpKind: Sendable, Hashable {
 
 /// The op table: every op's text name, arity and kind, declared once.
 public enum OpCode: String, CaseIterable, Sendable {
-    case linear, linear_gelu, mlp, linear_add, linear_add_gelu, gelu
+    case linear, linear_gelu, mlp, linear_add, linear_add_gelu, gelu, leaky_relu, conv2d
     case add, sub, mul, div, affine, exp, log, sqrt, tanh
     case reduce_sum, reduce_max, broadcast, reshape, stop_gradient, fill
     case append_coordinates, slice_channels, pad_channels, concat_channels
@@ -198,7 +213,7 @@ public enum OpCode: String, CaseIterable, Sendable {
     case route, dispatch, gather_gates, combine
     case relative_l2_loss
     case linear_grad_input, linear_grad_input_gelu, linear_grad_input_add, linear_grad_input_add_gelu
-    case linear_grad_weight, sum_rows, gelu_grad
+    case linear_grad_weight, sum_rows, gelu_grad, leaky_relu_grad, conv2d_grad_input, conv2d_grad_weight
     case rfft2_grad, irfft2_grad, spectral_mix_grad_input, spectral_mix_grad_weight, band_energies_grad
     case extract_patches_grad, merge_patches_grad, dispatch_grad, gather_gates_grad
     case combine_grad_gates, combine_grad_expert, relative_l2_loss_grad
@@ -211,13 +226,13 @@ public enum OpCode: String, CaseIterable, Sendable {
     public var signature: (arity: Arity, kind: OpKind) {
         switch self {
         case .fill: return (.exactly(0), .constant)
-        case .gelu, .exp, .log, .sqrt, .tanh, .affine, .reduce_sum, .broadcast, .reshape, .append_coordinates,
+        case .gelu, .leaky_relu, .exp, .log, .sqrt, .tanh, .affine, .reduce_sum, .broadcast, .reshape, .append_coordinates,
              .slice_channels, .pad_channels, .rfft2, .irfft2, .band_energies, .extract_patches, .merge_patches:
             return (.exactly(1), .differentiable)
         case .reduce_max, .stop_gradient, .spectral_centroid, .route: return (.exactly(1), .constant)
         case .add, .sub, .mul, .div, .concat_channels, .spectral_mix, .relative_l2_loss, .dispatch, .gather_gates:
             return (.exactly(2), .differentiable)
-        case .linear: return (.exactly(3), .differentiable)
+        case .linear, .conv2d: return (.exactly(3), .differentiable)
         case .combine: return (.atLeast(3), .differentiable)
         case .linear_gelu: return (.exactly(3), .fused)
         case .mlp: return (.exactly(5), .fused)
@@ -225,7 +240,8 @@ public enum OpCode: String, CaseIterable, Sendable {
         case .linear_add, .linear_add_gelu, .linear_grad_input_add_gelu: return (.exactly(4), .fused)
         case .sum_rows, .rfft2_grad, .irfft2_grad, .extract_patches_grad, .merge_patches_grad:
             return (.exactly(1), .backward)
-        case .linear_grad_input, .linear_grad_weight, .gelu_grad, .spectral_mix_grad_input, .spectral_mix_grad_weight,
+        case .linear_grad_input, .linear_grad_weight, .gelu_grad, .leaky_relu_grad, .conv2d_grad_input, .conv2d_grad_weight,
+             .spectral_mix_grad_input, .spectral_mix_grad_weight,
              .band_energies_grad, .dispatch_grad:
             return (.exactly(2), .backward)
         case .gather_gates_grad, .combine_grad_expert, .relative_l2_loss_grad: return (.exactly(3), .backward)
@@ -245,6 +261,8 @@ extension Op {
         case .linearAdd: return .linear_add
         case .linearAddGelu: return .linear_add_gelu
         case .gelu: return .gelu
+        case .leakyRelu: return .leaky_relu
+        case .conv2d: return .conv2d
         case .add: return .add
         case .sub: return .sub
         case .mul: return .mul
@@ -283,6 +301,9 @@ extension Op {
         case .linearGradWeight: return .linear_grad_weight
         case .sumRows: return .sum_rows
         case .geluGrad: return .gelu_grad
+        case .leakyReluGrad: return .leaky_relu_grad
+        case .conv2dGradInput: return .conv2d_grad_input
+        case .conv2dGradWeight: return .conv2d_grad_weight
         case .rfft2Grad: return .rfft2_grad
         case .irfft2Grad: return .irfft2_grad
         case .spectralMixGradInput: return .spectral_mix_grad_input
