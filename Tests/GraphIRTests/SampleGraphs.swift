@@ -85,6 +85,9 @@ enum SampleGraphs {
         b.output("m2m.d.merged", try b(.mergePatchesGrad(scale: 2, halo: 0), merged))
         b.output("m2m.sqrt", try b(.sqrt, exps))
         b.output("kno.tanh", try b(.tanh, exps))
+        let resampled = try b(.resample(kernel: .bicubic, height: 3, width: 6), x)
+        b.output("uno.resampled", resampled)
+        b.output("uno.d.resampled", try b(.resampleGrad(kernel: .bicubic, height: 4, width: 4), resampled))
 
         b.output("loss", loss)
         b.output("fused", fused)
