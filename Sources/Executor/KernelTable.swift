@@ -81,6 +81,10 @@ public struct KernelTable: KernelRequirements {
             return Entry(CombineKernel.self) { CombineKernel($0, .gradGates, k: k, halo: h) }
         case .combineGradExpert(let e, let k, _, let h):
             return Entry(CombineKernel.self) { CombineKernel($0, .gradExpert(e), k: k, halo: h) }
+        case .resample(let kernel, _, _):
+            return Entry(SeparableResampleKernel.self) { SeparableResampleKernel($0, kernel: kernel, adjoint: false) }
+        case .resampleGrad(let kernel, _, _):
+            return Entry(SeparableResampleKernel.self) { SeparableResampleKernel($0, kernel: kernel, adjoint: true) }
         case .relativeL2Loss, .relativeL2LossGrad: return Entry(RelativeL2Kernel.self) { RelativeL2Kernel($0) }
         case .fill: return Entry(FillKernel.self) { FillKernel($0) }
         case .adam: return Entry(AdamKernel.self) { AdamKernel($0) }

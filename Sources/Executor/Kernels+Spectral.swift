@@ -48,7 +48,8 @@ enum SpectralRequirements {
              .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
              .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad, .spectralMixGradInput,
              .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad,
-             .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
+             .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam, .resample,
+             .resampleGrad:
             preconditionFailure("\(node.op.name) is not an FFT op")
         }
     }

@@ -148,6 +148,12 @@ public enum GradientRules {
             return { b, node, dy, _ in [try b(.bandEnergiesGrad(bands: bands), node.inputs[0], dy)] }
         case .extractPatches(let s, let h):
             return { b, _, dy, _ in [try b(.extractPatchesGrad(scale: s, halo: h), dy)] }
+        case .resample(let kernel, _, _):
+            // A fixed linear map: its adjoint, the transposed matrices, back to the input grid.
+            return { b, node, dy, _ in
+                let x = b.type(of: node.inputs[0]).shape
+                return [try b(.resampleGrad(kernel: kernel, height: x[1], width: x[2]), dy)]
+            }
         case .mergePatches(let s, let h):
             return { b, _, dy, _ in [try b(.mergePatchesGrad(scale: s, halo: h), dy)] }
         case .dispatch(let expert, let k, let capacity):
@@ -184,7 +190,7 @@ public enum GradientRules {
              .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad,
              .leakyReluGrad, .conv2dGradInput, .conv2dGradWeight, .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad,
              .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates,
-             .combineGradExpert, .relativeL2LossGrad, .adam:
+             .combineGradExpert, .relativeL2LossGrad, .adam, .resampleGrad:
             return nil   // backward, optimizer and inference-only fused ops are not differentiated
         }
     }

@@ -33,7 +33,8 @@ extension Graph {
                  .extractPatches, .mergePatches, .route, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
                  .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
                  .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad,
-                 .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates, .relativeL2LossGrad, .adam:
+                 .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates, .relativeL2LossGrad, .adam,
+                 .resample, .resampleGrad:
                 for v in node.inputs where self.values[v].type.isBounded {
                     guard let s = values[v] else {
                         throw GraphError("node \(k) (\(node.op.name)): bounded input %\(v) has no extent source")

@@ -60,6 +60,12 @@ extension Graph {
         case .spectralMixGradWeight:
             let (m, n, ci) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
             total += 8 * m * n * ci * Double(t[1].shape[2])
+        case .resample, .resampleGrad:
+            // Two dense products per sample: along H on [H, W C], then along W per output row.
+            let (x, y) = (t[0].shape, values[node.result!].type.shape)
+            let (samples, c) = (Double(x[0]), Double(x[3]))
+            let (hIn, wIn, hOut, wOut) = (Double(x[1]), Double(x[2]), Double(y[1]), Double(y[2]))
+            total += 2 * samples * c * (hOut * hIn * wIn + hOut * wOut * wIn)
         case .adam:
             total += 10 * Double(t[0].floatCount)
         case .bandEnergies, .spectralCentroid:

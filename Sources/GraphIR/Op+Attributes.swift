@@ -4,6 +4,8 @@ public enum Attribute: Sendable, Hashable, CustomStringConvertible {
     case double(Double)
     case bool(Bool)
     case ints([Int])
+    /// A bare word naming one case of a typed attribute (`kernel = bicubic`).
+    case word(String)
 
     public var description: String {
         switch self {
@@ -11,6 +13,7 @@ public enum Attribute: Sendable, Hashable, CustomStringConvertible {
         case .double(let v): return v.description   // shortest form that round-trips
         case .bool(let v): return v ? "true" : "false"
         case .ints(let v): return "[" + v.map(String.init).joined(separator: ",") + "]"
+        case .word(let v): return v
         }
     }
 }
@@ -42,6 +45,8 @@ extension Op {
         case .irfft2(let h, let w, let m1, let m2), .rfft2Grad(let h, let w, let m1, let m2):
             return [("height", .int(h)), ("width", .int(w)), ("modes1", .int(m1)), ("modes2", .int(m2))]
         case .bandEnergies(let bands), .bandEnergiesGrad(let bands): return [("bands", .int(bands))]
+        case .resample(let kernel, let h, let w), .resampleGrad(let kernel, let h, let w):
+            return [("kernel", .word(kernel.name)), ("height", .int(h)), ("width", .int(w))]
         case .extractPatches(let s, let h), .mergePatches(let s, let h), .extractPatchesGrad(let s, let h),
              .mergePatchesGrad(let s, let h):
             return [("scale", .int(s)), ("halo", .int(h))]
@@ -82,6 +87,14 @@ extension Op {
             guard case .bool(let v)? = attributes[key] else { throw GraphError("\(name): needs boolean attribute '\(key)'") }
             return v
         }
+        func resampleKernel(_ key: String) throws -> ResampleKernel {
+            used.insert(key)
+            guard case .word(let v)? = attributes[key], let kernel = ResampleKernel(name: v) else {
+                let known = ResampleKernel.allCases.map(\.name).joined(separator: ", ")
+                throw GraphError("\(name): needs attribute '\(key)', one of \(known)")
+            }
+            return kernel
+        }
         func ints(_ key: String) throws -> [Int] {
             used.insert(key)
             guard case .ints(let v)? = attributes[key] else { throw GraphError("\(name): needs integer list attribute '\(key)'") }
@@ -121,6 +134,10 @@ extension Op {
         case .spectral_mix: self = .spectralMix
         case .band_energies: self = .bandEnergies(bands: try int("bands"))
         case .spectral_centroid: self = .spectralCentroid
+        case .resample:
+            self = .resample(kernel: try resampleKernel("kernel"), height: try int("height"), width: try int("width"))
+        case .resample_grad:
+            self = .resampleGrad(kernel: try resampleKernel("kernel"), height: try int("height"), width: try int("width"))
         case .extract_patches: self = .extractPatches(scale: try int("scale"), halo: try int("halo"))
         case .merge_patches: self = .mergePatches(scale: try int("scale"), halo: try int("halo"))
         case .route: self = .route(k: try int("k"), capacity: try int("capacity"))

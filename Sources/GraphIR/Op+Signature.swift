@@ -50,7 +50,7 @@ extension Op {
              .sum_rows, .rfft2_grad, .irfft2_grad,
              .spectral_mix_grad_input, .spectral_mix_grad_weight, .band_energies_grad, .extract_patches_grad,
              .merge_patches_grad, .dispatch_grad, .gather_gates_grad, .combine_grad_gates, .combine_grad_expert,
-             .relative_l2_loss_grad, .adam:
+             .relative_l2_loss_grad, .adam, .resample, .resample_grad:
             return false
         }
     }
@@ -75,7 +75,7 @@ extension Op {
              .log, .sqrt, .tanh, .stopGradient,
              .appendCoordinates, .sliceChannels, .padChannels, .concatChannels, .linearGradInput,
              .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .geluGrad, .spectralMix,
-             .spectralMixGradInput, .leakyRelu, .leakyReluGrad, .conv2d, .conv2dGradInput:
+             .spectralMixGradInput, .leakyRelu, .leakyReluGrad, .conv2d, .conv2dGradInput, .resample, .resampleGrad:
             return .keep
         case .rfft2, .irfft2Grad: return .move(from: 0, to: 1)
         case .irfft2, .rfft2Grad: return .move(from: 1, to: 0)
@@ -206,6 +206,11 @@ extension Op {
             try nhwc(t[0], "dy")
             try Op.checkModes(h: t[0].shape[1], w: t[0].shape[2], m1: m1, m2: m2, fail)
             return TensorType(.c64, [2 * m1 * m2, t[0].shape[0], t[0].shape[3]])
+        case .resample(_, let height, let width), .resampleGrad(_, let height, let width):
+            try nhwc(t[0], self.code == .resample ? "x" : "dy")
+            try require(height >= 1 && width >= 1, "height and width must be >= 1")
+            let s = t[0].shape
+            return TensorType(.f32, [s[0], height, width, s[3]])
         case .spectralMix, .spectralMixGradInput:
             try require(t.allSatisfy { $0.dtype == .c64 && $0.rank == 3 }, "inputs must be c64 rank 3")
             try require(t[0].shape[0] == t[1].shape[0], "mode counts must agree")

@@ -91,6 +91,11 @@ public enum Op: Sendable, Hashable {
     /// (0 for a patch without non-DC energy). Carries no gradient.
     case spectralCentroid
 
+    // MARK: Resampling (a grid change by fixed separable matrices, `ResampleKernel`).
+    /// `x[N, H, W, C] -> [N, height, width, C]`: `Y = A_H X A_W^T` per sample and channel,
+    /// `A_H = kernel.matrix(from: H, to: height)`, `A_W = kernel.matrix(from: W, to: width)`.
+    case resample(kernel: ResampleKernel, height: Int, width: Int)
+
     // MARK: Multi-scale patches (M2M.md section 3; patch order: sample, patch row, patch column).
     /// `[N, H, W, C] -> [N s^2, H/s + 2h, W/s + 2h, C]`: s x s patches with a periodic halo of h.
     case extractPatches(scale: Int, halo: Int)
@@ -145,6 +150,9 @@ public enum Op: Sendable, Hashable {
     case rfft2Grad(height: Int, width: Int, modes1: Int, modes2: Int)
     /// Adjoint of `irfft2`: `dy[N, H, W, C] -> dY[M, N, C]`.
     case irfft2Grad(modes1: Int, modes2: Int)
+    /// Adjoint of `resample`: `dy[N, H2, W2, C] -> dx[N, height, width, C]`, `A_H^T dY A_W`
+    /// with the forward matrices `kernel.matrix(from: height, to: H2)` (and along W).
+    case resampleGrad(kernel: ResampleKernel, height: Int, width: Int)
     /// `dY[M, N, Co], w[M, Ci, Co] -> dY w^H`.
     case spectralMixGradInput
     /// `x[M, N, Ci], dY[M, N, Co] -> x^H dY`.
@@ -209,12 +217,14 @@ public enum OpCode: String, CaseIterable, Sendable {
     case reduce_sum, reduce_max, broadcast, reshape, stop_gradient, fill
     case append_coordinates, slice_channels, pad_channels, concat_channels
     case rfft2, irfft2, spectral_mix, band_energies, spectral_centroid
+    case resample
     case extract_patches, merge_patches
     case route, dispatch, gather_gates, combine
     case relative_l2_loss
     case linear_grad_input, linear_grad_input_gelu, linear_grad_input_add, linear_grad_input_add_gelu
     case linear_grad_weight, sum_rows, gelu_grad, leaky_relu_grad, conv2d_grad_input, conv2d_grad_weight
     case rfft2_grad, irfft2_grad, spectral_mix_grad_input, spectral_mix_grad_weight, band_energies_grad
+    case resample_grad
     case extract_patches_grad, merge_patches_grad, dispatch_grad, gather_gates_grad
     case combine_grad_gates, combine_grad_expert, relative_l2_loss_grad
     case adam
@@ -227,7 +237,7 @@ public enum OpCode: String, CaseIterable, Sendable {
         switch self {
         case .fill: return (.exactly(0), .constant)
         case .gelu, .leaky_relu, .exp, .log, .sqrt, .tanh, .affine, .reduce_sum, .broadcast, .reshape, .append_coordinates,
-             .slice_channels, .pad_channels, .rfft2, .irfft2, .band_energies, .extract_patches, .merge_patches:
+             .slice_channels, .pad_channels, .rfft2, .irfft2, .band_energies, .extract_patches, .merge_patches, .resample:
             return (.exactly(1), .differentiable)
         case .reduce_max, .stop_gradient, .spectral_centroid, .route: return (.exactly(1), .constant)
         case .add, .sub, .mul, .div, .concat_channels, .spectral_mix, .relative_l2_loss, .dispatch, .gather_gates:
@@ -238,7 +248,7 @@ public enum OpCode: String, CaseIterable, Sendable {
         case .mlp: return (.exactly(5), .fused)
         case .linear_grad_input_gelu, .linear_grad_input_add: return (.exactly(3), .fused)
         case .linear_add, .linear_add_gelu, .linear_grad_input_add_gelu: return (.exactly(4), .fused)
-        case .sum_rows, .rfft2_grad, .irfft2_grad, .extract_patches_grad, .merge_patches_grad:
+        case .sum_rows, .rfft2_grad, .irfft2_grad, .extract_patches_grad, .merge_patches_grad, .resample_grad:
             return (.exactly(1), .backward)
         case .linear_grad_input, .linear_grad_weight, .gelu_grad, .leaky_relu_grad, .conv2d_grad_input, .conv2d_grad_weight,
              .spectral_mix_grad_input, .spectral_mix_grad_weight,
@@ -287,6 +297,8 @@ extension Op {
         case .spectralMix: return .spectral_mix
         case .bandEnergies: return .band_energies
         case .spectralCentroid: return .spectral_centroid
+        case .resample: return .resample
+        case .resampleGrad: return .resample_grad
         case .extractPatches: return .extract_patches
         case .mergePatches: return .merge_patches
         case .route: return .route

@@ -23,7 +23,7 @@ final class OpTableTests: XCTestCase {
         if let cached { return cached }
         var table: [OpCode: OpCase] = [:]
         for part in [try ExistingCases.all(), try FusedCases.all(), try ElementwiseCases.all(), try PatchCases.all(), try RoutingCases.all(),
-                         try ConvolutionCases.all()] {
+                         try ConvolutionCases.all(), try ResampleCases.all()] {
             for (code, entry) in part {
                 precondition(table[code] == nil, "\(code.name) has two entries")
                 table[code] = entry
