@@ -13,11 +13,16 @@ public enum ResampleKernel: Sendable, Hashable, CaseIterable {
     /// to `0..<n` (the border sample repeated). Rows sum to 1; downsampling is plain
     /// sampling (no low-pass).
     case bicubic
+    /// The CNO's anti-aliased resampling: a periodic windowed-sinc (Kaiser) low-pass at the
+    /// coarser grid's rate (`ResampleKernel+WindowedSinc.swift`). Rows sum to 1; downsampling
+    /// removes the frequencies the coarser grid cannot hold.
+    case windowedSinc
 
     /// The name in the IR text form (`resample(%3) {kernel = bicubic, ...}`).
     public var name: String {
         switch self {
         case .bicubic: return "bicubic"
+        case .windowedSinc: return "windowed_sinc"
         }
     }
 
@@ -32,6 +37,8 @@ public enum ResampleKernel: Sendable, Hashable, CaseIterable {
         precondition(n >= 1 && m >= 1, "resample: sizes must be positive")
         var a = [Double](repeating: 0, count: m * n)
         switch self {
+        case .windowedSinc:
+            return Self.windowedSincMatrix(from: n, to: m)
         case .bicubic:
             // PyTorch's area_pixel_compute_scale with align_corners, then guard_index_and_lambda.
             let scale = m > 1 ? Double(n - 1) / Double(m - 1) : 0

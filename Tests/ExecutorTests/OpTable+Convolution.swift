@@ -133,6 +133,63 @@ enum ConvolutionCases {
                 .leaky_relu: try leakyRelu(), .leaky_relu_grad: try leakyReluGrad()]
     }
 
+    /// The `windowed_sinc` kernel of `resample` (the CNO's anti-aliased resampling; its matrices
+    /// are checked against numpy in WindowedSincTests): up by 2 and 4, down by 2 and 4, and the
+    /// adjoint, each against the separable sum written cell by cell; gradients up and down.
+    static func windowedSinc() throws -> (resample: OpCase, resampleGrad: OpCase) {
+        var forward = OpCase(), adjoint = OpCase()
+        let cases: [([Int], Int, Int)] = [([2, 4, 6, 3], 8, 12), ([1, 8, 4, 2], 4, 16), ([1, 8, 16, 2], 4, 4), ([2, 16, 8, 1], 4, 8)]
+        for (index, (input, h, w)) in cases.enumerated() {
+            let seed = 1500 + UInt64(10 * index)
+            let x = TensorType.f32(input[0], input[1], input[2], input[3]), y = TensorType.f32(input[0], h, w, input[3])
+            var fb = FixtureBuilder("resample windowed_sinc \(x) -> \(h)x\(w)")
+            let (xv, xd) = fb.input("x", x, seed: seed)
+            fb.expect("y", try fb.b(.resample(kernel: .windowedSinc, height: h, width: w), xv),
+                      .floats(separable(xd, x.shape, to: [h, w], adjoint: false)))
+            forward.fixtures.append(fb.fixture())
+            var gb = FixtureBuilder("resample_grad windowed_sinc \(y) -> \(input[1])x\(input[2])")
+            let (dy, dyd) = gb.input("dy", y, seed: seed + 1)
+            gb.expect("dx", try gb.b(.resampleGrad(kernel: .windowedSinc, height: input[1], width: input[2]), dy),
+                      .floats(separable(dyd, y.shape, to: [input[1], input[2]], adjoint: true)))
+            adjoint.fixtures.append(gb.fixture())
+        }
+        for (index, (input, h, w)) in [([1, 4, 6, 2], 8, 12), ([1, 8, 8, 2], 4, 4)].enumerated() {
+            let x = TensorType.f32(input[0], input[1], input[2], input[3])
+            forward.gradients.append(GradientCase(
+                "resample windowed_sinc \(x) -> \(h)x\(w)", inputs: [("x", x, randomFloats(x.elementCount, seed: 1550 + UInt64(index)))],
+                wrt: ["x"], body: { b, v in try b(.resample(kernel: .windowedSinc, height: h, width: w), v["x"]!) },
+                reference: { separable($0["x"]!, x.shape, to: [h, w], adjoint: false) }))
+        }
+        return (forward, adjoint)
+    }
+
+    /// `y[n, i, j, c] = sum_a sum_b A[i, a] B[j, b] x[n, a, b, c]` with the windowed-sinc matrices
+    /// of `shape`'s grid onto `to`; `adjoint`: `x` is on the grid `to` maps from, and the sum
+    /// runs over the output indices (`A^T dy B`).
+    static func separable(_ x: [Double], _ shape: [Int], to: [Int], adjoint: Bool) -> [Double] {
+        let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        let (ho, wo) = (to[0], to[1])
+        // Forward: A maps h -> ho. Adjoint: the forward map was ho -> h; apply its transpose.
+        let a = adjoint ? ResampleKernel.windowedSinc.matrix(from: ho, to: h) : ResampleKernel.windowedSinc.matrix(from: h, to: ho)
+        let b = adjoint ? ResampleKernel.windowedSinc.matrix(from: wo, to: w) : ResampleKernel.windowedSinc.matrix(from: w, to: wo)
+        func weightA(_ i: Int, _ r: Int) -> Double { adjoint ? a[r * ho + i] : a[i * h + r] }
+        func weightB(_ j: Int, _ q: Int) -> Double { adjoint ? b[q * wo + j] : b[j * w + q] }
+        var y = [Double](repeating: 0, count: n * ho * wo * c)
+        for s in 0..<n {
+            for i in 0..<ho {
+                for j in 0..<wo {
+                    for r in 0..<h {
+                        for q in 0..<w {
+                            let weight = weightA(i, r) * weightB(j, q)
+                            for ch in 0..<c { y[((s * ho + i) * wo + j) * c + ch] += weight * x[((s * h + r) * w + q) * c + ch] }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
     static func leakyRelu(_ x: Double) -> Double { x > 0 ? x : slope * x }
 
     /// Values at least 0.1 away from the kink at 0 (the central differences never straddle it).

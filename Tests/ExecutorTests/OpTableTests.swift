@@ -29,6 +29,11 @@ final class OpTableTests: XCTestCase {
                 table[code] = entry
             }
         }
+        // The CNO's windowed-sinc resampling beside the bicubic cases.
+        let sinc = try ConvolutionCases.windowedSinc()
+        table[.resample]?.fixtures += sinc.resample.fixtures
+        table[.resample]?.gradients += sinc.resample.gradients
+        table[.resample_grad]?.fixtures += sinc.resampleGrad.fixtures
         // The elementwise primitives on bounded rows (a dispatch's run-time count).
         let bounded = try RoutingCases.boundedChainFixture()
         for code: OpCode in [.sub, .mul, .div, .affine, .exp, .log, .sqrt, .stop_gradient, .gelu, .add] {

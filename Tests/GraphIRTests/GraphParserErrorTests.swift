@@ -35,9 +35,9 @@ final class GraphParserErrorTests: XCTestCase {
 
     func testUnknownResampleKernel() {
         assertRejected(text(replacing: 3, with: "  %1 = resample(%0) {kernel = lanczos, height = 2, width = 2} : f32[2,3]"),
-                       "line 3, column 8: resample: needs attribute 'kernel', one of bicubic")
+                       "line 3, column 8: resample: needs attribute 'kernel', one of bicubic, windowed_sinc")
         assertRejected(text(replacing: 3, with: "  %1 = resample(%0) {kernel = 3, height = 2, width = 2} : f32[2,3]"),
-                       "line 3, column 8: resample: needs attribute 'kernel', one of bicubic")
+                       "line 3, column 8: resample: needs attribute 'kernel', one of bicubic, windowed_sinc")
     }
 
     func testUnknownElementType() {
