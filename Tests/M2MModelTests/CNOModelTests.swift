@@ -72,10 +72,11 @@ final class CNOModelTests: XCTestCase, TinyTrainingRuns {
         }
     }
 
-    /// The runtime's gradients of the training loss (one rollout step, then two) against
-    /// central differences of the reference loss, 4 elements of every parameter tensor (batch 1).
+    /// The runtime's gradients of the training loss over two rollout steps (the first step's
+    /// loss plus the second's, through the fed-back prediction) against central differences of
+    /// the reference loss, 4 elements of every parameter tensor (batch 1).
     func testGradientsMatchFiniteDifferences() throws {
-        for steps in [1, 2] {
+        for steps in [2] {
             var config = try Self.tinyConfig()
             config.batch = 1
             let model = CNO2d(config: config)
