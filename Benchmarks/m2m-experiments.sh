@@ -6,7 +6,9 @@
 # data, epochs and seed; then
 # writes docs/RESULTS.md (test relative L2, train time, FLOPs per step, routed
 # fractions, the command) and copies the routing-map PNGs to docs/results/.
-# Usage: Benchmarks/m2m-experiments.sh   (env: EPOCHS, NTRAIN, OUT). ~40 min on 2 cores.
+# Usage: Benchmarks/m2m-experiments.sh   (env: EPOCHS, NTRAIN, OUT). ~40 min on 2 cores without the
+# CNO runs; an estimate from cno-ns64's bench step times (1.8-3.5 s a training step, 0.8-1.6 s an
+# inference step, loaded machine) adds about 15-20 min for them (not measured end to end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-10}
