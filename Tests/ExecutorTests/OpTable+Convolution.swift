@@ -129,6 +129,10 @@ enum ConvolutionCases {
             check.strides = ["w": 2]
             conv.gradients.append(check)
         }
+        let bounded = try boundedFixture()
+        conv.fixtures.append(bounded)
+        gradInput.fixtures.append(bounded)
+        gradWeight.fixtures.append(bounded)
         return [.conv2d: conv, .conv2d_grad_input: gradInput, .conv2d_grad_weight: gradWeight,
                 .leaky_relu: try leakyRelu(), .leaky_relu_grad: try leakyReluGrad()]
     }
@@ -188,6 +192,38 @@ enum ConvolutionCases {
             }
         }
         return y
+    }
+
+    /// The three ops on an expert's capacity buffers (M2M's experts could run convolutions):
+    /// `dispatch` with k = 1 and room (counts 4, 1, 1 of capacity 6), so each kernel runs only
+    /// its valid samples and the weight gradient sums only those (rows past the count are
+    /// undefined, compared for no output).
+    static func boundedFixture() throws -> OpFixture {
+        let c = RoutingCases.roomK1
+        let s = Shape(n: c.capacity, h: 3, w: 4, ci: 2, co: 3, k: 3, periodic: true)
+        let cells = s.h * s.w
+        var fb = FixtureBuilder("conv2d family on bounded rows \(c.label)")
+        let p = fb.input("p", c.pType, c.p)
+        let (x, xd) = fb.input("x", .f32(c.patches, s.h, s.w, s.ci), seed: 1600)
+        let (dy, dyd) = fb.input("dy", .f32(c.patches, s.h, s.w, s.co), seed: 1601)
+        let (w, wd) = fb.input("w", s.weight, seed: 1602)
+        let (b, bd) = fb.input("b", .f32(s.co), seed: 1603)
+        let route = try fb.b(c.routeOp, p)
+        let r = c.routing
+        for e in 0..<c.experts {
+            let dispatch = Op.dispatch(expert: e, k: c.k, capacity: c.capacity)
+            let (xe, dye) = (try fb.b(dispatch, x, route), try fb.b(dispatch, dy, route))
+            let xr = Oracle.dispatch(xd, rowFloats: cells * s.ci, r, expert: e)
+            let dyr = Oracle.dispatch(dyd, rowFloats: cells * s.co, r, expert: e)
+            let count = r.counts[e]
+            precondition(count > 0 && count < c.capacity)
+            fb.expect("y\(e)", try fb.b(s.op, xe, w, b), .floats(s.forward(xr, wd, bd), valid: count * cells * s.co))
+            fb.expect("dx\(e)", try fb.b(.conv2dGradInput(kernel: s.k, periodic: s.periodic), dye, w),
+                      .floats(s.gradInput(dyr, wd), valid: count * cells * s.ci))
+            fb.expect("dw\(e)", try fb.b(.conv2dGradWeight(kernel: s.k, periodic: s.periodic), xe, dye),
+                      .floats(s.gradWeight(xr, dyr)))
+        }
+        return fb.fixture()
     }
 
     static func leakyRelu(_ x: Double) -> Double { x > 0 ? x : slope * x }
