@@ -9,7 +9,8 @@
 # both data sets with the same budget.
 # Usage: Benchmarks/m2m-experiments.sh   (env: EPOCHS, NTRAIN, NTEST, OUT; ONLY="name ..."
 # reruns just those runs into an existing OUT, reusing its data, and rewrites the table
-# from every run found there). ~20 min on a quiet 2-core machine.
+# from every run found there). ~20 min on a quiet 2-core machine without the CNO runs, which
+# add about 15-20 min (estimated from cno-ns64's bench step times).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${EPOCHS:-10}

@@ -27,6 +27,14 @@ public struct KernelTable: KernelRequirements {
         case .sumRows: return Entry(SumRowsKernel.self) { SumRowsKernel($0) }
         case .gelu: return elementwise(.gelu)
         case .geluGrad: return elementwise(.geluGrad)
+        case .leakyRelu(let slope): return elementwise(.leakyRelu(Float(slope)))
+        case .leakyReluGrad(let slope): return elementwise(.leakyReluGrad(Float(slope)))
+        case .conv2d(let k, let periodic):
+            return Entry(Conv2dKernel.self) { Conv2dKernel($0, .forward, kernel: k, periodic: periodic) }
+        case .conv2dGradInput(let k, let periodic):
+            return Entry(Conv2dKernel.self) { Conv2dKernel($0, .gradInput, kernel: k, periodic: periodic) }
+        case .conv2dGradWeight(let k, let periodic):
+            return Entry(Conv2dKernel.self) { Conv2dKernel($0, .gradWeight, kernel: k, periodic: periodic) }
         case .add: return elementwise(.add)
         case .sub: return elementwise(.sub)
         case .mul: return elementwise(.mul)
@@ -73,6 +81,10 @@ public struct KernelTable: KernelRequirements {
             return Entry(CombineKernel.self) { CombineKernel($0, .gradGates, k: k, halo: h) }
         case .combineGradExpert(let e, let k, _, let h):
             return Entry(CombineKernel.self) { CombineKernel($0, .gradExpert(e), k: k, halo: h) }
+        case .resample(let kernel, _, _):
+            return Entry(SeparableResampleKernel.self) { SeparableResampleKernel($0, kernel: kernel, adjoint: false) }
+        case .resampleGrad(let kernel, _, _):
+            return Entry(SeparableResampleKernel.self) { SeparableResampleKernel($0, kernel: kernel, adjoint: true) }
         case .relativeL2Loss, .relativeL2LossGrad: return Entry(RelativeL2Kernel.self) { RelativeL2Kernel($0) }
         case .fill: return Entry(FillKernel.self) { FillKernel($0) }
         case .adam: return Entry(AdamKernel.self) { AdamKernel($0) }

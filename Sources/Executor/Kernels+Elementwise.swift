@@ -3,12 +3,12 @@ import Foundation
 import GraphIR
 import Planner
 
-/// The elementwise family over fixed chunks of floats: unary (gelu, exp, log, sqrt, tanh,
-/// affine, stop_gradient) and binary (add, sub, mul, div, gelu_grad). A tensor bounded
+/// The elementwise family over fixed chunks of floats: unary (gelu, leaky_relu, exp, log, sqrt,
+/// tanh, affine, stop_gradient) and binary (add, sub, mul, div, gelu_grad, leaky_relu_grad). A tensor bounded
 /// on its leading axis is processed up to its valid rows only. The hot ones (gelu,
 /// gelu_grad, add) run the CPU-dispatched C kernels (CKernels), same bits as FastMath.
 final class ElementwiseKernel: KernelDeclaration {
-    enum Form { case gelu, geluGrad, add, sub, mul, div, affine(Float, Float), exp, log, sqrt, tanh, copy }
+    enum Form { case gelu, geluGrad, leakyRelu(Float), leakyReluGrad(Float), add, sub, mul, div, affine(Float, Float), exp, log, sqrt, tanh, copy }
     let form: Form
     let a, b, y: UnsafeMutablePointer<Float>
     /// Floats per leading index, and the leading extent (valid rows at run time).
@@ -38,6 +38,8 @@ final class ElementwiseKernel: KernelDeclaration {
         switch form {
         case .gelu: m2m_gelu(a, y, n)
         case .geluGrad: m2m_gelu_grad(a, b, y, n)
+        case .leakyRelu(let slope): for i in 0..<n { y[i] = a[i] > 0 ? a[i] : slope * a[i] }
+        case .leakyReluGrad(let slope): for i in 0..<n { y[i] = a[i] > 0 ? b[i] : slope * b[i] }
         case .add: m2m_add(a, b, y, n)
         case .sub: for i in 0..<n { y[i] = a[i] - b[i] }
         case .mul: for i in 0..<n { y[i] = a[i] * b[i] }

@@ -41,13 +41,15 @@ enum SpectralRequirements {
         case .irfft2(let h, let w, let m1, let m2), .rfft2Grad(let h, let w, let m1, let m2):
             let s = graph.values[node.result!].type.shape
             return SpectralTransforms(height: h, width: w, channels: s[3], modes1: m1, modes2: m2)
-        case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum,
+        case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .leakyRelu, .leakyReluGrad, .conv2d,
+             .conv2dGradInput, .conv2dGradWeight, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum,
              .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
              .padChannels, .concatChannels, .spectralMix, .bandEnergies, .spectralCentroid, .extractPatches,
              .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
              .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad, .spectralMixGradInput,
              .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad,
-             .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam:
+             .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam, .resample,
+             .resampleGrad:
             preconditionFailure("\(node.op.name) is not an FFT op")
         }
     }

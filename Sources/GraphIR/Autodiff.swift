@@ -69,6 +69,15 @@ public enum GradientRules {
             }
         case .gelu:
             return { b, node, dy, _ in [try b(.geluGrad, node.inputs[0], dy)] }
+        case .leakyRelu(let slope):
+            return { b, node, dy, _ in [try b(.leakyReluGrad(slope: slope), node.inputs[0], dy)] }
+        case .conv2d(let k, let periodic):
+            return { b, node, dy, needs in
+                let (x, w) = (node.inputs[0], node.inputs[1])
+                return [needs[0] ? try b(.conv2dGradInput(kernel: k, periodic: periodic), dy, w) : nil,
+                        needs[1] ? try b(.conv2dGradWeight(kernel: k, periodic: periodic), x, dy) : nil,
+                        needs[2] ? try b(.sumRows, dy) : nil]
+            }
         case .add:
             return { _, _, dy, _ in [dy, dy] }
         case .sub:
@@ -139,6 +148,12 @@ public enum GradientRules {
             return { b, node, dy, _ in [try b(.bandEnergiesGrad(bands: bands), node.inputs[0], dy)] }
         case .extractPatches(let s, let h):
             return { b, _, dy, _ in [try b(.extractPatchesGrad(scale: s, halo: h), dy)] }
+        case .resample(let kernel, _, _):
+            // A fixed linear map: its adjoint, the transposed matrices, back to the input grid.
+            return { b, node, dy, _ in
+                let x = b.type(of: node.inputs[0]).shape
+                return [try b(.resampleGrad(kernel: kernel, height: x[1], width: x[2]), dy)]
+            }
         case .mergePatches(let s, let h):
             return { b, _, dy, _ in [try b(.mergePatchesGrad(scale: s, halo: h), dy)] }
         case .dispatch(let expert, let k, let capacity):
@@ -173,9 +188,9 @@ public enum GradientRules {
             return { _, node, _, _ in node.inputs.map { _ in nil } }   // constants: never asked (kind .constant)
         case .linearGelu, .mlp, .linearAdd, .linearAddGelu, .linearGradInput, .linearGradInputGelu,
              .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad,
-             .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad,
+             .leakyReluGrad, .conv2dGradInput, .conv2dGradWeight, .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad,
              .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates,
-             .combineGradExpert, .relativeL2LossGrad, .adam:
+             .combineGradExpert, .relativeL2LossGrad, .adam, .resampleGrad:
             return nil   // backward, optimizer and inference-only fused ops are not differentiated
         }
     }

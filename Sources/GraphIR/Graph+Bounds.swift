@@ -26,13 +26,15 @@ extension Graph {
                 let table = RouteTable(length: self.values[node.inputs[1]].type.shape[0],
                                        patches: self.values[node.inputs[0]].type.shape[0], k: k)!
                 source = BoundedExtent(table: node.inputs[1], index: table.countIndex(expert), expert: expert)
-            case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum,
+            case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .leakyRelu, .leakyReluGrad, .conv2d,
+                 .conv2dGradInput, .conv2dGradWeight, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum,
                  .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
                  .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies, .spectralCentroid,
                  .extractPatches, .mergePatches, .route, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
                  .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
                  .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad,
-                 .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates, .relativeL2LossGrad, .adam:
+                 .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates, .relativeL2LossGrad, .adam,
+                 .resample, .resampleGrad:
                 for v in node.inputs where self.values[v].type.isBounded {
                     guard let s = values[v] else {
                         throw GraphError("node \(k) (\(node.op.name)): bounded input %\(v) has no extent source")

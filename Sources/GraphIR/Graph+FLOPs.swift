@@ -45,6 +45,11 @@ extension Graph {
         case .linearGradWeight:
             let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
             total += 2 * rows * k * Double(t[1].shape.last!)
+        case .conv2d(let k, _), .conv2dGradInput(let k, _):
+            // 2 k^2 C_in per output element (C_in: x's channels, or dy's for the input gradient).
+            total += 2 * Double(k * k * t[0].shape[3]) * Double(values[node.result!].type.elementCount)
+        case .conv2dGradWeight(let k, _):
+            total += 2 * Double(k * k) * Double(t[0].elementCount) * Double(t[1].shape[3])
         case .rfft2, .irfft2Grad:
             total += Self.fftFLOPs(t[0].shape)
         case .irfft2, .rfft2Grad:
@@ -55,13 +60,19 @@ extension Graph {
         case .spectralMixGradWeight:
             let (m, n, ci) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
             total += 8 * m * n * ci * Double(t[1].shape[2])
+        case .resample, .resampleGrad:
+            // Two dense products per sample: along H on [H, W C], then along W per output row.
+            let (x, y) = (t[0].shape, values[node.result!].type.shape)
+            let (samples, c) = (Double(x[0]), Double(x[3]))
+            let (hIn, wIn, hOut, wOut) = (Double(x[1]), Double(x[2]), Double(y[1]), Double(y[2]))
+            total += 2 * samples * c * (hOut * hIn * wIn + hOut * wOut * wIn)
         case .adam:
             total += 10 * Double(t[0].floatCount)
         case .bandEnergies, .spectralCentroid:
             total += Self.patchDFTFLOPs(t[0].shape)
         case .bandEnergiesGrad:
             total += 2 * Self.patchDFTFLOPs(t[0].shape)
-        case .gelu, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum, .reduceMax, .broadcast,
+        case .gelu, .leakyRelu, .leakyReluGrad, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum, .reduceMax, .broadcast,
              .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels, .padChannels, .concatChannels,
              .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .sumRows,
              .geluGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,

@@ -117,7 +117,8 @@ struct GraphParser {
         return attributes
     }
 
-    /// An integer, a number with a fraction or exponent, `true`, `false`, or `[ints]`.
+    /// An integer, a number with a fraction or exponent, `true`, `false`, `[ints]`, or a
+    /// bare word of lowercase letters, digits and `_` starting with a letter (`bicubic`).
     private mutating func parseAttributeValue() throws -> Attribute {
         if consume("[") { return .ints(try parseIntList(closing: "]", what: "an integer")) }
         let token = peek
@@ -126,6 +127,10 @@ struct GraphParser {
         if word == "true" || word == "false" { return .bool(word == "true") }
         if let i = Int(word) { return .int(i) }
         if let d = Double(word) { return .double(d) }
+        if let first = word.unicodeScalars.first, ("a"..."z").contains(first),
+           word.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }) {
+            return .word(word)
+        }
         throw GraphError("bad attribute value '\(word)'", at: token.location)
     }
 

@@ -4,6 +4,8 @@ public enum Attribute: Sendable, Hashable, CustomStringConvertible {
     case double(Double)
     case bool(Bool)
     case ints([Int])
+    /// A bare word naming one case of a typed attribute (`kernel = bicubic`).
+    case word(String)
 
     public var description: String {
         switch self {
@@ -11,6 +13,7 @@ public enum Attribute: Sendable, Hashable, CustomStringConvertible {
         case .double(let v): return v.description   // shortest form that round-trips
         case .bool(let v): return v ? "true" : "false"
         case .ints(let v): return "[" + v.map(String.init).joined(separator: ",") + "]"
+        case .word(let v): return v
         }
     }
 }
@@ -29,6 +32,9 @@ extension Op {
              .spectralMixGradInput, .spectralMixGradWeight, .relativeL2LossGrad:
             return []
         case .affine(let scale, let shift): return [("scale", .double(scale)), ("shift", .double(shift))]
+        case .leakyRelu(let slope), .leakyReluGrad(let slope): return [("slope", .double(slope))]
+        case .conv2d(let k, let periodic), .conv2dGradInput(let k, let periodic), .conv2dGradWeight(let k, let periodic):
+            return [("kernel", .int(k)), ("periodic", .bool(periodic))]
         case .reduceSum(let axis), .reduceMax(let axis): return [("axis", .int(axis))]
         case .broadcast(let axis, let size): return [("axis", .int(axis)), ("size", .int(size))]
         case .reshape(let shape): return [("shape", .ints(shape))]
@@ -39,6 +45,8 @@ extension Op {
         case .irfft2(let h, let w, let m1, let m2), .rfft2Grad(let h, let w, let m1, let m2):
             return [("height", .int(h)), ("width", .int(w)), ("modes1", .int(m1)), ("modes2", .int(m2))]
         case .bandEnergies(let bands), .bandEnergiesGrad(let bands): return [("bands", .int(bands))]
+        case .resample(let kernel, let h, let w), .resampleGrad(let kernel, let h, let w):
+            return [("kernel", .word(kernel.name)), ("height", .int(h)), ("width", .int(w))]
         case .extractPatches(let s, let h), .mergePatches(let s, let h), .extractPatchesGrad(let s, let h),
              .mergePatchesGrad(let s, let h):
             return [("scale", .int(s)), ("halo", .int(h))]
@@ -79,6 +87,14 @@ extension Op {
             guard case .bool(let v)? = attributes[key] else { throw GraphError("\(name): needs boolean attribute '\(key)'") }
             return v
         }
+        func resampleKernel(_ key: String) throws -> ResampleKernel {
+            used.insert(key)
+            guard case .word(let v)? = attributes[key], let kernel = ResampleKernel(name: v) else {
+                let known = ResampleKernel.allCases.map(\.name).joined(separator: ", ")
+                throw GraphError("\(name): needs attribute '\(key)', one of \(known)")
+            }
+            return kernel
+        }
         func ints(_ key: String) throws -> [Int] {
             used.insert(key)
             guard case .ints(let v)? = attributes[key] else { throw GraphError("\(name): needs integer list attribute '\(key)'") }
@@ -91,6 +107,8 @@ extension Op {
         case .linear_add: self = .linearAdd
         case .linear_add_gelu: self = .linearAddGelu
         case .gelu: self = .gelu
+        case .leaky_relu: self = .leakyRelu(slope: try double("slope"))
+        case .conv2d: self = .conv2d(kernel: try int("kernel"), periodic: try bool("periodic"))
         case .add: self = .add
         case .sub: self = .sub
         case .mul: self = .mul
@@ -116,6 +134,10 @@ extension Op {
         case .spectral_mix: self = .spectralMix
         case .band_energies: self = .bandEnergies(bands: try int("bands"))
         case .spectral_centroid: self = .spectralCentroid
+        case .resample:
+            self = .resample(kernel: try resampleKernel("kernel"), height: try int("height"), width: try int("width"))
+        case .resample_grad:
+            self = .resampleGrad(kernel: try resampleKernel("kernel"), height: try int("height"), width: try int("width"))
         case .extract_patches: self = .extractPatches(scale: try int("scale"), halo: try int("halo"))
         case .merge_patches: self = .mergePatches(scale: try int("scale"), halo: try int("halo"))
         case .route: self = .route(k: try int("k"), capacity: try int("capacity"))
@@ -130,6 +152,9 @@ extension Op {
         case .linear_grad_weight: self = .linearGradWeight
         case .sum_rows: self = .sumRows
         case .gelu_grad: self = .geluGrad
+        case .leaky_relu_grad: self = .leakyReluGrad(slope: try double("slope"))
+        case .conv2d_grad_input: self = .conv2dGradInput(kernel: try int("kernel"), periodic: try bool("periodic"))
+        case .conv2d_grad_weight: self = .conv2dGradWeight(kernel: try int("kernel"), periodic: try bool("periodic"))
         case .rfft2_grad:
             self = .rfft2Grad(height: try int("height"), width: try int("width"), modes1: try int("modes1"), modes2: try int("modes2"))
         case .irfft2_grad: self = .irfft2Grad(modes1: try int("modes1"), modes2: try int("modes2"))

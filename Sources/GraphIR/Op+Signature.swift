@@ -37,11 +37,12 @@ extension Op {
         }
     }
 
-    /// add, sub, mul, div, gelu_grad: operands of one type, bounds included.
+    /// add, sub, mul, div, gelu_grad, leaky_relu_grad: operands of one type, bounds included.
     var isElementwiseBinary: Bool {
         switch code {
-        case .add, .sub, .mul, .div, .gelu_grad: return true
-        case .linear, .linear_gelu, .mlp, .linear_add, .linear_add_gelu, .gelu, .affine, .exp, .log, .sqrt, .tanh, .reduce_sum, .reduce_max, .broadcast,
+        case .add, .sub, .mul, .div, .gelu_grad, .leaky_relu_grad: return true
+        case .linear, .linear_gelu, .mlp, .linear_add, .linear_add_gelu, .gelu, .leaky_relu, .conv2d, .conv2d_grad_input,
+             .conv2d_grad_weight, .affine, .exp, .log, .sqrt, .tanh, .reduce_sum, .reduce_max, .broadcast,
              .reshape, .stop_gradient, .fill, .append_coordinates, .slice_channels, .pad_channels, .concat_channels,
              .rfft2, .irfft2, .spectral_mix, .band_energies, .spectral_centroid, .extract_patches, .merge_patches,
              .route, .dispatch, .gather_gates, .combine, .relative_l2_loss, .linear_grad_input,
@@ -49,7 +50,7 @@ extension Op {
              .sum_rows, .rfft2_grad, .irfft2_grad,
              .spectral_mix_grad_input, .spectral_mix_grad_weight, .band_energies_grad, .extract_patches_grad,
              .merge_patches_grad, .dispatch_grad, .gather_gates_grad, .combine_grad_gates, .combine_grad_expert,
-             .relative_l2_loss_grad, .adam:
+             .relative_l2_loss_grad, .adam, .resample, .resample_grad:
             return false
         }
     }
@@ -74,11 +75,11 @@ extension Op {
              .log, .sqrt, .tanh, .stopGradient,
              .appendCoordinates, .sliceChannels, .padChannels, .concatChannels, .linearGradInput,
              .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .geluGrad, .spectralMix,
-             .spectralMixGradInput:
+             .spectralMixGradInput, .leakyRelu, .leakyReluGrad, .conv2d, .conv2dGradInput, .resample, .resampleGrad:
             return .keep
         case .rfft2, .irfft2Grad: return .move(from: 0, to: 1)
         case .irfft2, .rfft2Grad: return .move(from: 1, to: 0)
-        case .linearGradWeight, .sumRows, .spectralMixGradWeight, .combine, .combineGradGates, .dispatchGrad:
+        case .linearGradWeight, .sumRows, .spectralMixGradWeight, .conv2dGradWeight, .combine, .combineGradGates, .dispatchGrad:
             return .consume
         case .dispatch, .combineGradExpert: return .introduce
         case .reduceSum, .reduceMax, .broadcast, .reshape, .fill, .bandEnergies, .spectralCentroid, .extractPatches,
@@ -129,9 +130,23 @@ extension Op {
             try require(t[0].shape.last == t[1].shape[0] && t[2].shape[0] == t[1].shape[1], "x, w1, b1 disagree")
             try require(t[3].shape[0] == t[1].shape[1] && t[4].shape[0] == t[3].shape[1], "w2, b2 disagree with w1")
             return TensorType(.f32, t[0].shape.dropLast() + [t[3].shape[1]])
-        case .gelu, .exp, .log, .sqrt, .tanh, .affine:
+        case .gelu, .exp, .log, .sqrt, .tanh, .affine, .leakyRelu:
             try require(t[0].dtype == .f32, "x must be f32")
             return t[0]
+        case .conv2d(let k, _):
+            try Op.checkConvolution(k, x: t[0], w: t[1], fail)
+            try require(t[2] == TensorType(.f32, [t[1].shape[3]]), "b must be f32[Co]")
+            return TensorType(.f32, Array(t[0].shape.dropLast()) + [t[1].shape[3]])
+        case .conv2dGradInput(let k, _):
+            try Op.checkConvolution(k, x: nil, w: t[1], fail)
+            try require(t[0].dtype == .f32 && t[0].rank == 4 && t[0].shape[3] == t[1].shape[3], "dy must be f32[N,H,W,Co]")
+            return TensorType(.f32, Array(t[0].shape.dropLast()) + [t[1].shape[2]])
+        case .conv2dGradWeight(let k, _):
+            try require(k >= 1 && k % 2 == 1, "kernel \(k) must be odd")
+            try require(t.allSatisfy { $0.dtype == .f32 && $0.rank == 4 } && t[0].shape.dropLast() == t[1].shape.dropLast(),
+                        "want x[N,H,W,Ci], dy[N,H,W,Co]")
+            try require(k <= t[0].shape[1] && k <= t[0].shape[2], "kernel \(k) larger than the grid")
+            return TensorType(.f32, [k, k, t[0].shape[3], t[1].shape[3]])
         case .add:
             try require(t[0] == t[1] && t[0].dtype != .i32, "operands must have the same f32 or c64 type")
             return t[0]
@@ -191,6 +206,11 @@ extension Op {
             try nhwc(t[0], "dy")
             try Op.checkModes(h: t[0].shape[1], w: t[0].shape[2], m1: m1, m2: m2, fail)
             return TensorType(.c64, [2 * m1 * m2, t[0].shape[0], t[0].shape[3]])
+        case .resample(_, let height, let width), .resampleGrad(_, let height, let width):
+            try nhwc(t[0], self.code == .resample ? "x" : "dy")
+            try require(height >= 1 && width >= 1, "height and width must be >= 1")
+            let s = t[0].shape
+            return TensorType(.f32, [s[0], height, width, s[3]])
         case .spectralMix, .spectralMixGradInput:
             try require(t.allSatisfy { $0.dtype == .c64 && $0.rank == 3 }, "inputs must be c64 rank 3")
             try require(t[0].shape[0] == t[1].shape[0], "mode counts must agree")
@@ -309,13 +329,25 @@ extension Op {
         case .sumRows:
             try require(t[0].dtype == .f32 && t[0].rank >= 1, "dy must be f32")
             return TensorType(.f32, [t[0].shape.last!])
-        case .geluGrad:
+        case .geluGrad, .leakyReluGrad:
             try require(t[0] == t[1] && t[0].dtype == .f32, "x and dy must be the same f32 type")
             return t[0]
         case .adam:
             try require(t[0] == t[1] && t[0] == t[2] && t[0] == t[3], "param, grad, m, v must have one type")
             try require(t[4] == TensorType(.f32, [2]), "hyper must be f32[2] (lr, step)")
             return nil
+        }
+    }
+
+    /// A `conv2d` weight `f32[k, k, Ci, Co]` with `k` odd and, when `x` is given, `x` an
+    /// `f32[N, H, W, Ci]` on a grid at least `k` cells wide in each axis.
+    private static func checkConvolution(_ k: Int, x: TensorType?, w: TensorType, _ fail: (String) -> GraphError) throws {
+        guard k >= 1, k % 2 == 1, w.dtype == .f32, w.rank == 4, w.shape[0] == k, w.shape[1] == k else {
+            throw fail("w must be f32[k,k,Ci,Co] with kernel k = \(k) odd")
+        }
+        if let x {
+            guard x.dtype == .f32, x.rank == 4, x.shape[3] == w.shape[2] else { throw fail("x must be f32[N,H,W,Ci], Ci = w's third axis") }
+            guard k <= x.shape[1], k <= x.shape[2] else { throw fail("kernel \(k) larger than the grid") }
         }
     }
 

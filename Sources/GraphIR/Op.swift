@@ -24,6 +24,13 @@ public enum Op: Sendable, Hashable {
     case linearAddGelu
     /// GELU, tanh form: `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
     case gelu
+    /// Leaky ReLU: `x` where `x > 0`, else `slope * x` (the CNO's activation).
+    case leakyRelu(slope: Double)
+    /// `x[N, H, W, Ci], w[k, k, Ci, Co], b[Co] -> [N, H, W, Co]`: 2-D cross-correlation with a
+    /// `k x k` kernel (k odd), stride 1, the output on the input's grid: `(k - 1) / 2` cells of
+    /// padding on each side, zeros or, when `periodic`, the field wrapped around (PyTorch's
+    /// `Conv2d(padding=(k-1)/2, padding_mode="zeros" | "circular")` with the weight in `[k, k, Ci, Co]`).
+    case conv2d(kernel: Int, periodic: Bool)
 
     // MARK: Elementwise primitives (any rank; operands of one type).
     /// `a + b`.
@@ -84,6 +91,11 @@ public enum Op: Sendable, Hashable {
     /// (0 for a patch without non-DC energy). Carries no gradient.
     case spectralCentroid
 
+    // MARK: Resampling (a grid change by fixed separable matrices, `ResampleKernel`).
+    /// `x[N, H, W, C] -> [N, height, width, C]`: `Y = A_H X A_W^T` per sample and channel,
+    /// `A_H = kernel.matrix(from: H, to: height)`, `A_W = kernel.matrix(from: W, to: width)`.
+    case resample(kernel: ResampleKernel, height: Int, width: Int)
+
     // MARK: Multi-scale patches (M2M.md section 3; patch order: sample, patch row, patch column).
     /// `[N, H, W, C] -> [N s^2, H/s + 2h, W/s + 2h, C]`: s x s patches with a periodic halo of h.
     case extractPatches(scale: Int, halo: Int)
@@ -126,10 +138,21 @@ public enum Op: Sendable, Hashable {
     case sumRows
     /// `x, dy -> dy * gelu'(x)`.
     case geluGrad
+    /// `x, dy -> dy` where `x > 0`, else `slope * dy`.
+    case leakyReluGrad(slope: Double)
+    /// `dy[N, H, W, Co], w[k, k, Ci, Co] -> dx[N, H, W, Ci]`: the adjoint of `conv2d` in its input,
+    /// a `conv2d` of `dy` with the kernel flipped in both axes and its channel axes swapped.
+    case conv2dGradInput(kernel: Int, periodic: Bool)
+    /// `x[N, H, W, Ci], dy[N, H, W, Co] -> dw[k, k, Ci, Co]`: per sample `cols(x)^T dy`, summed over
+    /// samples in index order.
+    case conv2dGradWeight(kernel: Int, periodic: Bool)
     /// Adjoint of `rfft2`: `dY[M, N, C] -> dx[N, H, W, C]`.
     case rfft2Grad(height: Int, width: Int, modes1: Int, modes2: Int)
     /// Adjoint of `irfft2`: `dy[N, H, W, C] -> dY[M, N, C]`.
     case irfft2Grad(modes1: Int, modes2: Int)
+    /// Adjoint of `resample`: `dy[N, H2, W2, C] -> dx[N, height, width, C]`, `A_H^T dY A_W`
+    /// with the forward matrices `kernel.matrix(from: height, to: H2)` (and along W).
+    case resampleGrad(kernel: ResampleKernel, height: Int, width: Int)
     /// `dY[M, N, Co], w[M, Ci, Co] -> dY w^H`.
     case spectralMixGradInput
     /// `x[M, N, Ci], dY[M, N, Co] -> x^H dY`.
@@ -189,17 +212,19 @@ public enum OpKind: Sendable, Hashable {
 
 /// The op table: every op's text name, arity and kind, declared once.
 public enum OpCode: String, CaseIterable, Sendable {
-    case linear, linear_gelu, mlp, linear_add, linear_add_gelu, gelu
+    case linear, linear_gelu, mlp, linear_add, linear_add_gelu, gelu, leaky_relu, conv2d
     case add, sub, mul, div, affine, exp, log, sqrt, tanh
     case reduce_sum, reduce_max, broadcast, reshape, stop_gradient, fill
     case append_coordinates, slice_channels, pad_channels, concat_channels
     case rfft2, irfft2, spectral_mix, band_energies, spectral_centroid
+    case resample
     case extract_patches, merge_patches
     case route, dispatch, gather_gates, combine
     case relative_l2_loss
     case linear_grad_input, linear_grad_input_gelu, linear_grad_input_add, linear_grad_input_add_gelu
-    case linear_grad_weight, sum_rows, gelu_grad
+    case linear_grad_weight, sum_rows, gelu_grad, leaky_relu_grad, conv2d_grad_input, conv2d_grad_weight
     case rfft2_grad, irfft2_grad, spectral_mix_grad_input, spectral_mix_grad_weight, band_energies_grad
+    case resample_grad
     case extract_patches_grad, merge_patches_grad, dispatch_grad, gather_gates_grad
     case combine_grad_gates, combine_grad_expert, relative_l2_loss_grad
     case adam
@@ -211,21 +236,22 @@ public enum OpCode: String, CaseIterable, Sendable {
     public var signature: (arity: Arity, kind: OpKind) {
         switch self {
         case .fill: return (.exactly(0), .constant)
-        case .gelu, .exp, .log, .sqrt, .tanh, .affine, .reduce_sum, .broadcast, .reshape, .append_coordinates,
-             .slice_channels, .pad_channels, .rfft2, .irfft2, .band_energies, .extract_patches, .merge_patches:
+        case .gelu, .leaky_relu, .exp, .log, .sqrt, .tanh, .affine, .reduce_sum, .broadcast, .reshape, .append_coordinates,
+             .slice_channels, .pad_channels, .rfft2, .irfft2, .band_energies, .extract_patches, .merge_patches, .resample:
             return (.exactly(1), .differentiable)
         case .reduce_max, .stop_gradient, .spectral_centroid, .route: return (.exactly(1), .constant)
         case .add, .sub, .mul, .div, .concat_channels, .spectral_mix, .relative_l2_loss, .dispatch, .gather_gates:
             return (.exactly(2), .differentiable)
-        case .linear: return (.exactly(3), .differentiable)
+        case .linear, .conv2d: return (.exactly(3), .differentiable)
         case .combine: return (.atLeast(3), .differentiable)
         case .linear_gelu: return (.exactly(3), .fused)
         case .mlp: return (.exactly(5), .fused)
         case .linear_grad_input_gelu, .linear_grad_input_add: return (.exactly(3), .fused)
         case .linear_add, .linear_add_gelu, .linear_grad_input_add_gelu: return (.exactly(4), .fused)
-        case .sum_rows, .rfft2_grad, .irfft2_grad, .extract_patches_grad, .merge_patches_grad:
+        case .sum_rows, .rfft2_grad, .irfft2_grad, .extract_patches_grad, .merge_patches_grad, .resample_grad:
             return (.exactly(1), .backward)
-        case .linear_grad_input, .linear_grad_weight, .gelu_grad, .spectral_mix_grad_input, .spectral_mix_grad_weight,
+        case .linear_grad_input, .linear_grad_weight, .gelu_grad, .leaky_relu_grad, .conv2d_grad_input, .conv2d_grad_weight,
+             .spectral_mix_grad_input, .spectral_mix_grad_weight,
              .band_energies_grad, .dispatch_grad:
             return (.exactly(2), .backward)
         case .gather_gates_grad, .combine_grad_expert, .relative_l2_loss_grad: return (.exactly(3), .backward)
@@ -245,6 +271,8 @@ extension Op {
         case .linearAdd: return .linear_add
         case .linearAddGelu: return .linear_add_gelu
         case .gelu: return .gelu
+        case .leakyRelu: return .leaky_relu
+        case .conv2d: return .conv2d
         case .add: return .add
         case .sub: return .sub
         case .mul: return .mul
@@ -269,6 +297,8 @@ extension Op {
         case .spectralMix: return .spectral_mix
         case .bandEnergies: return .band_energies
         case .spectralCentroid: return .spectral_centroid
+        case .resample: return .resample
+        case .resampleGrad: return .resample_grad
         case .extractPatches: return .extract_patches
         case .mergePatches: return .merge_patches
         case .route: return .route
@@ -283,6 +313,9 @@ extension Op {
         case .linearGradWeight: return .linear_grad_weight
         case .sumRows: return .sum_rows
         case .geluGrad: return .gelu_grad
+        case .leakyReluGrad: return .leaky_relu_grad
+        case .conv2dGradInput: return .conv2d_grad_input
+        case .conv2dGradWeight: return .conv2d_grad_weight
         case .rfft2Grad: return .rfft2_grad
         case .irfft2Grad: return .irfft2_grad
         case .spectralMixGradInput: return .spectral_mix_grad_input

@@ -34,7 +34,15 @@ extension ModelConfig {
                                 + "\(unrolled) Koopman steps into the training graph; at most \(Self.maxUnrolledLayers)")
             }
         }
-        let unrolled = (kind == .kno ? 1 : layers) * rolloutTrain * networks   // each factor bounded above: no overflow
+        if let c = cno, kind == .cno {
+            let unrolled = c.blocksPerStep * rolloutTrain   // each factor bounded above: no overflow
+            if unrolled > Self.maxUnrolledLayers {
+                throw UserError("\(source): keys 'cno.n_layers', 'cno.n_res', 'cno.n_res_neck' (\(c.blocksPerStep) blocks a step) x "
+                                + "'rollout_train' \(rolloutTrain) unroll \(unrolled) CNO blocks into the training graph; "
+                                + "at most \(Self.maxUnrolledLayers)")
+            }
+        }
+        let unrolled = (kind == .kno || kind == .cno ? 1 : layers) * rolloutTrain * networks   // each factor bounded above: no overflow
         if unrolled > Self.maxUnrolledLayers {
             let parts = kind == .m2m ? "'layers' \(layers) x 'rollout_train' \(rolloutTrain) x \(networks) experts"
                 : "'layers' \(layers) x 'rollout_train' \(rolloutTrain)"
@@ -50,9 +58,15 @@ extension ModelConfig {
         }
         // Channel counts a full-field activation can have, with the key that sets each.
         var channels: [(String, Int)] = [("t_in", tIn + 2), ("rollout_train", rolloutTrain)]
-        if kind != .kno { channels.append(("projection_hidden", projectionHidden)) }
+        if kind != .kno && kind != .cno { channels.append(("projection_hidden", projectionHidden)) }
         if kind == .fno { channels.append(("width", width)) }
         if let k = kno, kind == .kno { channels.append(("kno.op_size", k.opSize)) }
+        if let c = cno, kind == .cno {
+            // The deepest level's channels doubled by its skip. The activation's fine grid (twice the grid per
+            // axis) is 4x larger again; compile checks the planned arena against memory.
+            channels.append(("cno.latent_dim", c.latentDim))
+            channels.append(("cno.channel_multiplier", c.channelMultiplier << c.nLayers))
+        }
         if let m = m2m, kind == .m2m {
             channels.append(("m2m.expert_widths", m.expertWidths.max() ?? 1))
             channels.append(("m2m.router_hidden", m.routerHidden))
@@ -88,6 +102,13 @@ extension ModelConfig {
                 try limit(SystemResources.checkedProduct([2, m.globalModes, m.globalModes, m.globalWidth, m.globalWidth, 8]),
                           "keys 'm2m.global_width' \(m.globalWidth) and 'm2m.global_modes' \(m.globalModes)")
             }
+        }
+        if let c = cno, kind == .cno {
+            let widestWeight = max(c.latentDim, c.channelMultiplier << c.nLayers)
+            try limit(SystemResources.checkedProduct([c.kernel, c.kernel, widestWeight, widestWeight, 4]),
+                      "keys 'cno.kernel' \(c.kernel), 'cno.channel_multiplier' \(c.channelMultiplier), 'cno.n_layers' \(c.nLayers) "
+                      + "and 'cno.latent_dim' \(c.latentDim)")
+            return
         }
         if kind == .kno {
             try limit(SystemResources.checkedProduct([widest.1, widest.1, 4]), "key '\(widest.0)' \(widest.1)")

@@ -26,7 +26,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 public struct ModelConfig: Codable, Equatable, Sendable {
     public enum Task: String, Codable, Sendable { case timeStepping = "time_stepping", steady }
     /// The model kinds a config can name (`model`).
-    public enum Kind: String, CaseIterable, Sendable { case fno, m2m, kno }
+    public enum Kind: String, CaseIterable, Sendable { case fno, m2m, kno, cno }
 
     public var name = "fno"
     public var model = "fno"
@@ -56,6 +56,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var m2m: M2MConfig?
     /// The KNO keys; present exactly when `model` is `kno`.
     public var kno: KNOConfig?
+    /// The CNO keys; present exactly when `model` is `cno`.
+    public var cno: CNOConfig?
 
     public init() {}
 
@@ -67,12 +69,14 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         "rollout_train": "rolloutTrain", "width": "width", "modes": "modes", "layers": "layers",
         "projection_hidden": "projectionHidden", "batch": "batch", "seed": "seed", "epochs": "epochs",
         "ntrain": "ntrain", "ntest": "ntest", "optimizer": "optimizer", "m2m": "m2m",
-        "normalization": "normalization", "kno": "kno",
+        "normalization": "normalization", "kno": "kno", "cno": "cno",
     ]
     /// FNO-only keys: an M2M config sets its experts' modes and widths under `m2m`.
     static let fnoOnlyKeys = ["width", "modes"]
     /// Keys a KNO config does not use: its sizes are `kno.op_size`, `kno.modes`, `kno.decompose`.
     static let notKNOKeys = ["width", "modes", "layers", "projection_hidden"]
+    /// Keys a CNO config does not use: its sizes are `cno.n_layers`, `cno.channel_multiplier`, ...
+    static let notCNOKeys = ["width", "modes", "layers", "projection_hidden"]
     static let optimizerKeys = ["lr", "weight_decay", "decoupled_weight_decay", "beta1", "beta2", "epsilon",
                                 "step_size", "gamma"]
 
@@ -108,6 +112,17 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if let kno = object["kno"] as? [String: Any],
            let unknown = kno.keys.sorted().first(where: { !KNOConfig.keys.contains($0) }) {
             throw UserError("\(source): unknown key 'kno.\(unknown)'")
+        }
+        if let cno = object["cno"] as? [String: Any],
+           let unknown = cno.keys.sorted().first(where: { !CNOConfig.keys.contains($0) }) {
+            throw UserError("\(source): unknown key 'cno.\(unknown)'")
+        }
+        let isCNO = (object["model"] as? String) == ModelConfig.Kind.cno.rawValue
+        if isCNO, let key = notCNOKeys.first(where: { object[$0] != nil }) {
+            throw UserError("\(source): key '\(key)' does not apply to a cno model: it sets cno.n_layers, cno.channel_multiplier, ...")
+        }
+        if !isCNO && object["cno"] != nil {
+            throw UserError("\(source): key 'cno' applies only to \"model\": \"cno\"")
         }
         let isKNO = (object["model"] as? String) == ModelConfig.Kind.kno.rawValue
         if isKNO, let key = notKNOKeys.first(where: { object[$0] != nil }) {
@@ -150,7 +165,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     static func keyFailingAlone(_ object: [String: Any], _ decoder: JSONDecoder) -> String? {
         for key in object.keys.sorted() {
             var candidates: [(String, [String: Any])] = [(key, [key: object[key]!])]
-            if key == "optimizer" || key == "m2m" || key == "kno", let nested = object[key] as? [String: Any] {
+            if key == "optimizer" || key == "m2m" || key == "kno" || key == "cno", let nested = object[key] as? [String: Any] {
                 candidates = nested.keys.sorted().map { ("\(key).\($0)", [key: [$0: nested[$0]!]]) }
             }
             for (name, single) in candidates {
@@ -206,6 +221,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try check(optimizer.stepSize >= 1 && optimizer.gamma > 0, "optimizer.step_size", "must be >= 1 with gamma > 0")
         if kind == .m2m { try (m2m ?? M2MConfig()).validate(grid: grid, source: source) }
         if kind == .kno { try (kno ?? KNOConfig()).validate(grid: grid, source: source) }
+        if kind == .cno { try (cno ?? CNOConfig()).validate(grid: grid, source: source) }
         try validateSizes(source: source)
     }
 
@@ -218,10 +234,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let data = try! encoder.encode(self)
-        guard kind == .m2m || kind == .kno else { return data }
-        // An m2m (kno) config has no FNO-only (unused) keys: their defaults would read as set on reload.
+        guard kind == .m2m || kind == .kno || kind == .cno else { return data }
+        // An m2m (kno, cno) config has no FNO-only (unused) keys: their defaults would read as set on reload.
         var object = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-        for key in kind == .m2m ? Self.fnoOnlyKeys : Self.notKNOKeys { object[key] = nil }
+        for key in kind == .m2m ? Self.fnoOnlyKeys : kind == .kno ? Self.notKNOKeys : Self.notCNOKeys { object[key] = nil }
         return try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
     }
 }
@@ -252,6 +268,8 @@ extension ModelConfig {
         if model == Kind.m2m.rawValue && m2m == nil { m2m = M2MConfig() }
         kno = try c.decodeIfPresent(KNOConfig.self, forKey: .kno)
         if model == Kind.kno.rawValue && kno == nil { kno = KNOConfig() }
+        cno = try c.decodeIfPresent(CNOConfig.self, forKey: .cno)
+        if model == Kind.cno.rawValue && cno == nil { cno = CNOConfig() }
     }
 }
 

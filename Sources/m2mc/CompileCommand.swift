@@ -11,9 +11,12 @@ struct CompileCommand: ParsableCommand {
             "model": "fno" is the single FNO; "model": "m2m" the mixture of FNO experts with its keys in an \
             "m2m" object (scale, halo, expert_modes, expert_widths, k, capacity_factor, dense, prior, \
             controller, ...; ARCHITECTURE.md lists them); "model": "kno" the Koopman neural operator with \
-            its keys in a "kno" object (op_size, modes, decompose, linear_type, reconstruction_weight). \
+            its keys in a "kno" object (op_size, modes, decompose, linear_type, reconstruction_weight); \
+            "model": "cno" the convolutional neural operator with its keys in a "cno" object (n_layers, \
+            n_res, n_res_neck, channel_multiplier, latent_dim, kernel, periodic_padding). \
             Examples: configs/fno-ns64.json, configs/m2m-ns64.json, configs/m2m-dense-ns64.json, \
-            configs/m2m-mscale64.json, configs/kno-ns64.json, configs/kno-mscale64.json.
+            configs/m2m-mscale64.json, configs/kno-ns64.json, configs/kno-mscale64.json, \
+            configs/cno-ns64.json, configs/cno-mscale64.json.
             """)
 
     @Argument(help: "Model config (JSON).") var config: String

@@ -22,12 +22,18 @@ final class OpTableTests: XCTestCase {
     static func table() throws -> [OpCode: OpCase] {
         if let cached { return cached }
         var table: [OpCode: OpCase] = [:]
-        for part in [try ExistingCases.all(), try FusedCases.all(), try ElementwiseCases.all(), try PatchCases.all(), try RoutingCases.all()] {
+        for part in [try ExistingCases.all(), try FusedCases.all(), try ElementwiseCases.all(), try PatchCases.all(), try RoutingCases.all(),
+                         try ConvolutionCases.all(), try ResampleCases.all()] {
             for (code, entry) in part {
                 precondition(table[code] == nil, "\(code.name) has two entries")
                 table[code] = entry
             }
         }
+        // The CNO's windowed-sinc resampling beside the bicubic cases.
+        let sinc = try ConvolutionCases.windowedSinc()
+        table[.resample]?.fixtures += sinc.resample.fixtures
+        table[.resample]?.gradients += sinc.resample.gradients
+        table[.resample_grad]?.fixtures += sinc.resampleGrad.fixtures
         // The elementwise primitives on bounded rows (a dispatch's run-time count).
         let bounded = try RoutingCases.boundedChainFixture()
         for code: OpCode in [.sub, .mul, .div, .affine, .exp, .log, .sqrt, .stop_gradient, .gelu, .add] {

@@ -33,6 +33,13 @@ final class GraphParserErrorTests: XCTestCase {
         assertRejected(text(replacing: 3, with: "  %1 = gelux(%0) : f32[2,3]"), "line 3, column 8: unknown op 'gelux'")
     }
 
+    func testUnknownResampleKernel() {
+        assertRejected(text(replacing: 3, with: "  %1 = resample(%0) {kernel = lanczos, height = 2, width = 2} : f32[2,3]"),
+                       "line 3, column 8: resample: needs attribute 'kernel', one of bicubic, windowed_sinc")
+        assertRejected(text(replacing: 3, with: "  %1 = resample(%0) {kernel = 3, height = 2, width = 2} : f32[2,3]"),
+                       "line 3, column 8: resample: needs attribute 'kernel', one of bicubic, windowed_sinc")
+    }
+
     func testUnknownElementType() {
         assertRejected(text(replacing: 2, with: "  %0 = input \"x\" : f64[2,3]"),
                        "line 2, column 20: unknown element type 'f64' (expected one of f32, c64, i32)")

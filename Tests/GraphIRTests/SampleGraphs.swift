@@ -85,6 +85,17 @@ enum SampleGraphs {
         b.output("m2m.d.merged", try b(.mergePatchesGrad(scale: 2, halo: 0), merged))
         b.output("m2m.sqrt", try b(.sqrt, exps))
         b.output("kno.tanh", try b(.tanh, exps))
+        let resampled = try b(.resample(kernel: .bicubic, height: 3, width: 6), x)
+        b.output("uno.resampled", resampled)
+        b.output("uno.d.resampled", try b(.resampleGrad(kernel: .bicubic, height: 4, width: 4), resampled))
+
+        // CNO: a periodic 3x3 convolution, its gradients, the leaky ReLU and its gradient.
+        let convWeight = b.parameter("conv.weight", .f32(3, 3, 1, 2)), convBias = b.parameter("conv.bias", .f32(2))
+        let convolved = try b(.conv2d(kernel: 3, periodic: true), field, convWeight, convBias)
+        let activated = try b(.leakyRelu(slope: 0.01), convolved)
+        let dActivated = try b(.leakyReluGrad(slope: 0.01), convolved, activated)
+        b.output("cno.d.field", try b(.conv2dGradInput(kernel: 3, periodic: true), dActivated, convWeight))
+        b.output("cno.d.weight", try b(.conv2dGradWeight(kernel: 3, periodic: true), field, dActivated))
 
         b.output("loss", loss)
         b.output("fused", fused)

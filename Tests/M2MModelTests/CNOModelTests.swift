@@ -1,0 +1,277 @@
+import Executor
+import Foundation
+import GraphIR
+import M2MData
+import M2MModel
+import MallocInterposerSwift
+import Planner
+import XCTest
+
+/// The CNO baseline (`model: cno`) end to end on tiny-cno: its step and training loss against
+/// the independent Double reference (`ReferenceCNO`), whole-model gradients against central
+/// differences of that reference, bit-identical training across runs, thread counts and
+/// resume, one-line config errors naming the key, no heap allocation in steady-state steps,
+/// and arenas at the liveness bound.
+final class CNOModelTests: XCTestCase, TinyTrainingRuns {
+    static var tinyPath: String { TestSupport.repoRoot.appendingPathComponent("configs/tiny-cno.json").path }
+    static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyPath) }
+
+    nonisolated(unsafe) static var cachedCompiled: CompiledModel?
+    static func compiled() throws -> CompiledModel {
+        if let c = cachedCompiled { return c }
+        let c = try CompiledModel.compile(try tinyConfig(), rigor: .estimate, threads: 2)
+        cachedCompiled = c
+        return c
+    }
+
+    var folder: String!
+
+    override func setUpWithError() throws {
+        folder = NSTemporaryDirectory() + "cno-model-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    // MARK: (a) Against the Double reference
+
+    /// tiny-cno (zero padding, one level) and a periodic two-level variant on a 16 x 16 grid.
+    func variants() throws -> [ModelConfig] {
+        let base = try Self.tinyConfig()
+        var deeper = base
+        deeper.grid = [16, 16]
+        deeper.cno!.nLayers = 2
+        deeper.cno!.periodicPadding = true
+        deeper.cno!.nRes = 0
+        return [base, deeper]
+    }
+
+    func testInferenceMatchesReference() throws {
+        for config in try variants() {
+            try config.validate(source: "test")
+            let runtime = try ModelRuntime(try CompiledModel.compile(config, rigor: .estimate, threads: 2), threads: 2)
+            let count = config.batch * config.grid[0] * config.grid[1] * config.inputChannels
+            let x = TestSupport.randomValues(count, seed: 31)
+            let program = try runtime.program(CompiledModel.inferenceName)
+            try XCTUnwrap(program.buffer(Programs.input)).update(from: x, count: x.count)
+            program.run()
+            let predicted = UnsafeBufferPointer(start: try XCTUnwrap(program.buffer(Programs.prediction)),
+                                                count: config.batch * config.grid[0] * config.grid[1]).map(Double.init)
+            let reference = ReferenceCNO(config: config, parameters: ReferenceCNO.parameters(of: config, in: runtime.store))
+            let expected = reference.forward(x.map(Double.init), batch: config.batch)
+            XCTAssertLessThan(TestSupport.relativeL2(predicted, expected), 1e-5, "\(config.cno!) grid \(config.grid)")
+            XCTAssertGreaterThan(expected.map(abs).max()!, 1e-3)
+            // The skip path matters: without the level-0 expansion the reference predicts otherwise.
+            var noSkip = reference
+            noSkip.parameters["expansion.0.weight"] = reference.parameters["expansion.0.weight"]!.map { _ in 0 }
+            noSkip.parameters["expansion.0.bias"] = reference.parameters["expansion.0.bias"]!.map { _ in 0 }
+            XCTAssertGreaterThan(TestSupport.relativeL2(noSkip.forward(x.map(Double.init), batch: config.batch), expected), 1e-3,
+                                 "the skip connection changes nothing")
+        }
+    }
+
+    /// The runtime's gradients of the training loss over two rollout steps (the first step's
+    /// loss plus the second's, through the fed-back prediction) against central differences of
+    /// the reference loss, 4 elements of every parameter tensor (batch 1).
+    func testGradientsMatchFiniteDifferences() throws {
+        for steps in [2] {
+            var config = try Self.tinyConfig()
+            config.batch = 1
+            let model = CNO2d(config: config)
+            var b = GraphBuilder(name: "cno-gradcheck")
+            let params = model.declareParameters(&b)
+            let total = try Programs.rolloutLoss(&b, model: model, parameters: params, steps: steps).total
+            let names = model.parameterNames
+            let grads = try Autodiff.appendBackward(to: &b, loss: total, wrt: names.map { params[$0]! })
+            b.output(Programs.loss, total)
+            for (name, g) in zip(names, grads) { b.output("g." + name, g) }
+            let graph = b.graph
+            let store = try PersistentStore(layout: try PersistentLayout([graph]))
+            WeightInit.initialize({ name, values in store.pointer(name)!.update(from: values, count: values.count) },
+                                  parameters: model.parameters, seed: config.seed)
+            let program = try ExecutableProgram(graph: graph, plan: try ProgramPlanner.plan(graph), store: store,
+                                                pool: ThreadPool(threads: 2), rigor: .estimate, wisdomOnly: false)
+            let pixels = config.batch * config.grid[0] * config.grid[1]
+            let x = TestSupport.randomValues(pixels * config.inputChannels, seed: 51)
+            let y = TestSupport.randomValues(pixels * steps, seed: 52, scale: 0.5)
+            try XCTUnwrap(program.buffer(Programs.input)).update(from: x, count: x.count)
+            try XCTUnwrap(program.buffer(Programs.target)).update(from: y, count: y.count)
+            program.run()
+            let reference = ReferenceCNO(config: config, parameters: ReferenceCNO.parameters(of: config, in: store))
+            let (xd, yd) = (x.map(Double.init), y.map(Double.init))
+            func loss(_ r: ReferenceCNO) -> Double { r.trainingLoss(x: xd, y: yd, batch: config.batch, steps: steps) }
+            let expected = loss(reference)
+            XCTAssertEqual(Double(try XCTUnwrap(program.buffer(Programs.loss))[0]), expected, accuracy: 1e-5 * expected)
+            // A small step, so that few of the (small) pre-activations cross the leaky ReLU's kink
+            // (with 1e-4 such crossings made 1% differences in the biases' central differences).
+            let eps = 1e-6
+            var gradients: [String: [Float]] = [:]
+            for (name, type) in model.parameterTypes {
+                gradients[name] = Array(UnsafeBufferPointer(start: try XCTUnwrap(program.buffer("g." + name)), count: type.floatCount))
+            }
+            // The deep levels' gradients are 1e-5 of the largest: below 1e-4 of it, compare absolutely.
+            let largest = Double(gradients.values.map { $0.map(abs).max()! }.max()!)
+            var checked = 0
+            for (index, (name, _)) in model.parameterTypes.enumerated() {
+                let gradient = gradients[name]!
+                let scale = Double(gradient.map(abs).max()!)
+                XCTAssertGreaterThan(scale, 0, "\(name): all-zero gradient")
+                var rng = SeededGenerator(seed: 300 + UInt64(index))
+                var chosen: [Int] = []
+                while chosen.count < min(gradient.count, 4) {
+                    let i = rng.nextInt(below: gradient.count)
+                    if !chosen.contains(i) { chosen.append(i) }
+                }
+                for i in chosen {
+                    var plus = reference, minus = reference
+                    plus.parameters[name]![i] += eps
+                    minus.parameters[name]![i] -= eps
+                    let fd = (loss(plus) - loss(minus)) / (2 * eps)
+                    XCTAssertLessThanOrEqual(abs(Double(gradient[i]) - fd), 1e-3 * max(abs(fd), 1e-2 * scale, 1e-4 * largest),
+                                             "\(steps) steps, \(name)[\(i)]: runtime \(gradient[i]), finite difference \(fd)")
+                    checked += 1
+                }
+            }
+            XCTAssertGreaterThanOrEqual(checked, 50)
+        }
+    }
+
+    // MARK: (b) Bit-identical training
+
+    func testTrainingIsBitIdenticalAcrossRunsThreadsAndResume() throws {
+        let data = try writeNSData()
+        let epochs = 4
+        try trainer("a", threads: 2, data: data).run(epochs: epochs)
+        for (run, threads) in [("b", 2), ("one", 1), ("three", 3)] {
+            try trainer(run, threads: threads, data: data).run(epochs: epochs)
+        }
+        try trainer("resumed", threads: 2, data: data).run(epochs: epochs / 2)
+        let resumed = try trainer("resumed", threads: 2, data: data)
+        try resumed.resume(from: folder + "/resumed/last.safetensors")
+        XCTAssertEqual(resumed.epoch, epochs / 2)
+        try resumed.run(epochs: epochs)
+        let expected = try bytes("a/last.safetensors")
+        let expectedMetrics = try metricsWithoutSeconds("a")
+        XCTAssertEqual(expectedMetrics.count, epochs)
+        for run in ["b", "one", "three", "resumed"] {
+            XCTAssertTrue(try bytes(run + "/last.safetensors") == expected, "\(run): final checkpoint differs")
+            XCTAssertEqual(try metricsWithoutSeconds(run), expectedMetrics, run)
+        }
+        let initial = try ModelRuntime(try Self.compiled(), threads: 1)
+        let trained = try ModelRuntime(try Self.compiled(), threads: 1)
+        _ = try trained.load(from: folder + "/a/last.safetensors", includeOptimizer: false)
+        let config = try Self.tinyConfig()
+        let before = ReferenceCNO.parameters(of: config, in: initial.store)
+        let after = ReferenceCNO.parameters(of: config, in: trained.store)
+        for name in CNO2d(config: config).parameterNames { XCTAssertNotEqual(before[name], after[name], "\(name) never moved") }
+    }
+
+    // MARK: (c) Config errors
+
+    func json(_ edit: (inout [String: Any], inout [String: Any]) -> Void) throws -> Data {
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: try XCTUnwrap(FileManager.default.contents(atPath: Self.tinyPath))) as? [String: Any])
+        var cno = try XCTUnwrap(object["cno"] as? [String: Any])
+        edit(&object, &cno)
+        object["cno"] = cno
+        return try JSONSerialization.data(withJSONObject: object)
+    }
+
+    func testBadCNOConfigsGetOneLineErrorsNamingTheKey() throws {
+        XCTAssertNoThrow(try ModelConfig.parse(try json { _, _ in }, source: "c.json"))
+        let cases: [(String, String, (inout [String: Any], inout [String: Any]) -> Void)] = [
+            ("n_layers 0", "key 'cno.n_layers'", { $1["n_layers"] = 0 }),
+            ("n_layers too deep for the grid", "key 'cno.n_layers'", { $1["n_layers"] = 2 }),
+            ("n_res negative", "key 'cno.n_res'", { $1["n_res"] = -1 }),
+            ("n_res_neck 65", "key 'cno.n_res_neck'", { $1["n_res_neck"] = 65 }),
+            ("odd channel multiplier", "key 'cno.channel_multiplier'", { $1["channel_multiplier"] = 5 }),
+            ("latent_dim 0", "key 'cno.latent_dim'", { $1["latent_dim"] = 0 }),
+            ("even kernel", "key 'cno.kernel'", { $1["kernel"] = 4 }),
+            ("periodic_padding not a bool", "key 'cno.periodic_padding'", { $1["periodic_padding"] = "yes" }),
+            ("unknown cno key", "unknown key 'cno.width'", { $1["width"] = 3 }),
+            ("width for model cno", "key 'width'", { o, _ in o["width"] = 8 }),
+            ("cno key on an fno config", "key 'cno'", { o, _ in o["model"] = "fno" }),
+        ]
+        for (what, key, edit) in cases {
+            do {
+                _ = try ModelConfig.parse(try json(edit), source: "c.json")
+                XCTFail("\(what): parsed")
+            } catch {
+                let message = "\(error)"
+                XCTAssertTrue(error is UserError, "\(what): \(type(of: error))")
+                XCTAssertTrue(message.hasPrefix("c.json: "), "\(what): \(message)")
+                XCTAssertTrue(message.contains(key), "\(what): '\(message)' does not name \(key)")
+                XCTAssertFalse(message.contains("\n"), "\(what): \(message)")
+            }
+        }
+    }
+
+    func testDefaultsAndCanonicalRoundTrip() throws {
+        let d = CNOConfig()
+        XCTAssertEqual([d.nLayers, d.nRes, d.nResNeck, d.channelMultiplier, d.latentDim, d.kernel], [3, 4, 4, 16, 64, 3])
+        XCTAssertFalse(d.periodicPadding)
+        for name in ["tiny-cno", "cno-ns64", "cno-mscale64"] {
+            let config = try ModelConfig.load(TestSupport.repoRoot.appendingPathComponent("configs/\(name).json").path)
+            XCTAssertEqual(config.kind, .cno)
+            XCTAssertEqual(try ModelConfig.parse(config.canonicalJSON(), source: name), config, name)
+        }
+    }
+
+    // MARK: (d) No heap allocation in steady state
+
+    func allocations(_ body: () -> Void) -> Int {
+        MallocInterposerSwift.initialize()
+        MallocInterposerSwift.reset()
+        MallocInterposerSwift.hook()
+        body()
+        MallocInterposerSwift.unhook()
+        return MallocInterposerSwift.getStatistics().mallocCount
+    }
+
+    func testInferenceAndTrainingStepsAllocateNothing() throws {
+        let probe = allocations {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
+            p.storeBytes(of: 1, as: UInt8.self)
+            p.deallocate()
+        }
+        try XCTSkipIf(probe == 0, "the malloc interposer is not active in this process (no allocation seen)")
+        let runtime = try ModelRuntime(try Self.compiled(), threads: 2)
+        let c = runtime.config
+        let pixels = c.batch * c.grid[0] * c.grid[1]
+        let x = TestSupport.randomValues(pixels * c.tIn, seed: 1)
+        let y = TestSupport.randomValues(pixels * c.rolloutTrain, seed: 2)
+        let infer = try runtime.program(CompiledModel.inferenceName)
+        let xi = try XCTUnwrap(infer.buffer(Programs.input))
+        xi.update(from: x, count: x.count)
+        infer.run()
+        XCTAssertEqual(allocations { for _ in 0..<5 { xi.update(from: x, count: x.count); infer.run() } }, 0,
+                       "heap allocations in 5 inference steps")
+        let train = try runtime.program(CompiledModel.trainingName)
+        let (xb, yb, s) = (try XCTUnwrap(train.buffer(Programs.input)), try XCTUnwrap(train.buffer(Programs.target)),
+                           try XCTUnwrap(train.buffer(Programs.optimizerScalars)))
+        func step(_ k: Int) {
+            xb.update(from: x, count: x.count)
+            yb.update(from: y, count: y.count)
+            (s[0], s[1]) = (1e-3, Float(k))
+            train.run()
+        }
+        step(1)
+        step(2)
+        XCTAssertEqual(allocations { for k in 3...7 { step(k) } }, 0, "heap allocations in 5 training steps")
+        XCTAssertTrue(try XCTUnwrap(train.buffer(Programs.loss))[0].isFinite)
+    }
+
+    // MARK: (e) Arena at the liveness bound
+
+    func testArenaPlansAtTheLowerBound() throws {
+        let compiled = try Self.compiled()
+        for (plan, what) in [(compiled.inference.plan, "inference"), (compiled.training.plan, "training")] {
+            let ratio = Double(plan.arenaBytes) / Double(plan.lowerBoundBytes)
+            print("tiny-cno \(what): arena \(plan.arenaBytes) bytes, lower bound \(plan.lowerBoundBytes), ratio \(ratio)")
+            XCTAssertLessThanOrEqual(ratio, 1.05, what)
+            XCTAssertGreaterThanOrEqual(ratio, 1.0, what)
+        }
+    }
+}
