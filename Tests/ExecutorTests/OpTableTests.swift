@@ -29,6 +29,11 @@ final class OpTableTests: XCTestCase {
                 table[code] = entry
             }
         }
+        // Spectral convolutions whose output grid differs from the input grid (the UNO's layers).
+        for (code, extra) in try GridChangeCases.all() {
+            table[code]?.fixtures += extra.fixtures
+            table[code]?.gradients += extra.gradients
+        }
         // The elementwise primitives on bounded rows (a dispatch's run-time count).
         let bounded = try RoutingCases.boundedChainFixture()
         for code: OpCode in [.sub, .mul, .div, .affine, .exp, .log, .sqrt, .stop_gradient, .gelu, .add] {
