@@ -26,7 +26,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 public struct ModelConfig: Codable, Equatable, Sendable {
     public enum Task: String, Codable, Sendable { case timeStepping = "time_stepping", steady }
     /// The model kinds a config can name (`model`).
-    public enum Kind: String, CaseIterable, Sendable { case fno, m2m, kno }
+    public enum Kind: String, CaseIterable, Sendable { case fno, m2m, kno, uno }
 
     public var name = "fno"
     public var model = "fno"
@@ -56,6 +56,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var m2m: M2MConfig?
     /// The KNO keys; present exactly when `model` is `kno`.
     public var kno: KNOConfig?
+    /// The UNO keys; present exactly when `model` is `uno`.
+    public var uno: UNOConfig?
 
     public init() {}
 
@@ -67,12 +69,14 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         "rollout_train": "rolloutTrain", "width": "width", "modes": "modes", "layers": "layers",
         "projection_hidden": "projectionHidden", "batch": "batch", "seed": "seed", "epochs": "epochs",
         "ntrain": "ntrain", "ntest": "ntest", "optimizer": "optimizer", "m2m": "m2m",
-        "normalization": "normalization", "kno": "kno",
+        "normalization": "normalization", "kno": "kno", "uno": "uno",
     ]
     /// FNO-only keys: an M2M config sets its experts' modes and widths under `m2m`.
     static let fnoOnlyKeys = ["width", "modes"]
     /// Keys a KNO config does not use: its sizes are `kno.op_size`, `kno.modes`, `kno.decompose`.
     static let notKNOKeys = ["width", "modes", "layers", "projection_hidden"]
+    /// Keys a UNO config does not use: its sizes are under `uno` (out_channels, n_modes, ...).
+    static let notUNOKeys = ["width", "modes", "layers", "projection_hidden"]
     static let optimizerKeys = ["lr", "weight_decay", "decoupled_weight_decay", "beta1", "beta2", "epsilon",
                                 "step_size", "gamma"]
 
@@ -108,6 +112,17 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if let kno = object["kno"] as? [String: Any],
            let unknown = kno.keys.sorted().first(where: { !KNOConfig.keys.contains($0) }) {
             throw UserError("\(source): unknown key 'kno.\(unknown)'")
+        }
+        if let uno = object["uno"] as? [String: Any],
+           let unknown = uno.keys.sorted().first(where: { !UNOConfig.keys.contains($0) }) {
+            throw UserError("\(source): unknown key 'uno.\(unknown)'")
+        }
+        let isUNO = (object["model"] as? String) == ModelConfig.Kind.uno.rawValue
+        if isUNO, let key = notUNOKeys.first(where: { object[$0] != nil }) {
+            throw UserError("\(source): key '\(key)' does not apply to a uno model: it sets uno.out_channels, uno.n_modes and uno.scalings")
+        }
+        if !isUNO && object["uno"] != nil {
+            throw UserError("\(source): key 'uno' applies only to \"model\": \"uno\"")
         }
         let isKNO = (object["model"] as? String) == ModelConfig.Kind.kno.rawValue
         if isKNO, let key = notKNOKeys.first(where: { object[$0] != nil }) {
@@ -150,7 +165,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     static func keyFailingAlone(_ object: [String: Any], _ decoder: JSONDecoder) -> String? {
         for key in object.keys.sorted() {
             var candidates: [(String, [String: Any])] = [(key, [key: object[key]!])]
-            if key == "optimizer" || key == "m2m" || key == "kno", let nested = object[key] as? [String: Any] {
+            if key == "optimizer" || key == "m2m" || key == "kno" || key == "uno", let nested = object[key] as? [String: Any] {
                 candidates = nested.keys.sorted().map { ("\(key).\($0)", [key: [$0: nested[$0]!]]) }
             }
             for (name, single) in candidates {
@@ -206,6 +221,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try check(optimizer.stepSize >= 1 && optimizer.gamma > 0, "optimizer.step_size", "must be >= 1 with gamma > 0")
         if kind == .m2m { try (m2m ?? M2MConfig()).validate(grid: grid, source: source) }
         if kind == .kno { try (kno ?? KNOConfig()).validate(grid: grid, source: source) }
+        if kind == .uno { try (uno ?? UNOConfig()).validate(grid: grid, source: source) }
         try validateSizes(source: source)
     }
 
@@ -218,10 +234,16 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let data = try! encoder.encode(self)
-        guard kind == .m2m || kind == .kno else { return data }
-        // An m2m (kno) config has no FNO-only (unused) keys: their defaults would read as set on reload.
+        guard kind == .m2m || kind == .kno || kind == .uno else { return data }
+        // An m2m (kno, uno) config has no FNO-only (unused) keys: their defaults would read as set on reload.
         var object = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-        for key in kind == .m2m ? Self.fnoOnlyKeys : Self.notKNOKeys { object[key] = nil }
+        let unused = switch kind {
+        case .m2m: Self.fnoOnlyKeys
+        case .kno: Self.notKNOKeys
+        case .uno: Self.notUNOKeys
+        case .fno: [String]()
+        }
+        for key in unused { object[key] = nil }
         return try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
     }
 }
@@ -252,6 +274,8 @@ extension ModelConfig {
         if model == Kind.m2m.rawValue && m2m == nil { m2m = M2MConfig() }
         kno = try c.decodeIfPresent(KNOConfig.self, forKey: .kno)
         if model == Kind.kno.rawValue && kno == nil { kno = KNOConfig() }
+        uno = try c.decodeIfPresent(UNOConfig.self, forKey: .uno)
+        if model == Kind.uno.rawValue && uno == nil { uno = UNOConfig() }
     }
 }
 

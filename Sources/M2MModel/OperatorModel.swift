@@ -46,7 +46,7 @@ public struct RoutingStep {
 }
 
 /// A model the runtime can compile: parameters with their initializers, and a forward
-/// step as graph nodes. `model: fno | m2m | kno` in the config chooses the implementation.
+/// step as graph nodes. `model: fno | m2m | kno | uno` in the config chooses the implementation.
 public protocol OperatorModel {
     var config: ModelConfig { get }
     /// Every parameter, in a fixed order (the order of the seeded streams).
@@ -76,6 +76,7 @@ public enum Models {
         case .fno: return FNO2d(config: config)
         case .m2m: return M2MNet(config: config)
         case .kno: return KNO2d(config: config)
+        case .uno: return UNO2d(config: config)
         }
     }
 }

@@ -11,9 +11,12 @@ struct CompileCommand: ParsableCommand {
             "model": "fno" is the single FNO; "model": "m2m" the mixture of FNO experts with its keys in an \
             "m2m" object (scale, halo, expert_modes, expert_widths, k, capacity_factor, dense, prior, \
             controller, ...; ARCHITECTURE.md lists them); "model": "kno" the Koopman neural operator with \
-            its keys in a "kno" object (op_size, modes, decompose, linear_type, reconstruction_weight). \
-            Examples: configs/fno-ns64.json, configs/m2m-ns64.json, configs/m2m-dense-ns64.json, \
-            configs/m2m-mscale64.json, configs/kno-ns64.json, configs/kno-mscale64.json.
+            its keys in a "kno" object (op_size, modes, decompose, linear_type, reconstruction_weight); \
+            "model": "uno" the U-shaped neural operator with its keys in a "uno" object (hidden_channels, \
+            lifting_channels, projection_channels, out_channels, n_modes, scalings, horizontal_skips_map, \
+            channel_mlp_expansion). Examples: configs/fno-ns64.json, configs/m2m-ns64.json, \
+            configs/m2m-dense-ns64.json, configs/m2m-mscale64.json, configs/kno-ns64.json, \
+            configs/kno-mscale64.json, configs/uno-ns64.json, configs/uno-mscale64.json.
             """)
 
     @Argument(help: "Model config (JSON).") var config: String
