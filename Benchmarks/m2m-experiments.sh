@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The M2M experiment at one stated budget (issue: "Evidence"): trains the FNO, the
 # dense mixture and M2M, plus the M2M ablations (controller off, scale 1 and 4, halo 2,
-# global expert) on the multi-scale Poisson set, and FNO / dense / M2M on
-# Navier-Stokes (one-step training), all with the same data, epochs and seed; then
+# global expert) and the UNO baseline on the multi-scale Poisson set, and FNO / dense /
+# M2M / UNO on Navier-Stokes (one-step training), all with the same data, epochs and seed; then
 # writes docs/RESULTS.md (test relative L2, train time, FLOPs per step, routed
 # fractions, the command) and copies the routing-map PNGs to docs/results/.
 # Usage: Benchmarks/m2m-experiments.sh   (env: EPOCHS, NTRAIN, OUT). ~40 min on 2 cores.
@@ -39,7 +39,8 @@ variant("m2m-mscale-scale1", "m2m-mscale64", {"m2m.scale": 1})
 variant("m2m-mscale-scale4", "m2m-mscale64", {"m2m.scale": 4, "m2m.expert_modes": [2, 4, 8]})
 variant("m2m-mscale-halo2", "m2m-mscale64", {"m2m.halo": 2})
 variant("m2m-mscale-global", "m2m-mscale64", {"m2m.global_expert": True})
-for kind, base in [("fno", "fno-ns64"), ("dense", "m2m-dense-ns64"), ("m2m", "m2m-ns64")]:
+variant("uno-mscale", "uno-mscale64", {})
+for kind, base in [("fno", "fno-ns64"), ("dense", "m2m-dense-ns64"), ("m2m", "m2m-ns64"), ("uno", "uno-ns64")]:
     variant(f"{kind}-ns", base, {"rollout_train": 1})
 PY
 
@@ -56,8 +57,8 @@ run() {  # name data
     echo "$name done"
 }
 for name in fno-mscale dense-mscale m2m-mscale m2m-mscale-controller-off m2m-mscale-scale1 m2m-mscale-scale4 \
-            m2m-mscale-halo2 m2m-mscale-global; do run $name mscale; done
-for name in fno-ns dense-ns m2m-ns; do run $name ns; done
+            m2m-mscale-halo2 m2m-mscale-global uno-mscale; do run $name mscale; done
+for name in fno-ns dense-ns m2m-ns uno-ns; do run $name ns; done
 
 python3 - "$OUT" "$EPOCHS" "$NTRAIN" "$NTEST" <<'PY'
 import json, os, shutil, sys, platform
@@ -66,8 +67,9 @@ os.makedirs("docs/results", exist_ok=True)
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 rows = []
 for data, names in [("mscale", ["fno-mscale", "dense-mscale", "m2m-mscale", "m2m-mscale-controller-off",
-                                 "m2m-mscale-scale1", "m2m-mscale-scale4", "m2m-mscale-halo2", "m2m-mscale-global"]),
-                    ("ns", ["fno-ns", "dense-ns", "m2m-ns"])]:
+                                 "m2m-mscale-scale1", "m2m-mscale-scale4", "m2m-mscale-halo2", "m2m-mscale-global",
+                                 "uno-mscale"]),
+                    ("ns", ["fno-ns", "dense-ns", "m2m-ns", "uno-ns"])]:
     for name in names:
         e = json.load(open(f"{out}/{name}/eval.json.out"))
         b = json.load(open(f"{out}/{name}/bench.json"))
