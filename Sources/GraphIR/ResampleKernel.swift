@@ -21,6 +21,14 @@ public enum ResampleKernel: Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// The most source samples one output sample reads along an axis (the band width of
+    /// its matrix when the source axis is at least this long): what a resample costs.
+    public var support: Int {
+        switch self {
+        case .bicubic: return 4
+        }
+    }
+
     public init?(name: String) {
         guard let kernel = Self.allCases.first(where: { $0.name == name }) else { return nil }
         self = kernel

@@ -106,10 +106,11 @@ public struct UNO2d: OperatorModel {
 
     /// Whether a grid-changing block takes fewer FLOPs resampling its `cin`-channel input once
     /// (then both 1x1 convolutions on the output grid) than convolving on the input grid and
-    /// resampling both `cout`-channel results (the dense products of `resample`, per sample).
+    /// resampling both `cout`-channel results (`resample`'s two passes, 4 bicubic taps each,
+    /// per sample).
     static func resampleFirstIsCheaper(from a: [Int], to b: [Int], in cin: Int, out cout: Int) -> Bool {
         guard a != b else { return true }
-        func resample(_ c: Int) -> Int { 2 * c * (b[0] * a[0] * a[1] + b[0] * b[1] * a[1]) }
+        func resample(_ c: Int) -> Int { 2 * 4 * c * (b[0] * a[1] + b[0] * b[1]) }
         let first = resample(cin) + 2 * 2 * b[0] * b[1] * cin * cout
         let last = 2 * 2 * a[0] * a[1] * cin * cout + 2 * resample(cout)
         return first <= last

@@ -6,8 +6,8 @@ import Foundation
 /// (`channel_mlp_expansion` 0.5, the default skip map); the widths and lists, which
 /// neuraloperator leaves to the user (or sets larger: lifting and projection 256), are the
 /// five-layer U of its tests (down by 2 after the first layer, up by 2 in the last) at
-/// widths chosen so that a step of uno-ns64 costs about what fno-ns64 costs (1.17x its
-/// analytic FLOPs), with the FNO's 12 kept rows of each sign.
+/// widths chosen so that a step of uno-ns64 costs about what fno-ns64 costs (1.02x its
+/// analytic FLOPs per training step), with the FNO's 12 kept rows of each sign.
 public struct UNOConfig: Codable, Equatable, Sendable {
     /// Channels after the lifting (neuraloperator's `hidden_channels`).
     public var hiddenChannels = 16
