@@ -3,8 +3,8 @@
 /// per-axis matrices `A = kernel.matrix(from: n, to: m)` built once when the kernel is
 /// bound (never per step); its gradient is the transposed map `A_H^T dY A_W`.
 ///
-/// A new kernel is a case here, its text name, and its matrix: the op, its gradient, the
-/// executor and the planner need no change.
+/// A new kernel is a case here, its text name, its support and its matrix: the op, its
+/// gradient, the executor and the planner need no change.
 public enum ResampleKernel: Sendable, Hashable, CaseIterable {
     /// PyTorch's `F.interpolate(mode="bicubic", align_corners=True)` (no antialias), which
     /// neuraloperator's `resample` uses on 2-D fields: output sample `i` reads the source
