@@ -60,12 +60,15 @@ extension Graph {
         case .spectralMixGradWeight:
             let (m, n, ci) = (Double(t[0].shape[0]), Double(t[0].shape[1]), Double(t[0].shape[2]))
             total += 8 * m * n * ci * Double(t[1].shape[2])
-        case .resample, .resampleGrad:
-            // Two dense products per sample: along H on [H, W C], then along W per output row.
+        case .resample(let kernel, _, _), .resampleGrad(let kernel, _, _):
+            // Two banded passes per sample: along H (each larger-grid row from `support` rows),
+            // then along W per cell (the forward op's grids; the adjoint does the same work).
             let (x, y) = (t[0].shape, values[node.result!].type.shape)
+            let (a, b) = node.op.code == .resample ? (x, y) : (y, x)
             let (samples, c) = (Double(x[0]), Double(x[3]))
-            let (hIn, wIn, hOut, wOut) = (Double(x[1]), Double(x[2]), Double(y[1]), Double(y[2]))
-            total += 2 * samples * c * (hOut * hIn * wIn + hOut * wOut * wIn)
+            let (hIn, wIn, hOut, wOut) = (a[1], a[2], Double(b[1]), Double(b[2]))
+            let (kH, kW) = (Double(kernel.support(from: hIn, to: b[1])), Double(kernel.support(from: wIn, to: b[2])))
+            total += 2 * samples * c * (hOut * kH * Double(wIn) + hOut * wOut * kW)
         case .adam:
             total += 10 * Double(t[0].floatCount)
         case .bandEnergies, .spectralCentroid:

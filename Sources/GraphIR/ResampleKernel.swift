@@ -3,8 +3,8 @@
 /// per-axis matrices `A = kernel.matrix(from: n, to: m)` built once when the kernel is
 /// bound (never per step); its gradient is the transposed map `A_H^T dY A_W`.
 ///
-/// A new kernel is a case here, its text name, and its matrix: the op, its gradient, the
-/// executor and the planner need no change.
+/// A new kernel is a case here, its text name, its support and its matrix: the op, its
+/// gradient, the executor and the planner need no change.
 public enum ResampleKernel: Sendable, Hashable, CaseIterable {
     /// PyTorch's `F.interpolate(mode="bicubic", align_corners=True)` (no antialias), which
     /// neuraloperator's `resample` uses on 2-D fields: output sample `i` reads the source
@@ -23,6 +23,17 @@ public enum ResampleKernel: Sendable, Hashable, CaseIterable {
         switch self {
         case .bicubic: return "bicubic"
         case .windowedSinc: return "windowed_sinc"
+        }
+    }
+
+    /// The most source samples one output sample reads along an axis of `n` samples resampled
+    /// to `m` (the band width of its matrix, circular for a periodic kernel): what a resample costs.
+    public func support(from n: Int, to m: Int) -> Int {
+        switch self {
+        case .bicubic: return min(4, n)
+        case .windowedSinc:
+            // Source samples (spacing 1/n) within the window of half width S = filter_size / (2 min(n, m)).
+            return min(n, Self.sincFilterSize * n / min(n, m) + 1)
         }
     }
 

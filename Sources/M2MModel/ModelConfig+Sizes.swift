@@ -42,9 +42,11 @@ extension ModelConfig {
                                 + "at most \(Self.maxUnrolledLayers)")
             }
         }
-        let unrolled = (kind == .kno || kind == .cno ? 1 : layers) * rolloutTrain * networks   // each factor bounded above: no overflow
+        let networkLayers = kind == .kno || kind == .cno ? 1 : kind == .uno ? (uno ?? UNOConfig()).layers : layers
+        let unrolled = networkLayers * rolloutTrain * networks   // each factor bounded above: no overflow
         if unrolled > Self.maxUnrolledLayers {
             let parts = kind == .m2m ? "'layers' \(layers) x 'rollout_train' \(rolloutTrain) x \(networks) experts"
+                : kind == .uno ? "'uno.out_channels' (\(networkLayers) layers) x 'rollout_train' \(rolloutTrain)"
                 : "'layers' \(layers) x 'rollout_train' \(rolloutTrain)"
             throw UserError("\(source): keys \(parts) unroll \(unrolled) FNO layers into the training graph; "
                             + "at most \(Self.maxUnrolledLayers)")
@@ -58,9 +60,13 @@ extension ModelConfig {
         }
         // Channel counts a full-field activation can have, with the key that sets each.
         var channels: [(String, Int)] = [("t_in", tIn + 2), ("rollout_train", rolloutTrain)]
-        if kind != .kno && kind != .cno { channels.append(("projection_hidden", projectionHidden)) }
+        if kind != .kno && kind != .cno && kind != .uno { channels.append(("projection_hidden", projectionHidden)) }
         if kind == .fno { channels.append(("width", width)) }
         if let k = kno, kind == .kno { channels.append(("kno.op_size", k.opSize)) }
+        if let u = uno, kind == .uno {
+            channels += [("uno.lifting_channels", u.liftingChannels), ("uno.projection_channels", u.projectionChannels),
+                         ("uno.out_channels", (u.inChannels + u.outChannels + (0..<u.layers).map(u.mlpChannels)).max()!)]
+        }
         if let c = cno, kind == .cno {
             // The deepest level's channels doubled by its skip. The activation's fine grid (twice the grid per
             // axis) is 4x larger again; compile checks the planned arena against memory.
@@ -77,6 +83,12 @@ extension ModelConfig {
         // m2m: extended patches (a halo up to the patch size: at most 9 x the field) in k slots.
         var factors = [batch, self.grid[0], self.grid[1], widest.1, 8]
         var what = "keys 'batch' \(batch) x \(grid) x '\(widest.0)' \(widest.1)"
+        if let u = uno, kind == .uno {
+            // The largest grid of any layer (a U may go up before it comes down).
+            let cells = u.grids(self.grid).map { $0[0] * $0[1] }.max()!
+            factors = [batch, cells, widest.1, 8]
+            what = "keys 'batch' \(batch) x the largest layer grid (\(cells) cells, 'uno.scalings') x '\(widest.0)' \(widest.1)"
+        }
         if let m = m2m, kind == .m2m {
             let (pe, qe) = (self.grid[0] / m.scale + 2 * m.halo, self.grid[1] / m.scale + 2 * m.halo)
             factors = [batch, m.scale * m.scale, pe, qe, widest.1, m.k, 8]
@@ -110,7 +122,14 @@ extension ModelConfig {
                       + "and 'cno.latent_dim' \(c.latentDim)")
             return
         }
-        if kind == .kno {
+        if let u = uno, kind == .uno {
+            for i in 0..<u.layers {
+                let (m1, m2) = u.modes(i)
+                try limit(SystemResources.checkedProduct([2, m1, m2, u.inChannels[i], u.outChannels[i], 8]),
+                          "keys 'uno.out_channels' and 'uno.n_modes' of layer \(i)")
+            }
+        }
+        if kind == .kno || kind == .uno {
             try limit(SystemResources.checkedProduct([widest.1, widest.1, 4]), "key '\(widest.0)' \(widest.1)")
             return
         }

@@ -26,7 +26,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
 public struct ModelConfig: Codable, Equatable, Sendable {
     public enum Task: String, Codable, Sendable { case timeStepping = "time_stepping", steady }
     /// The model kinds a config can name (`model`).
-    public enum Kind: String, CaseIterable, Sendable { case fno, m2m, kno, cno }
+    public enum Kind: String, CaseIterable, Sendable { case fno, m2m, kno, cno, uno }
 
     public var name = "fno"
     public var model = "fno"
@@ -58,6 +58,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var kno: KNOConfig?
     /// The CNO keys; present exactly when `model` is `cno`.
     public var cno: CNOConfig?
+    /// The UNO keys; present exactly when `model` is `uno`.
+    public var uno: UNOConfig?
 
     public init() {}
 
@@ -69,7 +71,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         "rollout_train": "rolloutTrain", "width": "width", "modes": "modes", "layers": "layers",
         "projection_hidden": "projectionHidden", "batch": "batch", "seed": "seed", "epochs": "epochs",
         "ntrain": "ntrain", "ntest": "ntest", "optimizer": "optimizer", "m2m": "m2m",
-        "normalization": "normalization", "kno": "kno", "cno": "cno",
+        "normalization": "normalization", "kno": "kno", "cno": "cno", "uno": "uno",
     ]
     /// FNO-only keys: an M2M config sets its experts' modes and widths under `m2m`.
     static let fnoOnlyKeys = ["width", "modes"]
@@ -77,6 +79,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     static let notKNOKeys = ["width", "modes", "layers", "projection_hidden"]
     /// Keys a CNO config does not use: its sizes are `cno.n_layers`, `cno.channel_multiplier`, ...
     static let notCNOKeys = ["width", "modes", "layers", "projection_hidden"]
+    /// Keys a UNO config does not use: its sizes are under `uno` (out_channels, n_modes, ...).
+    static let notUNOKeys = ["width", "modes", "layers", "projection_hidden"]
     static let optimizerKeys = ["lr", "weight_decay", "decoupled_weight_decay", "beta1", "beta2", "epsilon",
                                 "step_size", "gamma"]
 
@@ -124,6 +128,17 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if !isCNO && object["cno"] != nil {
             throw UserError("\(source): key 'cno' applies only to \"model\": \"cno\"")
         }
+        if let uno = object["uno"] as? [String: Any],
+           let unknown = uno.keys.sorted().first(where: { !UNOConfig.keys.contains($0) }) {
+            throw UserError("\(source): unknown key 'uno.\(unknown)'")
+        }
+        let isUNO = (object["model"] as? String) == ModelConfig.Kind.uno.rawValue
+        if isUNO, let key = notUNOKeys.first(where: { object[$0] != nil }) {
+            throw UserError("\(source): key '\(key)' does not apply to a uno model: it sets uno.out_channels, uno.n_modes and uno.scalings")
+        }
+        if !isUNO && object["uno"] != nil {
+            throw UserError("\(source): key 'uno' applies only to \"model\": \"uno\"")
+        }
         let isKNO = (object["model"] as? String) == ModelConfig.Kind.kno.rawValue
         if isKNO, let key = notKNOKeys.first(where: { object[$0] != nil }) {
             throw UserError("\(source): key '\(key)' does not apply to a kno model: it sets kno.op_size, kno.modes and kno.decompose")
@@ -165,7 +180,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     static func keyFailingAlone(_ object: [String: Any], _ decoder: JSONDecoder) -> String? {
         for key in object.keys.sorted() {
             var candidates: [(String, [String: Any])] = [(key, [key: object[key]!])]
-            if key == "optimizer" || key == "m2m" || key == "kno" || key == "cno", let nested = object[key] as? [String: Any] {
+            if key == "optimizer" || key == "m2m" || key == "kno" || key == "cno" || key == "uno", let nested = object[key] as? [String: Any] {
                 candidates = nested.keys.sorted().map { ("\(key).\($0)", [key: [$0: nested[$0]!]]) }
             }
             for (name, single) in candidates {
@@ -222,6 +237,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         if kind == .m2m { try (m2m ?? M2MConfig()).validate(grid: grid, source: source) }
         if kind == .kno { try (kno ?? KNOConfig()).validate(grid: grid, source: source) }
         if kind == .cno { try (cno ?? CNOConfig()).validate(grid: grid, source: source) }
+        if kind == .uno { try (uno ?? UNOConfig()).validate(grid: grid, source: source) }
         try validateSizes(source: source)
     }
 
@@ -234,10 +250,17 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let data = try! encoder.encode(self)
-        guard kind == .m2m || kind == .kno || kind == .cno else { return data }
-        // An m2m (kno, cno) config has no FNO-only (unused) keys: their defaults would read as set on reload.
+        guard kind != .fno else { return data }
+        // An m2m (kno, cno, uno) config has no FNO-only (unused) keys: their defaults would read as set on reload.
         var object = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-        for key in kind == .m2m ? Self.fnoOnlyKeys : kind == .kno ? Self.notKNOKeys : Self.notCNOKeys { object[key] = nil }
+        let unused = switch kind {
+        case .m2m: Self.fnoOnlyKeys
+        case .kno: Self.notKNOKeys
+        case .cno: Self.notCNOKeys
+        case .uno: Self.notUNOKeys
+        case .fno: [String]()
+        }
+        for key in unused { object[key] = nil }
         return try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
     }
 }
@@ -270,6 +293,8 @@ extension ModelConfig {
         if model == Kind.kno.rawValue && kno == nil { kno = KNOConfig() }
         cno = try c.decodeIfPresent(CNOConfig.self, forKey: .cno)
         if model == Kind.cno.rawValue && cno == nil { cno = CNOConfig() }
+        uno = try c.decodeIfPresent(UNOConfig.self, forKey: .uno)
+        if model == Kind.uno.rawValue && uno == nil { uno = UNOConfig() }
     }
 }
 

@@ -46,7 +46,7 @@ public struct RoutingStep {
 }
 
 /// A model the runtime can compile: parameters with their initializers, and a forward
-/// step as graph nodes. `model: fno | m2m | kno | cno` in the config chooses the implementation.
+/// step as graph nodes. `model: fno | m2m | kno | cno | uno` in the config chooses the implementation.
 public protocol OperatorModel {
     var config: ModelConfig { get }
     /// Every parameter, in a fixed order (the order of the seeded streams).
@@ -77,6 +77,7 @@ public enum Models {
         case .m2m: return M2MNet(config: config)
         case .kno: return KNO2d(config: config)
         case .cno: return CNO2d(config: config)
+        case .uno: return UNO2d(config: config)
         }
     }
 }

@@ -14,9 +14,12 @@ struct CompileCommand: ParsableCommand {
             its keys in a "kno" object (op_size, modes, decompose, linear_type, reconstruction_weight); \
             "model": "cno" the convolutional neural operator with its keys in a "cno" object (n_layers, \
             n_res, n_res_neck, channel_multiplier, latent_dim, kernel, periodic_padding). \
-            Examples: configs/fno-ns64.json, configs/m2m-ns64.json, configs/m2m-dense-ns64.json, \
-            configs/m2m-mscale64.json, configs/kno-ns64.json, configs/kno-mscale64.json, \
-            configs/cno-ns64.json, configs/cno-mscale64.json.
+            "model": "uno" the U-shaped neural operator with its keys in a "uno" object (hidden_channels, \
+            lifting_channels, projection_channels, out_channels, n_modes, scalings, horizontal_skips_map, \
+            channel_mlp_expansion). Examples: configs/fno-ns64.json, configs/m2m-ns64.json, \
+            configs/m2m-dense-ns64.json, configs/m2m-mscale64.json, configs/kno-ns64.json, \
+            configs/kno-mscale64.json, configs/cno-ns64.json, configs/cno-mscale64.json, \
+            configs/uno-ns64.json, configs/uno-mscale64.json.
             """)
 
     @Argument(help: "Model config (JSON).") var config: String

@@ -6,7 +6,36 @@ import GraphIR
 /// kernel uses), and against values PyTorch's `F.interpolate` computed in float64.
 enum ResampleCases {
     static func all() throws -> [OpCode: OpCase] {
-        [.resample: try resample(), .resample_grad: try resampleGrad()]
+        let bounded = try boundedFixture()
+        var forward = try resample(), adjoint = try resampleGrad()
+        forward.fixtures.append(bounded)
+        adjoint.fixtures.append(bounded)
+        return [.resample: forward, .resample_grad: adjoint]
+    }
+
+    /// Both ops on an expert's bounded rows (a dispatch's run-time count, as M2M's experts
+    /// would use them): each expert's patches resampled 2 x 3 -> 5 x 4 and back by the
+    /// adjoint, then combined; only the routed rows are computed and read.
+    static func boundedFixture() throws -> OpFixture {
+        let c = RoutingCases.overflowK1
+        let shape = RoutingCases.rowShape, rowFloats = shape.reduce(1, *)
+        var fb = FixtureBuilder("resample and resample_grad on bounded rows \(c.label)")
+        let p = fb.input("p", c.pType, c.p)
+        let (x, xd) = fb.input("x", TensorType(.f32, [c.patches] + shape), seed: 1530)
+        let (gates, gd) = fb.input("gates", .f32(c.patches, c.k), seed: 1531)
+        let route = try fb.b(c.routeOp, p)
+        var outs: [ValueID] = [], reference: [[Double]] = []
+        for e in 0..<c.experts {
+            let d = try fb.b(.dispatch(expert: e, k: c.k, capacity: c.capacity), x, route)
+            let up = try fb.b(.resample(kernel: .bicubic, height: 5, width: 4), d)
+            outs.append(try fb.b(.resampleGrad(kernel: .bicubic, height: shape[0], width: shape[1]), up))
+            let rows = Oracle.dispatch(xd, rowFloats: rowFloats, c.routing, expert: e)
+            let upRows = BicubicOracle.resample(rows, [c.capacity] + shape, 5, 4)
+            reference.append(BicubicOracle.adjoint(upRows, [c.capacity, 5, 4, shape[2]], shape[0], shape[1]))
+        }
+        fb.expect("y", try fb.b.apply(.combine(k: c.k, capacity: c.capacity, halo: 0), [gates, route] + outs)!,
+                  .floats(Oracle.combine(gd, c.routing, reference, RoutingCases.geometry(halo: 0))))
+        return fb.fixture()
     }
 
     /// (input `[N, H, W, C]`, output H, W): down and up on either axis, a 1-sample axis

@@ -34,6 +34,11 @@ final class OpTableTests: XCTestCase {
         table[.resample]?.fixtures += sinc.resample.fixtures
         table[.resample]?.gradients += sinc.resample.gradients
         table[.resample_grad]?.fixtures += sinc.resampleGrad.fixtures
+        // Spectral convolutions whose output grid differs from the input grid (the UNO's layers).
+        for (code, extra) in try GridChangeCases.all() {
+            table[code]?.fixtures += extra.fixtures
+            table[code]?.gradients += extra.gradients
+        }
         // The elementwise primitives on bounded rows (a dispatch's run-time count).
         let bounded = try RoutingCases.boundedChainFixture()
         for code: OpCode in [.sub, .mul, .div, .affine, .exp, .log, .sqrt, .stop_gradient, .gelu, .add] {

@@ -60,4 +60,23 @@ final class WindowedSincTests: XCTestCase {
             }
         }
     }
+
+    /// `support(from:to:)` (what the FLOP count and the executor's circular band assume) bounds
+    /// every row's shortest circular arc of nonzero entries, and is far below the row length on
+    /// the CNO's grids (the band is what makes a resample cheap).
+    func testSupportBoundsEveryRowsCircularArc() {
+        for (n, m) in [(8, 16), (16, 8), (32, 64), (64, 32), (64, 128), (128, 64), (16, 4), (4, 16)] {
+            let a = kernel.matrix(from: n, to: m), support = kernel.support(from: n, to: m)
+            for i in 0..<m {
+                let nonzero = (0..<n).filter { a[i * n + $0] != 0 }
+                guard let low = nonzero.first, let high = nonzero.last else { continue }
+                var gap = n - 1 - high + low
+                for (j, next) in zip(nonzero, nonzero.dropFirst()) { gap = max(gap, next - j - 1) }
+                XCTAssertLessThanOrEqual(n - gap, support, "\(n) -> \(m): row \(i)")
+            }
+            if min(n, m) >= 32 { XCTAssertLessThanOrEqual(4 * support, n, "\(n) -> \(m): the band is most of the row") }
+        }
+        XCTAssertEqual(ResampleKernel.bicubic.support(from: 64, to: 32), 4)
+        XCTAssertEqual(ResampleKernel.bicubic.support(from: 2, to: 8), 2)
+    }
 }
