@@ -24,7 +24,22 @@ extension CompiledModel {
                             + "program '\(largest?.name ?? "?")' (\(size(largest?.arenaBytes ?? 0))) and the weights "
                             + "with optimizer state (\(size(persistent))), more than this machine's "
                             + "\(SystemResources.describe(bytes: physical)) of physical memory; reduce batch, grid, "
-                            + "width or projection_hidden")
+                            + "width or projection_hidden, or set a memory limit (--memory-limit) to recompute activations")
         }
+    }
+
+    /// Under a memory limit, the runtime's bytes (its one arena, sized for the larger program,
+    /// plus the persistent block) must fit it. The training arena was fitted by recomputation;
+    /// this refuses what recomputation cannot change (the inference arena, another placement's
+    /// per-domain arenas), naming the sizes and `name`, the flag or key that set the limit.
+    static func requireMemoryLimit(_ limit: Int?, programs: [CompiledProgram], persistent: Int, source: String,
+                                   name: String) throws {
+        guard let limit else { return }
+        let needed = requiredBytes(arenas: programs.map(\.plan.arenaBytes), persistent: persistent)
+        guard let needed, needed > limit else { return }
+        func size(_ bytes: Int) -> String { SystemResources.describe(bytes: bytes) }
+        let arenas = programs.map { "\($0.name) \(size($0.plan.arenaBytes))" }.joined(separator: ", ")
+        throw UserError("\(source): \(name) \(size(limit)) cannot be met: the arenas (\(arenas)) plus "
+                        + "\(size(persistent)) of weights and optimizer state need \(size(needed))")
     }
 }
