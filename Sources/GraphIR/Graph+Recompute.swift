@@ -56,7 +56,20 @@ extension Graph {
         }
         if recomputation.isEmpty { return self }
 
-        var builder = GraphBuilder(name: name)
+        // Built directly, without the builder's type inference: a copy has its original's type.
+        var out = Graph(name: name)
+        out.values.reserveCapacity(values.count + producer.count)
+        out.nodes.reserveCapacity(nodes.count + producer.count)
+        func declare(_ kind: ValueKind, _ type: TensorType) -> ValueID {
+            out.values.append(Value(kind: kind, type: type))
+            return out.values.count - 1
+        }
+        /// Appends a node whose result (if any) has the type of `k`'s result.
+        func append(_ k: Int, _ inputs: [ValueID]) -> ValueID? {
+            let result = nodes[k].result.map { declare(.result(node: out.nodes.count), values[$0].type) }
+            out.nodes.append(Node(op: nodes[k].op, inputs: inputs, result: result))
+            return result
+        }
         var remap = [ValueID?](repeating: nil, count: values.count)
         var copies: [ValueID: ValueID] = [:]
 
@@ -70,10 +83,9 @@ extension Graph {
             return c
         }
         func duplicate(_ k: Int) throws -> ValueID {
-            let node = nodes[k]
-            let inputs = try node.inputs.map(forwardOperand)   // may emit the operands' copies first
-            guard let c = try builder.apply(node.op, inputs) else {
-                throw GraphError("recompute: node \(k) (\(node.op.name)) has no result")
+            let inputs = try nodes[k].inputs.map(forwardOperand)   // may emit the operands' copies first
+            guard let c = append(k, inputs) else {
+                throw GraphError("recompute: node \(k) (\(nodes[k].op.name)) has no result")
             }
             return c
         }
@@ -94,7 +106,7 @@ extension Graph {
                     }
                 }
             }
-            let result = try builder.apply(node.op, inputs)
+            let result = append(k, inputs)
             if let old = node.result { remap[old] = result }
         }
 
@@ -107,9 +119,7 @@ extension Graph {
         }
         for (v, value) in values.enumerated() {
             switch value.kind {
-            case .input(let n): remap[v] = builder.input(n, value.type)
-            case .parameter(let n): remap[v] = builder.parameter(n, value.type)
-            case .state(let n): remap[v] = builder.state(n, value.type)
+            case .input, .parameter, .state: remap[v] = declare(value.kind, value.type)
             case .result(let k):
                 try emitResultless(upTo: k)
                 try emit(k)
@@ -117,9 +127,9 @@ extension Graph {
             }
         }
         try emitResultless(upTo: nodes.count)
-        for (n, v) in outputs { builder.output(n, remap[v]!) }
+        out.outputs = outputs.map { ($0.name, remap[$0.value]!) }
         // A forward node whose value only the backward pass read is now read by nobody: drop it.
-        let rewritten = builder.graph
+        let rewritten = out
         let readers = rewritten.consumers(), liveOutputs = Set(rewritten.outputs.map(\.value))
         let dead = rewritten.values.indices.contains { v in
             if case .result = rewritten.values[v].kind { return readers[v].isEmpty && !liveOutputs.contains(v) }

@@ -1,11 +1,26 @@
 import M2MData
 import Planner
+import Executor
 
 extension CompiledModel {
     /// The bytes a runtime of this model allocates up front: one arena sized for its largest
     /// program plus the persistent block (weights and Adam moments).
     public var requiredBytes: Int? {
         Self.requiredBytes(arenas: programs.map(\.plan.arenaBytes), persistent: persistent.totalBytes)
+    }
+
+    /// The autoregressive steps the training program unrolls (the last axis of its target `y`).
+    public var trainingRollout: Int {
+        training.graph.values[training.graph.value(named: Programs.target)!].type.shape[3]
+    }
+
+    /// Under a memory limit, the training arena this model plans without it (one more plan of the
+    /// plain training program, made on demand: `inspect` and `compile` report it); nil without a limit.
+    public func arenaBytesWithoutLimit() throws -> Int? {
+        guard memoryLimit != nil else { return nil }
+        var plain = config
+        plain.memoryLimit = nil
+        return try ProgramPlanner.plan(try Programs.training(plain, rollout: trainingRollout), placement: placement).arenaBytes
     }
 
     static func requiredBytes(arenas: [Int], persistent: Int) -> Int? {

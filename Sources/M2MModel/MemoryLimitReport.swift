@@ -10,9 +10,8 @@ import Executor
 public struct MemoryLimitReport: Equatable, Sendable {
     public var limitBytes: Int
     public var persistentBytes: Int
-    /// The training arena (one memory domain) with the recomputation, and without it.
+    /// The training arena (one memory domain) with the recomputation.
     public var arenaBytes: Int
-    public var arenaBytesWithoutLimit: Int
     /// Analytic FLOPs of a training step with the recomputation, and without it.
     public var flops: Double
     public var flopsWithoutLimit: Double
@@ -43,7 +42,7 @@ public struct MemoryLimitReport: Equatable, Sendable {
         do {
             let fitted = try RecomputePlanner.fit(problem, arenaBudget: max(budget, 0), kernels: KernelTable())
             let report = MemoryLimitReport(limitBytes: limit, persistentBytes: persistent, arenaBytes: fitted.arenaBytes,
-                                           arenaBytesWithoutLimit: fitted.baselineArenaBytes, flops: fitted.flops,
+                                           flops: fitted.flops,
                                            flopsWithoutLimit: fitted.baselineFLOPs, cheapOps: fitted.cheapOps,
                                            checkpointedSteps: fitted.checkpointedSteps)
             return (fitted.graph, report)

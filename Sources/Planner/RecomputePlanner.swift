@@ -28,9 +28,8 @@ public struct RecomputeResult {
     public var cheapValues: [ValueID]
     /// The rollout steps whose forward pass is recomputed from their checkpoint, ascending.
     public var checkpointedSteps: [Int]
-    /// Arena of the finished graph (one memory domain), and of the graph without recomputation.
+    /// Arena of the finished graph (one memory domain).
     public var arenaBytes: Int
-    public var baselineArenaBytes: Int
     /// Analytic FLOPs of one run of the finished graph, and of the graph without recomputation.
     public var flops: Double
     public var baselineFLOPs: Double
@@ -42,10 +41,8 @@ public struct RecomputeResult {
 public struct RecomputeInfeasible: Error, CustomStringConvertible {
     public var budgetBytes: Int
     public var smallestArenaBytes: Int
-    public var baselineArenaBytes: Int
     public var description: String {
-        "an arena of \(budgetBytes) bytes cannot be met by recomputation: the smallest is \(smallestArenaBytes) bytes "
-            + "(\(baselineArenaBytes) without recomputation)"
+        "an arena of \(budgetBytes) bytes cannot be met by recomputation: the smallest is \(smallestArenaBytes) bytes"
     }
 }
 
@@ -77,7 +74,6 @@ public enum RecomputePlanner {
     public static func fit(_ problem: RecomputeProblem, arenaBudget: Int,
                            kernels: KernelRequirements) throws -> RecomputeResult {
         let baseline = try problem.finish(problem.graph)
-        let baselineArena = try ProgramPlanner.plan(baseline, kernels: kernels).arenaBytes
         var current = Recomputation()
         var currentScore = score(problem.graph, kernels)
         var finished = baseline   // `current`'s graph after `finish`
@@ -103,10 +99,14 @@ public enum RecomputePlanner {
                 if case .result(let k) = problem.graph.values[v].kind { ops[problem.graph.nodes[k].op.name, default: 0] += 1 }
             }
             return RecomputeResult(graph: finished, recomputation: current, cheapValues: cheap.sorted(),
-                                   checkpointedSteps: steps.sorted(), arenaBytes: arena, baselineArenaBytes: baselineArena,
+                                   checkpointedSteps: steps.sorted(), arenaBytes: arena,
                                    flops: finished.analyticFLOPs, baselineFLOPs: baseline.analyticFLOPs, cheapOps: ops)
         }
-        if baselineArena <= arenaBudget { return result(baselineArena) }
+        // The graph as it is, when it fits (its plan is made only if its bound allows it).
+        if ArenaPlanner.lowerBound(ProgramPlanner.bufferRequests(baseline, kernels: kernels).buffers) <= arenaBudget {
+            let arena = try ProgramPlanner.plan(baseline, kernels: kernels).arenaBytes
+            if arena <= arenaBudget { return result(arena) }
+        }
 
         // 1. Cheap values, largest first (then in value order).
         let g = problem.graph
@@ -138,8 +138,7 @@ public enum RecomputePlanner {
             if let arena = try accept(chosen.r, chosen.score) { return result(arena) }
         }
         throw RecomputeInfeasible(budgetBytes: arenaBudget,
-                                  smallestArenaBytes: try ProgramPlanner.plan(finished, kernels: kernels).arenaBytes,
-                                  baselineArenaBytes: baselineArena)
+                                  smallestArenaBytes: try ProgramPlanner.plan(finished, kernels: kernels).arenaBytes)
     }
 
     /// The liveness lower bound of `graph`'s buffers and their total aligned bytes x steps live.

@@ -7,7 +7,12 @@ import Planner
 /// The figures `compile` and `inspect` report about a compiled model.
 struct ModelSummary {
     let model: CompiledModel
-    init(_ model: CompiledModel) { self.model = model }
+    /// Under a memory limit, the training arena without it (planned once, here).
+    let arenaWithoutLimit: Int?
+    init(_ model: CompiledModel) {
+        self.model = model
+        arenaWithoutLimit = try? model.arenaBytesWithoutLimit()
+    }
 
     var parameters: Int { Models.make(model.config).parameterCount }
 
@@ -51,7 +56,7 @@ struct ModelSummary {
     /// Under a memory limit: the limit, the training arena without it, and the recomputation's cost.
     var memoryLimitFigures: [String: Any] {
         guard let m = model.memoryLimit else { return ["memory_limit_bytes": NSNull()] }
-        return ["memory_limit_bytes": m.limitBytes, "arena_bytes_without_limit": m.arenaBytesWithoutLimit,
+        return ["memory_limit_bytes": m.limitBytes, "arena_bytes_without_limit": arenaWithoutLimit ?? NSNull(),
                 "recompute_extra_flops": m.extraFLOPs, "recompute_extra_flops_percent": m.extraFLOPsPercent,
                 "recomputed_cheap_values": m.cheapOps, "checkpointed_rollout_steps": m.checkpointedSteps]
     }
@@ -61,7 +66,7 @@ struct ModelSummary {
         guard let m = model.memoryLimit else { return nil }
         func size(_ b: Int) -> String { SystemResources.describe(bytes: b, exact: false) }
         var line = "memory limit \(SystemResources.describe(bytes: m.limitBytes)): train arena "
-            + "\(size(model.training.plan.arenaBytes)) (\(size(m.arenaBytesWithoutLimit)) without the limit) + "
+            + "\(size(model.training.plan.arenaBytes)) (\(arenaWithoutLimit.map(size) ?? "?") without the limit) + "
             + "\(size(m.persistentBytes)) weights and optimizer state"
         guard m.recomputes else { return line + "; fits without recomputation" }
         var what: [String] = []
