@@ -26,6 +26,8 @@ final class MemoryLimitTests: XCTestCase, TinyTrainingRuns {
     /// Compiled models by config name and limit, once per process (planning dominates in debug builds).
     nonisolated(unsafe) static var cache: [String: CompiledModel] = [:]
     static func compiled(_ name: String, limit: Int?) throws -> CompiledModel {
+        // tiny-m2m without a limit is M2MModelTests' model (its config unchanged): compiled once.
+        if name == "tiny-m2m" && limit == nil { return try M2MModelTests.compiled() }
         let key = "\(name) \(limit.map(String.init) ?? "none")"
         if let c = cache[key] { return c }
         let c = try CompiledModel.compile(try config(name, limit: limit), rigor: .estimate, threads: 2)
