@@ -64,7 +64,7 @@ struct ModelSummary {
     /// One line on the memory limit and what fitting it costs; nil without a limit.
     var memoryLimitLine: String? {
         guard let m = model.memoryLimit else { return nil }
-        func size(_ b: Int) -> String { SystemResources.describe(bytes: b, exact: false) }
+        func size(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
         var line = "memory limit \(SystemResources.describe(bytes: m.limitBytes)): train arena "
             + "\(size(model.training.plan.arenaBytes)) (\(arenaWithoutLimit.map(size) ?? "?") without the limit) + "
             + "\(size(m.persistentBytes)) weights and optimizer state"
