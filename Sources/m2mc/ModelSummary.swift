@@ -64,7 +64,9 @@ struct ModelSummary {
     /// One line on the memory limit and what fitting it costs; nil without a limit.
     var memoryLimitLine: String? {
         guard let m = model.memoryLimit else { return nil }
-        func size(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
+        func size(_ b: Int) -> String {
+            b >= 1_000_000_000 ? String(format: "%.2f GB", Double(b) / 1e9) : SystemResources.describe(bytes: b, exact: false)
+        }
         var line = "memory limit \(SystemResources.describe(bytes: m.limitBytes)): train arena "
             + "\(size(model.training.plan.arenaBytes)) (\(arenaWithoutLimit.map(size) ?? "?") without the limit) + "
             + "\(size(m.persistentBytes)) weights and optimizer state"
@@ -75,8 +77,9 @@ struct ModelSummary {
                         + " per backward reader")
         }
         if !m.checkpointedSteps.isEmpty {
-            what.append("rollout step\(m.checkpointedSteps.count == 1 ? "" : "s") "
-                        + m.checkpointedSteps.map(String.init).joined(separator: ", ") + " re-run from their input window")
+            let one = m.checkpointedSteps.count == 1
+            what.append("rollout step\(one ? "" : "s") " + m.checkpointedSteps.map(String.init).joined(separator: ", ")
+                        + " re-run from \(one ? "its" : "their") input window")
         }
         line += "; recomputes " + what.joined(separator: "; ")
         line += String(format: ": +%.3f GFLOP per train step (+%.1f%%)", m.extraFLOPs / 1e9, m.extraFLOPsPercent)

@@ -245,7 +245,7 @@ final class MemoryLimitTests: XCTestCase, TinyTrainingRuns {
         let compile = try TestSupport.runM2MC(["compile", configPath, "-o", model, "--fftw", "estimate",
                                                "--memory-limit", "\(smallest)"])
         XCTAssertEqual(compile.status, 0, compile.stderr)
-        XCTAssertTrue(compile.stdout.contains("re-run from their input window"), compile.stdout)
+        XCTAssertTrue(compile.stdout.contains("rollout steps 0, 1 re-run from their input window"), compile.stdout)
 
         let inspect = try TestSupport.runM2MC(["inspect", model, "--json"])
         XCTAssertEqual(inspect.status, 0, inspect.stderr)
