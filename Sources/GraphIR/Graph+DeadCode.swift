@@ -14,10 +14,12 @@ extension Graph {
         }
         var builder = GraphBuilder(name: name)
         var remap = [ValueID?](repeating: nil, count: values.count)
-        var emitted = [Bool](repeating: false, count: nodes.count)
+        var next = 0   // nodes before `next` are emitted (or dropped); calls come with growing `end`
         func emit(upTo end: Int) throws {
-            for j in 0..<end where keep[j] && !emitted[j] {
-                emitted[j] = true
+            while next < end {
+                let j = next
+                next += 1
+                guard keep[j] else { continue }
                 let r = try builder.apply(nodes[j].op, nodes[j].inputs.map { remap[$0]! })
                 if let old = nodes[j].result { remap[old] = r }
             }

@@ -129,13 +129,16 @@ extension CompiledModel {
         }
         let rollout = try storedRollout(programs[1].graph, config: config, fail: fail)
         // Cross-checks: the graphs are the ones the config builds, and the plans the planner derives.
+        var memoryLimit: MemoryLimitReport?
         do {
             guard programs[0].graph == (try Programs.inference(config)) else {
                 throw fail("program 'infer' does not match the embedded config")
             }
-            guard programs[1].graph == (try Programs.training(config, rollout: rollout)) else {
+            let training = try Programs.trainingProgram(config, rollout: rollout)
+            guard programs[1].graph == training.graph else {
                 throw fail("program 'train' does not match the embedded config")
             }
+            memoryLimit = training.recompute
             let placement = payload.placement
             guard try Placement.make(placement.policy, topology: placement.topology, balancing: programs[1].graph)
                     == placement else {
@@ -166,7 +169,7 @@ extension CompiledModel {
                              placement: payload.placement, fftRigor: payload.fftRigor, wisdom: payload.wisdom, threads: payload.threads,
                              compileMilliseconds: payload.compileMilliseconds,
                              fftPlanningMilliseconds: payload.fftPlanningMilliseconds, spectral: spectral,
-                             portable: portable)
+                             portable: portable, memoryLimit: memoryLimit)
     }
 }
 

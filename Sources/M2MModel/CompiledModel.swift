@@ -35,6 +35,9 @@ public struct CompiledModel {
     /// x86-64-v3 machine makes alike (GEMM spectral form, OpenBLAS's Haswell kernels), so
     /// AVX2 and AVX-512 hosts compute identical bits (ARCHITECTURE.md "Portable plans").
     public var portable = false
+    /// Under a memory limit (`memory_limit`, `--memory-limit`): what the training program
+    /// recomputes to fit it and what that costs. Derived from the config, never stored.
+    public var memoryLimit: MemoryLimitReport? = nil
 
     public func program(_ name: String) -> CompiledProgram? { programs.first { $0.name == name } }
 
@@ -51,26 +54,38 @@ public struct CompiledModel {
     /// under `estimate`, which measures nothing and keeps FFTW). `trainingRollout` overrides the
     /// config's `rollout_train` (bench uses 1). A model that needs more memory than this machine
     /// has is refused before FFT planning; `source` (the config file) names it in that error.
-    /// `numa` places memory and work on `topology`'s nodes (default: this machine's).
+    /// `numa` places memory and work on `topology`'s nodes (default: this machine's). Under the
+    /// config's `memoryLimit` the training program recomputes activations to fit it; a limit that
+    /// cannot be met is an error naming the smallest feasible one, with `memoryLimitName` (the
+    /// flag or key that set it).
     public static func compile(_ config: ModelConfig, rigor: FFTRigor, threads: Int,
                                trainingRollout: Int? = nil, source: String? = nil,
                                numa: PlacementPolicy = .local, topology: NUMATopology? = nil,
-                               spectralMode: SpectralTransformMode = .auto, portable: Bool = false) throws -> CompiledModel {
+                               spectralMode: SpectralTransformMode = .auto, portable: Bool = false,
+                               memoryLimitName: String = "key 'memory_limit'") throws -> CompiledModel {
         if portable && spectralMode == .fftw {
             throw UserError("a portable plan uses the GEMM spectral form (FFTW's codelets differ between CPUs): "
                             + "drop --spectral-transform fftw")
         }
         let spectralMode = portable ? SpectralTransformMode.gemm : spectralMode
         let start = DispatchTime.now()
-        let graphs = [(inferenceName, try Programs.inference(config)),
-                      (trainingName, try Programs.training(config, rollout: trainingRollout))]
+        let source = source ?? "config '\(config.name)'"
+        let training: (graph: Graph, recompute: MemoryLimitReport?)
+        do {
+            training = try Programs.trainingProgram(config, rollout: trainingRollout)
+        } catch let error as MemoryLimitError {
+            throw UserError("\(source): " + error.message(memoryLimitName))
+        }
+        let graphs = [(inferenceName, try Programs.inference(config)), (trainingName, training.graph)]
         let placement = try Placement.make(numa, topology: topology ?? .detect(), balancing: graphs[1].1)
         let programs = try graphs.map {
             CompiledProgram(name: $0.0, graph: $0.1, plan: try ProgramPlanner.plan($0.1, placement: placement))
         }
         let persistent = try PersistentLayout(programs.map(\.graph), placement: placement)
+        try requireMemoryLimit(config.memoryLimit, programs: programs, persistent: persistent.totalBytes,
+                               source: source, name: memoryLimitName)
         try requireMemory(programs: programs.map { ($0.name, $0.plan.arenaBytes) }, persistent: persistent.totalBytes,
-                          source: source ?? "config '\(config.name)'")
+                          source: source)
         let fftStart = DispatchTime.now()
         try FFTPlan.importWisdom("")
         let spectralTransforms = spectralTransforms(of: programs)
@@ -91,7 +106,7 @@ public struct CompiledModel {
                              wisdom: wisdom, threads: threads,
                              compileMilliseconds: milliseconds(start, end),
                              fftPlanningMilliseconds: milliseconds(fftStart, end), spectral: spectral,
-                             portable: portable)
+                             portable: portable, memoryLimit: training.recompute)
     }
 
     /// Every truncated spectral transform the programs execute.

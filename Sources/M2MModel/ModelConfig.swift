@@ -60,6 +60,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var cno: CNOConfig?
     /// The UNO keys; present exactly when `model` is `uno`.
     public var uno: UNOConfig?
+    /// `memory_limit`: the most bytes the training arena plus the weights and Adam moments may
+    /// take; the planner recomputes activations to fit (`Programs.trainingProgram`). In JSON an
+    /// integer or a string such as "1.5G" (`ByteCount`); stored as an integer. Nil: no limit.
+    public var memoryLimit: Int?
 
     public init() {}
 
@@ -71,7 +75,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         "rollout_train": "rolloutTrain", "width": "width", "modes": "modes", "layers": "layers",
         "projection_hidden": "projectionHidden", "batch": "batch", "seed": "seed", "epochs": "epochs",
         "ntrain": "ntrain", "ntest": "ntest", "optimizer": "optimizer", "m2m": "m2m",
-        "normalization": "normalization", "kno": "kno", "cno": "cno", "uno": "uno",
+        "normalization": "normalization", "kno": "kno", "cno": "cno", "uno": "uno", "memory_limit": "memoryLimit",
     ]
     /// FNO-only keys: an M2M config sets its experts' modes and widths under `m2m`.
     static let fnoOnlyKeys = ["width", "modes"]
@@ -234,6 +238,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
                   "and beta2 must be in [0, 1)")
         try check(optimizer.epsilon > 0, "optimizer.epsilon", "must be > 0")
         try check(optimizer.stepSize >= 1 && optimizer.gamma > 0, "optimizer.step_size", "must be >= 1 with gamma > 0")
+        if let memoryLimit { try check(memoryLimit >= 1, "memory_limit", "must be at least 1 byte, got \(memoryLimit)") }
         if kind == .m2m { try (m2m ?? M2MConfig()).validate(grid: grid, source: source) }
         if kind == .kno { try (kno ?? KNOConfig()).validate(grid: grid, source: source) }
         if kind == .cno { try (cno ?? CNOConfig()).validate(grid: grid, source: source) }
@@ -295,6 +300,18 @@ extension ModelConfig {
         if model == Kind.cno.rawValue && cno == nil { cno = CNOConfig() }
         uno = try c.decodeIfPresent(UNOConfig.self, forKey: .uno)
         if model == Kind.uno.rawValue && uno == nil { uno = UNOConfig() }
+        if c.contains(.memoryLimit), !(try c.decodeNil(forKey: .memoryLimit)) {
+            if let bytes = try? c.decode(Int.self, forKey: .memoryLimit) {
+                memoryLimit = bytes
+            } else {
+                let text = try c.decode(String.self, forKey: .memoryLimit)
+                guard let bytes = ByteCount.parse(text) else {
+                    throw DecodingError.dataCorruptedError(forKey: .memoryLimit, in: c,
+                                                           debugDescription: "'\(text)' is not \(ByteCount.syntax)")
+                }
+                memoryLimit = bytes
+            }
+        }
     }
 }
 

@@ -40,12 +40,24 @@ public enum Programs {
     }
 
     /// A training step: the rollout loss (`rolloutLoss`), its gradient, and an Adam
-    /// update of every weight, with the training fusion applied.
+    /// update of every weight, with the training fusion applied; under the config's
+    /// `memory_limit`, with the recomputation that fits it (`trainingProgram`).
     public static func training(_ config: ModelConfig, rollout: Int? = nil) throws -> Graph {
+        try trainingProgram(config, rollout: rollout).graph
+    }
+
+    /// The training program and, when the config sets `memory_limit`, what the planner
+    /// recomputes to fit it (`RecomputePlanner`): the limit bounds the training arena plus the
+    /// persistent block (weights and Adam moments). Without a limit, or when the program fits
+    /// it as it is, the graph is the plain training graph. Throws `MemoryLimitError` when no
+    /// recomputation fits.
+    public static func trainingProgram(_ config: ModelConfig, rollout: Int? = nil) throws
+        -> (graph: Graph, recompute: MemoryLimitReport?) {
         let model = Models.make(config)
         var b = GraphBuilder(name: "\(config.name).train")
         let params = model.declareParameters(&b)
         let losses = try rolloutLoss(&b, model: model, parameters: params, steps: rollout ?? config.rolloutTrain)
+        let forwardNodes = b.graph.nodes.count
         let scalars = b.input(optimizerScalars, .f32(2))
         let names = model.parameterNames
         let ids = names.map { params[$0]! }
@@ -59,7 +71,8 @@ public enum Programs {
         }
         b.output(loss, losses.total)
         losses.declareOutputs(&b)
-        return try b.graph.fusingForTraining()
+        guard let limit = config.memoryLimit else { return (try b.graph.fusingForTraining(), nil) }
+        return try MemoryLimitReport.fit(b.graph, forwardNodes: forwardNodes, losses: losses, limit: limit)
     }
 
     /// The terms of a rollout's loss: the total (what is differentiated) and, for routed
@@ -72,6 +85,10 @@ public enum Programs {
         public var routes: [ValueID]
         /// The weighted auxiliary terms summed over the rollout, for models that have one.
         public var auxiliary: ValueID? = nil
+        /// The nodes each rollout step appended (its forward pass, loss terms and the next window).
+        public var stepNodes: [Range<Int>] = []
+        /// Each step's input window (`x` for step 0): the values a checkpointed step is recomputed from.
+        public var windows: [ValueID] = []
 
         /// Declares the routed and auxiliary terms as outputs (the training loop reports them).
         func declareOutputs(_ b: inout GraphBuilder) {
@@ -99,7 +116,10 @@ public enum Programs {
         var window = x
         var dataTerms: [ValueID] = [], routerTerms: [ValueID] = [], klTerms: [ValueID] = [], routes: [ValueID] = []
         var auxiliaryTerms: [ValueID] = []
+        var stepNodes: [Range<Int>] = [], windows: [ValueID] = []
         for step in 0..<steps {
+            let firstNode = b.graph.nodes.count
+            windows.append(window)
             let forward = try model.forward(&b, window, parameters)
             let truth = steps == 1 ? y : try b(.sliceChannels(start: step, count: 1), y)
             dataTerms.append(try b(.relativeL2Loss, forward.prediction, truth))
@@ -113,16 +133,19 @@ public enum Programs {
                 window = t == 1 ? forward.prediction
                     : try b(.concatChannels, try b(.sliceChannels(start: 1, count: t - 1), window), forward.prediction)
             }
+            stepNodes.append(firstNode..<b.graph.nodes.count)
         }
         let data = try b.sum(dataTerms)
         let auxiliary = auxiliaryTerms.isEmpty ? nil : try b.sum(auxiliaryTerms)
         let withAuxiliary = try auxiliary.map { try b(.add, data, $0) } ?? data
         guard !routerTerms.isEmpty else {
-            return RolloutLosses(total: withAuxiliary, data: data, router: nil, kl: nil, routes: [], auxiliary: auxiliary)
+            return RolloutLosses(total: withAuxiliary, data: data, router: nil, kl: nil, routes: [], auxiliary: auxiliary,
+                                 stepNodes: stepNodes, windows: windows)
         }
         let router = try b.sum(routerTerms), kl = try b.sum(klTerms)
         let lambda = b.input(routingWeight, .f32())
         let total = try b(.add, withAuxiliary, try b(.mul, lambda, router))
-        return RolloutLosses(total: total, data: data, router: router, kl: kl, routes: routes, auxiliary: auxiliary)
+        return RolloutLosses(total: total, data: data, router: router, kl: kl, routes: routes, auxiliary: auxiliary,
+                             stepNodes: stepNodes, windows: windows)
     }
 }

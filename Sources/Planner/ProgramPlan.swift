@@ -79,44 +79,16 @@ public enum ProgramPlanner {
                             placement: Placement = .single) throws -> ProgramPlan {
         try graph.verify()
         let schedule = Array(graph.nodes.indices)
-        var step = [Int](repeating: 0, count: graph.nodes.count)
-        for (s, n) in schedule.enumerated() { step[n] = s }
-        let end = max(schedule.count - 1, 0)
         let assigned = try placement.assign(graph)
-
-        // Liveness of arena values: from definition to last read. Inputs are slots the
-        // caller fills before a run and may read or refill after it: live throughout.
-        var first = [Int?](repeating: nil, count: graph.values.count)
-        var last = [Int](repeating: 0, count: graph.values.count)
-        for (v, value) in graph.values.enumerated() {
-            switch value.kind {
-            case .input: first[v] = 0; last[v] = end
-            case .result(let node): first[v] = step[node]; last[v] = step[node]
-            case .parameter, .state: break
+        let (owners, buffers) = bufferRequests(graph, kernels: kernels)
+        let domains = owners.map { owner -> Int in
+            switch owner {
+            case .value(let v): return assigned.values[v]
+            case .workspace(let n): return assigned.nodes[n]
             }
-        }
-        for (n, node) in graph.nodes.enumerated() {
-            for v in node.inputs { last[v] = max(last[v], step[n]) }
-        }
-        for (_, v) in graph.outputs { last[v] = end }
-
-        var owners: [BufferOwner] = []
-        var buffers: [BufferRequest] = []
-        var domains: [Int] = []
-        for v in graph.values.indices {
-            guard let f = first[v] else { continue }
-            owners.append(.value(v))
-            buffers.append(BufferRequest(size: graph.values[v].type.byteCount, firstUse: f, lastUse: last[v]))
-            domains.append(assigned.values[v])
         }
         var transforms: [FFTPlanSpec] = []
-        for (n, node) in graph.nodes.enumerated() {
-            let bytes = kernels.workspaceBytes(node, in: graph)
-            if bytes > 0 {
-                owners.append(.workspace(node: n))
-                buffers.append(BufferRequest(size: bytes, firstUse: step[n], lastUse: step[n]))
-                domains.append(assigned.nodes[n])
-            }
+        for node in graph.nodes {
             for spec in kernels.transforms(node, in: graph) where !transforms.contains(spec) {
                 transforms.append(spec)
             }
@@ -134,6 +106,46 @@ public enum ProgramPlanner {
         }
         return ProgramPlan(schedule: schedule, owners: owners, buffers: buffers, domains: domains, offsets: offsets,
                            arenas: arenas, nodeDomains: assigned.nodes, transforms: transforms)
+    }
+
+    /// The arena buffers of `graph` run in node order: one per arena value (inputs live
+    /// throughout; a result from its node to its last reader, or to the end if it is an output)
+    /// and one per kernel workspace (live at its node), each with its owner.
+    public static func bufferRequests(_ graph: Graph, kernels: KernelRequirements)
+        -> (owners: [BufferOwner], buffers: [BufferRequest]) {
+        // The schedule is the node order: step s runs node s.
+        let end = max(graph.nodes.count - 1, 0)
+        // Liveness of arena values: from definition to last read. Inputs are slots the
+        // caller fills before a run and may read or refill after it: live throughout.
+        var first = [Int?](repeating: nil, count: graph.values.count)
+        var last = [Int](repeating: 0, count: graph.values.count)
+        for (v, value) in graph.values.enumerated() {
+            switch value.kind {
+            case .input: first[v] = 0; last[v] = end
+            case .result(let node): first[v] = node; last[v] = node
+            case .parameter, .state: break
+            }
+        }
+        for (n, node) in graph.nodes.enumerated() {
+            for v in node.inputs { last[v] = max(last[v], n) }
+        }
+        for (_, v) in graph.outputs { last[v] = end }
+
+        var owners: [BufferOwner] = []
+        var buffers: [BufferRequest] = []
+        for v in graph.values.indices {
+            guard let f = first[v] else { continue }
+            owners.append(.value(v))
+            buffers.append(BufferRequest(size: graph.values[v].type.byteCount, firstUse: f, lastUse: last[v]))
+        }
+        for (n, node) in graph.nodes.enumerated() {
+            let bytes = kernels.workspaceBytes(node, in: graph)
+            if bytes > 0 {
+                owners.append(.workspace(node: n))
+                buffers.append(BufferRequest(size: bytes, firstUse: n, lastUse: n))
+            }
+        }
+        return (owners, buffers)
     }
 }
 

@@ -20,6 +20,14 @@ struct CompileCommand: ParsableCommand {
             configs/m2m-dense-ns64.json, configs/m2m-mscale64.json, configs/kno-ns64.json, \
             configs/kno-mscale64.json, configs/cno-ns64.json, configs/cno-mscale64.json, \
             configs/uno-ns64.json, configs/uno-mscale64.json.
+
+            --memory-limit BYTES (or the config key "memory_limit") bounds the training arena plus the \
+            weights and Adam moments: the planner recomputes cheap activations (GELU outputs, coordinate \
+            channels) for each backward reader and, if that is not enough, checkpoints rollout steps at \
+            their input window and re-runs their forward pass during the backward pass, stopping at the \
+            first plan that fits. Trained weights are bit-identical with and without a limit. A limit \
+            that cannot be met is an error naming the smallest feasible one; 'm2mc inspect' shows the \
+            recomputation's extra FLOPs and the arena with and without the limit.
             """)
 
     @Argument(help: "Model config (JSON).") var config: String
@@ -31,7 +39,16 @@ struct CompileCommand: ParsableCommand {
     @OptionGroup var placement: PlacementOptions
     @Flag(help: "Portable plan: kernel choices every x86-64-v3 machine makes alike (GEMM spectral form, OpenBLAS's Haswell kernels), so AVX2 and AVX-512 hosts give identical bits.")
     var portable = false
+    @Option(help: ArgumentHelp("Most bytes the training arena plus weights and optimizer state may take, e.g. 1.5G, 800M, 2GiB (k/M/G/T: powers of 1000; Ki/Mi/Gi/Ti: of 1024); the planner recomputes activations to fit. Overrides the config's memory_limit.",
+                               valueName: "bytes"))
+    var memoryLimit: String?
     @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        if let memoryLimit, (ByteCount.parse(memoryLimit) ?? 0) < 1 {
+            throw ValidationError("--memory-limit: '\(memoryLimit)' is not a byte count: use \(ByteCount.syntax)")
+        }
+    }
 
     func run() throws {
         try reportingUserErrors {
@@ -39,16 +56,20 @@ struct CompileCommand: ParsableCommand {
             if sameFile(config, output) { throw UserError("-o \(output) is the config file: choose another output path") }
             guard threads >= 1 else { throw UserError("--threads must be >= 1") }
             try SystemResources.checkThreads(threads)
-            let model = try CompiledModel.compile(try ModelConfig.load(config), rigor: fftw, threads: threads,
+            var modelConfig = try ModelConfig.load(config)
+            if let memoryLimit { modelConfig.memoryLimit = ByteCount.parse(memoryLimit) }
+            let model = try CompiledModel.compile(modelConfig, rigor: fftw, threads: threads,
                                                   source: config, numa: placement.numa,
                                                   topology: try placement.parsedTopology(), spectralMode: spectralTransform,
-                                                  portable: portable)
+                                                  portable: portable,
+                                                  memoryLimitName: memoryLimit != nil ? "--memory-limit" : "key 'memory_limit'")
             try model.write(to: output)
             let summary = ModelSummary(model)
             if json {
                 printJSON(summary.json.merging(["path": output]) { a, _ in a })
             } else {
                 print("compiled \(model.config.name) -> \(output): \(summary.oneLine)")
+                if let line = summary.memoryLimitLine { print(line) }
             }
         }
     }

@@ -24,6 +24,7 @@ struct InspectCommand: ParsableCommand {
             print("model \(compiled.config.name): \(summary.oneLine)")
             print(String(format: "analytic GFLOP: train step %.3f, inference %.3f",
                          compiled.training.graph.analyticFLOPs / 1e9, compiled.inference.graph.analyticFLOPs / 1e9))
+            if let line = summary.memoryLimitLine { print(line) }
             if let experts = summary.experts, let m2m = compiled.config.m2m {
                 let net = M2MNet(config: compiled.config)
                 print("m2m: scale \(m2m.scale) (\(net.patches) patches of \(net.coreSize.rows)x\(net.coreSize.cols), halo "

@@ -1,12 +1,18 @@
 import Foundation
 import GraphIR
+import M2MData
 import M2MModel
 import Planner
 
 /// The figures `compile` and `inspect` report about a compiled model.
 struct ModelSummary {
     let model: CompiledModel
-    init(_ model: CompiledModel) { self.model = model }
+    /// Under a memory limit, the training arena without it (planned once, here).
+    let arenaWithoutLimit: Int?
+    init(_ model: CompiledModel) {
+        self.model = model
+        arenaWithoutLimit = try? model.arenaBytesWithoutLimit()
+    }
 
     var parameters: Int { Models.make(model.config).parameterCount }
 
@@ -44,6 +50,40 @@ struct ModelSummary {
             "cross_node_bytes_per_train_step_at_capacity": (try? crossNodeBytes(train)) ?? 0,
             "cross_node_bytes_per_inference_at_capacity": (try? crossNodeBytes(infer)) ?? 0,
         ].merging(experts.map { ["model": model.config.model, "experts": $0] } ?? ["model": model.config.model]) { a, _ in a }
+            .merging(memoryLimitFigures) { a, _ in a }
+    }
+
+    /// Under a memory limit: the limit, the training arena without it, and the recomputation's cost.
+    var memoryLimitFigures: [String: Any] {
+        guard let m = model.memoryLimit else { return ["memory_limit_bytes": NSNull()] }
+        return ["memory_limit_bytes": m.limitBytes, "arena_bytes_without_limit": arenaWithoutLimit ?? NSNull(),
+                "recompute_extra_flops": m.extraFLOPs, "recompute_extra_flops_percent": m.extraFLOPsPercent,
+                "recomputed_cheap_values": m.cheapOps, "checkpointed_rollout_steps": m.checkpointedSteps]
+    }
+
+    /// One line on the memory limit and what fitting it costs; nil without a limit.
+    var memoryLimitLine: String? {
+        guard let m = model.memoryLimit else { return nil }
+        func size(_ b: Int) -> String {
+            b >= 1_000_000_000 ? String(format: "%.2f GB", Double(b) / 1e9) : SystemResources.describe(bytes: b, exact: false)
+        }
+        var line = "memory limit \(SystemResources.describe(bytes: m.limitBytes)): train arena "
+            + "\(size(model.training.plan.arenaBytes)) (\(arenaWithoutLimit.map(size) ?? "?") without the limit) + "
+            + "\(size(m.persistentBytes)) weights and optimizer state"
+        guard m.recomputes else { return line + "; fits without recomputation" }
+        var what: [String] = []
+        if !m.cheapOps.isEmpty {
+            what.append(m.cheapOps.keys.sorted().map { "\($0) x\(m.cheapOps[$0]!)" }.joined(separator: ", ")
+                        + " per backward reader")
+        }
+        if !m.checkpointedSteps.isEmpty {
+            let one = m.checkpointedSteps.count == 1
+            what.append("rollout step\(one ? "" : "s") " + m.checkpointedSteps.map(String.init).joined(separator: ", ")
+                        + " re-run from \(one ? "its" : "their") input window")
+        }
+        line += "; recomputes " + what.joined(separator: "; ")
+        line += String(format: ": +%.3f GFLOP per train step (+%.1f%%)", m.extraFLOPs / 1e9, m.extraFLOPsPercent)
+        return line
     }
 
     /// Each memory domain: where it lives, what it holds and its bytes.
