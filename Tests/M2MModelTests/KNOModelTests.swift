@@ -1,7 +1,6 @@
 import Foundation
 import M2MData
 import M2MModel
-import MallocInterposerSwift
 import Planner
 import XCTest
 
@@ -208,46 +207,8 @@ final class KNOModelTests: XCTestCase, TinyTrainingRuns {
 
     // MARK: (d) No heap allocation in steady state
 
-    func allocations(_ body: () -> Void) -> Int {
-        MallocInterposerSwift.initialize()
-        MallocInterposerSwift.reset()
-        MallocInterposerSwift.hook()
-        body()
-        MallocInterposerSwift.unhook()
-        return MallocInterposerSwift.getStatistics().mallocCount
-    }
-
     func testInferenceAndTrainingStepsAllocateNothing() throws {
-        let probe = allocations {
-            let p = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
-            p.storeBytes(of: 1, as: UInt8.self)
-            p.deallocate()
-        }
-        try XCTSkipIf(probe == 0, "the malloc interposer is not active in this process (no allocation seen)")
-        let runtime = try ModelRuntime(try Self.compiled(), threads: 2)
-        let c = runtime.config
-        let pixels = c.batch * c.grid[0] * c.grid[1]
-        let x = TestSupport.randomValues(pixels * c.tIn, seed: 1)
-        let y = TestSupport.randomValues(pixels * c.rolloutTrain, seed: 2)
-        let infer = try runtime.program(CompiledModel.inferenceName)
-        let xi = try XCTUnwrap(infer.buffer(Programs.input))
-        xi.update(from: x, count: x.count)
-        infer.run()
-        XCTAssertEqual(allocations { for _ in 0..<5 { xi.update(from: x, count: x.count); infer.run() } }, 0,
-                       "heap allocations in 5 inference steps")
-        let train = try runtime.program(CompiledModel.trainingName)
-        let (xb, yb, s) = (try XCTUnwrap(train.buffer(Programs.input)), try XCTUnwrap(train.buffer(Programs.target)),
-                           try XCTUnwrap(train.buffer(Programs.optimizerScalars)))
-        func step(_ k: Int) {
-            xb.update(from: x, count: x.count)
-            yb.update(from: y, count: y.count)
-            (s[0], s[1]) = (1e-3, Float(k))
-            train.run()
-        }
-        step(1)
-        step(2)
-        XCTAssertEqual(allocations { for k in 3...7 { step(k) } }, 0, "heap allocations in 5 training steps")
-        XCTAssertTrue(try XCTUnwrap(train.buffer(Programs.loss))[0].isFinite)
+        try assertStepsAllocateNothing()
     }
 
     // MARK: (e) Arena at the liveness bound

@@ -3,8 +3,8 @@ import M2MData
 import M2MModel
 import XCTest
 
-/// Run-folder helpers of the tests that train tiny-m2m or tiny-kno end to end: a small data
-/// set, trainers writing into `folder`, and the runs' outputs.
+/// Helpers of the tests that train a tiny model end to end (tiny-m2m, -kno, -uno, -cno, -fno):
+/// a small data set, trainers writing into `folder`, the runs' outputs, the allocation check.
 protocol TinyTrainingRuns: XCTestCase {
     var folder: String! { get }
     /// The tiny model, compiled once per test class.
@@ -12,6 +12,40 @@ protocol TinyTrainingRuns: XCTestCase {
 }
 
 extension TinyTrainingRuns {
+    /// Inference and training steps of the tiny model allocate nothing after warm-up: 5
+    /// counted steps of each (ordo-one's malloc interposer; skips where it is not active).
+    /// `routingWeight` sets lambda for a routed model's training program.
+    func assertStepsAllocateNothing(routingWeight: Float? = nil) throws {
+        try AllocationTests.requireCounter()
+        let runtime = try ModelRuntime(try Self.compiled(), threads: 2)
+        let c = runtime.config
+        let pixels = c.batch * c.grid[0] * c.grid[1]
+        let x = TestSupport.randomValues(pixels * c.tIn, seed: 1)
+        let y = TestSupport.randomValues(pixels * c.rolloutTrain, seed: 2)
+        let infer = try runtime.program(CompiledModel.inferenceName)
+        let xi = try XCTUnwrap(infer.buffer(Programs.input))
+        xi.update(from: x, count: x.count)
+        infer.run()
+        infer.run()
+        XCTAssertEqual(AllocationTests.allocations { for _ in 0..<5 { xi.update(from: x, count: x.count); infer.run() } },
+                       0, "heap allocations in 5 inference steps")
+        let train = try runtime.program(CompiledModel.trainingName)
+        let (xb, yb, s) = (try XCTUnwrap(train.buffer(Programs.input)), try XCTUnwrap(train.buffer(Programs.target)),
+                           try XCTUnwrap(train.buffer(Programs.optimizerScalars)))
+        let lambda = try routingWeight.map { _ in try XCTUnwrap(train.buffer(Programs.routingWeight)) }
+        func step(_ k: Int) {
+            xb.update(from: x, count: x.count)
+            yb.update(from: y, count: y.count)
+            (s[0], s[1]) = (1e-3, Float(k))
+            if let lambda, let routingWeight { lambda[0] = routingWeight }
+            train.run()
+        }
+        step(1)
+        step(2)
+        XCTAssertEqual(AllocationTests.allocations { for k in 3...7 { step(k) } }, 0, "heap allocations in 5 training steps")
+        XCTAssertTrue(try XCTUnwrap(train.buffer(Programs.loss))[0].isFinite)
+    }
+
     /// A small Navier-Stokes data set on tiny-m2m's 8 x 8 grid: t_in + t_out = 6 frames.
     func writeNSData(samples: Int = 6) throws -> Dataset {
         let gen = try NavierStokesGenerator(count: samples, res: 8, solverRes: 16, dt: 0.05, frames: 6, interval: 0.1,
