@@ -79,37 +79,18 @@ final class CNOModelTests: XCTestCase, TinyTrainingRuns {
             var config = try Self.tinyConfig()
             config.batch = 1
             let model = CNO2d(config: config)
-            var b = GraphBuilder(name: "cno-gradcheck")
-            let params = model.declareParameters(&b)
-            let total = try Programs.rolloutLoss(&b, model: model, parameters: params, steps: steps).total
-            let names = model.parameterNames
-            let grads = try Autodiff.appendBackward(to: &b, loss: total, wrt: names.map { params[$0]! })
-            b.output(Programs.loss, total)
-            for (name, g) in zip(names, grads) { b.output("g." + name, g) }
-            let graph = b.graph
-            let store = try PersistentStore(layout: try PersistentLayout([graph]))
-            WeightInit.initialize({ name, values in store.pointer(name)!.update(from: values, count: values.count) },
-                                  parameters: model.parameters, seed: config.seed)
-            let program = try ExecutableProgram(graph: graph, plan: try ProgramPlanner.plan(graph), store: store,
-                                                pool: ThreadPool(threads: 2), rigor: .estimate, wisdomOnly: false)
             let pixels = config.batch * config.grid[0] * config.grid[1]
             let x = TestSupport.randomValues(pixels * config.inputChannels, seed: 51)
             let y = TestSupport.randomValues(pixels * steps, seed: 52, scale: 0.5)
-            try XCTUnwrap(program.buffer(Programs.input)).update(from: x, count: x.count)
-            try XCTUnwrap(program.buffer(Programs.target)).update(from: y, count: y.count)
-            program.run()
+            let (runtimeLoss, gradients, store) = try RuntimeGradients.run(model, steps: steps, x: x, y: y)
             let reference = ReferenceCNO(config: config, parameters: ReferenceCNO.parameters(of: config, in: store))
             let (xd, yd) = (x.map(Double.init), y.map(Double.init))
             func loss(_ r: ReferenceCNO) -> Double { r.trainingLoss(x: xd, y: yd, batch: config.batch, steps: steps) }
             let expected = loss(reference)
-            XCTAssertEqual(Double(try XCTUnwrap(program.buffer(Programs.loss))[0]), expected, accuracy: 1e-5 * expected)
+            XCTAssertEqual(Double(runtimeLoss), expected, accuracy: 1e-5 * expected)
             // A small step, so that few of the (small) pre-activations cross the leaky ReLU's kink
             // (with 1e-4 such crossings made 1% differences in the biases' central differences).
             let eps = 1e-6
-            var gradients: [String: [Float]] = [:]
-            for (name, type) in model.parameterTypes {
-                gradients[name] = Array(UnsafeBufferPointer(start: try XCTUnwrap(program.buffer("g." + name)), count: type.floatCount))
-            }
             // The deep levels' gradients are 1e-5 of the largest: below 1e-4 of it, compare absolutely.
             let largest = Double(gradients.values.map { $0.map(abs).max()! }.max()!)
             var checked = 0
@@ -140,24 +121,7 @@ final class CNOModelTests: XCTestCase, TinyTrainingRuns {
     // MARK: (b) Bit-identical training
 
     func testTrainingIsBitIdenticalAcrossRunsThreadsAndResume() throws {
-        let data = try writeNSData()
-        let epochs = 4
-        try trainer("a", threads: 2, data: data).run(epochs: epochs)
-        for (run, threads) in [("b", 2), ("one", 1), ("three", 3)] {
-            try trainer(run, threads: threads, data: data).run(epochs: epochs)
-        }
-        try trainer("resumed", threads: 2, data: data).run(epochs: epochs / 2)
-        let resumed = try trainer("resumed", threads: 2, data: data)
-        try resumed.resume(from: folder + "/resumed/last.safetensors")
-        XCTAssertEqual(resumed.epoch, epochs / 2)
-        try resumed.run(epochs: epochs)
-        let expected = try bytes("a/last.safetensors")
-        let expectedMetrics = try metricsWithoutSeconds("a")
-        XCTAssertEqual(expectedMetrics.count, epochs)
-        for run in ["b", "one", "three", "resumed"] {
-            XCTAssertTrue(try bytes(run + "/last.safetensors") == expected, "\(run): final checkpoint differs")
-            XCTAssertEqual(try metricsWithoutSeconds(run), expectedMetrics, run)
-        }
+        try assertTrainingBitIdenticalAcrossRunsThreadsAndResume()
         let initial = try ModelRuntime(try Self.compiled(), threads: 1)
         let trained = try ModelRuntime(try Self.compiled(), threads: 1)
         _ = try trained.load(from: folder + "/a/last.safetensors", includeOptimizer: false)

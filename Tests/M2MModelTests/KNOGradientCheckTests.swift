@@ -1,9 +1,6 @@
-import Executor
 import Foundation
-import GraphIR
 import M2MData
 import M2MModel
-import Planner
 import XCTest
 
 /// Whole-model gradient check of the KNO: the runtime's reverse-mode gradients of the
@@ -16,28 +13,8 @@ import XCTest
 final class KNOGradientCheckTests: XCTestCase {
     func gradients(_ config: ModelConfig, steps: Int, x: [Float], y: [Float])
         throws -> (loss: Float, grads: [String: [Float]], parameters: [String: [Double]]) {
-        let model = KNO2d(config: config)
-        var b = GraphBuilder(name: "kno-gradcheck")
-        let params = model.declareParameters(&b)
-        let total = try Programs.rolloutLoss(&b, model: model, parameters: params, steps: steps).total
-        let names = model.parameterNames
-        let grads = try Autodiff.appendBackward(to: &b, loss: total, wrt: names.map { params[$0]! })
-        b.output(Programs.loss, total)
-        for (name, g) in zip(names, grads) { b.output("g." + name, g) }
-        let graph = b.graph
-        let store = try PersistentStore(layout: try PersistentLayout([graph]))
-        WeightInit.initialize({ name, values in store.pointer(name)!.update(from: values, count: values.count) },
-                              parameters: model.parameters, seed: config.seed)
-        let program = try ExecutableProgram(graph: graph, plan: try ProgramPlanner.plan(graph), store: store,
-                                            pool: ThreadPool(threads: 2), rigor: .estimate, wisdomOnly: false)
-        try XCTUnwrap(program.buffer(Programs.input)).update(from: x, count: x.count)
-        try XCTUnwrap(program.buffer(Programs.target)).update(from: y, count: y.count)
-        program.run()
-        var result: [String: [Float]] = [:]
-        for (name, type) in model.parameterTypes {
-            result[name] = Array(UnsafeBufferPointer(start: try XCTUnwrap(program.buffer("g." + name)), count: type.floatCount))
-        }
-        return (try XCTUnwrap(program.buffer(Programs.loss))[0], result, ReferenceKNO.parameters(of: config, in: store))
+        let (loss, grads, store) = try RuntimeGradients.run(KNO2d(config: config), steps: steps, x: x, y: y)
+        return (loss, grads, ReferenceKNO.parameters(of: config, in: store))
     }
 
     func check(_ config: ModelConfig, steps: Int, file: StaticString = #filePath, line: UInt = #line) throws {

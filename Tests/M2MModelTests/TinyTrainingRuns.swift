@@ -12,6 +12,33 @@ protocol TinyTrainingRuns: XCTestCase {
 }
 
 extension TinyTrainingRuns {
+    /// Trains tiny runs "a" and "b" (2 threads), "one" (1), "three" (3) for `epochs` epochs
+    /// each, and "resumed" for half of them, then resumed from its checkpoint to the end;
+    /// asserts every run's final checkpoint and metrics (wall time removed) equal run a's, and
+    /// returns run a's metrics lines.
+    @discardableResult
+    func assertTrainingBitIdenticalAcrossRunsThreadsAndResume(epochs: Int = 4) throws -> [String] {
+        let data = try writeNSData()
+        try trainer("a", threads: 2, data: data).run(epochs: epochs)
+        for (run, threads) in [("b", 2), ("one", 1), ("three", 3)] {
+            try trainer(run, threads: threads, data: data).run(epochs: epochs)
+        }
+        try trainer("resumed", threads: 2, data: data).run(epochs: epochs / 2)
+        let resumed = try trainer("resumed", threads: 2, data: data)
+        try resumed.resume(from: folder + "/resumed/last.safetensors")
+        XCTAssertEqual(resumed.epoch, epochs / 2)
+        try resumed.run(epochs: epochs)
+
+        let expected = try bytes("a/last.safetensors")
+        let expectedMetrics = try metricsWithoutSeconds("a")
+        XCTAssertEqual(expectedMetrics.count, epochs)
+        for run in ["b", "one", "three", "resumed"] {
+            XCTAssertTrue(try bytes(run + "/last.safetensors") == expected, "\(run): final checkpoint differs")
+            XCTAssertEqual(try metricsWithoutSeconds(run), expectedMetrics, run)
+        }
+        return expectedMetrics
+    }
+
     /// Inference and training steps of the tiny model allocate nothing after warm-up: 5
     /// counted steps of each (ordo-one's malloc interposer; skips where it is not active).
     /// `routingWeight` sets lambda for a routed model's training program.

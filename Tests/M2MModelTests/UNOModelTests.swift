@@ -113,25 +113,8 @@ final class UNOModelTests: XCTestCase, TinyTrainingRuns {
     // MARK: (b) Bit-identical training
 
     func testTrainingIsBitIdenticalAcrossRunsThreadsAndResume() throws {
-        let data = try writeNSData()
         let epochs = 4
-        try trainer("a", threads: 2, data: data).run(epochs: epochs)
-        for (run, threads) in [("b", 2), ("one", 1), ("three", 3)] {
-            try trainer(run, threads: threads, data: data).run(epochs: epochs)
-        }
-        try trainer("resumed", threads: 2, data: data).run(epochs: epochs / 2)
-        let resumed = try trainer("resumed", threads: 2, data: data)
-        try resumed.resume(from: folder + "/resumed/last.safetensors")
-        XCTAssertEqual(resumed.epoch, epochs / 2)
-        try resumed.run(epochs: epochs)
-
-        let expected = try bytes("a/last.safetensors")
-        let expectedMetrics = try metricsWithoutSeconds("a")
-        XCTAssertEqual(expectedMetrics.count, epochs)
-        for run in ["b", "one", "three", "resumed"] {
-            XCTAssertTrue(try bytes(run + "/last.safetensors") == expected, "\(run): final checkpoint differs")
-            XCTAssertEqual(try metricsWithoutSeconds(run), expectedMetrics, run)
-        }
+        let expectedMetrics = try assertTrainingBitIdenticalAcrossRunsThreadsAndResume(epochs: epochs)
         // Training moved every weight tensor and lowered the loss.
         let initial = try ModelRuntime(try Self.compiled(), threads: 1)
         let trained = try ModelRuntime(try Self.compiled(), threads: 1)
