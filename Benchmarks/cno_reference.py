@@ -27,13 +27,13 @@ this script.
 import argparse
 import json
 import math
-import struct
 import sys
 
 import numpy as np
+
+from reference_common import read_safetensors, rel_l2, time_steps
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 SLOPE = 0.01                      # nn.LeakyReLU() default, as CNO2d
 CUTOFF_DEN, HALF_WIDTH_MULT, FILTER_SIZE = 2.0001, 0.8, 6   # the CNO's filter defaults
@@ -176,23 +176,7 @@ class CNO2d(nn.Module):
         return self.project(x)
 
 
-# --- m2mc files ----------------------------------------------------------------------
-
-def read_safetensors(path):
-    """(tensors by name as float32 arrays, metadata dict)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
-    meta = header.pop("__metadata__", {})
-    tensors = {}
-    for name, info in header.items():
-        assert info["dtype"] == "F32", f"{name}: {info['dtype']}"
-        a, b = info["data_offsets"]
-        tensors[name] = np.frombuffer(data[a:b], dtype="<f4").reshape(info["shape"]).copy()
-    return tensors, meta
-
+# --- m2mc configs -----------------------------------------------------------------
 
 def cno_settings(config_path):
     with open(config_path) as f:
@@ -260,7 +244,6 @@ def bench(c, k, t_in, steps, warmup):
     """Eager PyTorch float32 at the config's batch and grid: one inference step, and one
     training step as m2mc's bench times it (rollout 1, relative L2, backward, Adam with L2
     weight decay). Medians in ms."""
-    import time
     h, w = c.get("grid", [64, 64])
     batch = c.get("batch", 20)
     opt = c.get("optimizer", {})
@@ -282,21 +265,7 @@ def bench(c, k, t_in, steps, warmup):
         rel(model(x), y).backward()
         adam.step()
 
-    out = {}
-    for name, fn in (("infer", infer), ("train", train)):
-        for _ in range(warmup):
-            fn()
-        ms = []
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            fn()
-            ms.append(1000 * (time.perf_counter() - t0))
-        out[name + "_ms_median"] = float(np.median(ms))
-    return out
-
-
-def rel_l2(a, b):
-    return float(np.linalg.norm((a - b).ravel()) / np.linalg.norm(b.ravel()))
+    return time_steps(infer, train, steps, warmup)
 
 
 def main():

@@ -24,10 +24,11 @@ runs this script.
 """
 import argparse
 import json
-import struct
 import sys
 
 import numpy as np
+
+from reference_common import read_safetensors, rel_l2, time_steps
 import torch
 import torch.nn as nn
 
@@ -100,24 +101,7 @@ class KNO2d(nn.Module):
         return self.dec(x), x_reconstruct
 
 
-# --- m2mc files ------------------------------------------------------------------
-
-def read_safetensors(path):
-    """(tensors by name as float32 arrays, metadata dict): the format is 8 bytes of header
-    length, a JSON header, then the data."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
-    meta = header.pop("__metadata__", {})
-    tensors = {}
-    for name, info in header.items():
-        assert info["dtype"] == "F32", f"{name}: {info['dtype']}"
-        a, b = info["data_offsets"]
-        tensors[name] = np.frombuffer(data[a:b], dtype="<f4").reshape(info["shape"]).copy()
-    return tensors, meta
-
+# --- m2mc configs -----------------------------------------------------------------
 
 def kno_settings(config_path):
     with open(config_path) as f:
@@ -174,7 +158,6 @@ def bench(config, k, t_in, steps, warmup):
     config's batch and grid: one inference step, and one training step as m2mc's bench times
     it (rollout 1: relative L2 of the prediction + reconstruction_weight x relative L2 of the
     reconstruction, backward, Adam with L2 weight decay). Returns medians in ms."""
-    import time
     h, w = config.get("grid", [64, 64])
     batch = config.get("batch", 20)
     opt = config.get("optimizer", {})
@@ -202,21 +185,7 @@ def bench(config, k, t_in, steps, warmup):
         loss.backward()
         adam.step()
 
-    out = {}
-    for name, fn in (("infer", infer), ("train", train)):
-        for _ in range(warmup):
-            fn()
-        ms = []
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            fn()
-            ms.append(1000 * (time.perf_counter() - t0))
-        out[name + "_ms_median"] = float(np.median(ms))
-    return out
-
-
-def rel_l2(a, b):
-    return float(np.linalg.norm((a - b).ravel()) / np.linalg.norm(b.ravel()))
+    return time_steps(infer, train, steps, warmup)
 
 
 def main():

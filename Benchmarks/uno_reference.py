@@ -44,12 +44,13 @@ import importlib.util
 import io
 import json
 import os
-import struct
 import sys
 import types
 import warnings
 
 import numpy as np
+
+from reference_common import read_safetensors, rel_l2, time_steps
 import torch
 import torch.nn.functional as F
 
@@ -107,23 +108,7 @@ def frequency_preserving_forward(self, x, output_shape=None):
     return y + self.bias if self.bias is not None else y
 
 
-# --- m2mc files ------------------------------------------------------------------
-
-def read_safetensors(path):
-    """(tensors by name as float32 arrays, metadata dict)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
-    meta = header.pop("__metadata__", {})
-    tensors = {}
-    for name, info in header.items():
-        assert info["dtype"] == "F32", f"{name}: {info['dtype']}"
-        a, b = info["data_offsets"]
-        tensors[name] = np.frombuffer(data[a:b], dtype="<f4").reshape(info["shape"]).copy()
-    return tensors, meta
-
+# --- m2mc configs -----------------------------------------------------------------
 
 def py_round(v):
     return int(round(v))   # Python's round: half to even, as neuraloperator and m2mc
@@ -236,7 +221,6 @@ def bench(config, u, t_in, steps, warmup):
     convolution) at the config's batch and grid: one inference step, and one training step
     as m2mc's bench times it (rollout 1, relative L2, backward, Adam with L2 weight decay).
     Returns medians in ms."""
-    import time
     h, w = config.get("grid", [64, 64])
     batch = config.get("batch", 20)
     opt = config.get("optimizer", {})
@@ -257,17 +241,7 @@ def bench(config, u, t_in, steps, warmup):
         loss.backward()
         adam.step()
 
-    out = {}
-    for name, fn in (("infer", infer), ("train", train)):
-        for _ in range(warmup):
-            fn()
-        ms = []
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            fn()
-            ms.append(1000 * (time.perf_counter() - t0))
-        out[name + "_ms_median"] = float(np.median(ms))
-    return out
+    return time_steps(infer, train, steps, warmup)
 
 
 def runtime_semantics(u, t_in, grid, w, x):
@@ -370,10 +344,6 @@ def self_check(config, u, t_in):
     print(f"self-check {config.get('name')}: NumPy runtime semantics vs neuraloperator (patched), float64: {error:.3e}; "
           f"neuraloperator as released vs patched: {rel_l2(released, theirs):.3e}")
     return error < 1e-12
-
-
-def rel_l2(a, b):
-    return float(np.linalg.norm((a - b).ravel()) / np.linalg.norm(b.ravel()))
 
 
 def main():
