@@ -63,7 +63,7 @@ enum SpectralRequirements {
 
     static func plans(_ node: Node, in graph: Graph) -> [FFTPlanSpec] {
         let t = transforms(node, in: graph)
-        return [t.realToComplexW, t.complexH(forward: true), t.complexH(forward: false), t.complexToRealW]
+        return t.fftwForwardSpecs + t.fftwInverseSpecs
     }
 
     static func spectral(_ node: Node, in graph: Graph, _ direction: SpectralTransform.Direction) -> [SpectralTransform] {
@@ -71,30 +71,48 @@ enum SpectralRequirements {
     }
 }
 
-/// The FFTW form of one transform on one sample: pruned transforms on a `[H, W/2+1, C]`
-/// complex workspace tile (r2c along W on all rows, complex FFT along H on the kept
-/// columns only), and the gather or scatter of the kept modes.
+/// The FFTW form of one transform on one sample: pruned transforms on a workspace tile
+/// (`SpectralTransforms` describes its two layouts), and the gather or scatter of the
+/// kept modes. Even channel counts run the paired layout (`Kernels+SpectralPaired.swift`).
 struct SpectralFFTW {
     let g: SpectralGeometry
-    let r2c, forwardH, backwardH, c2r: FFTPlan?
+    /// The direction's two plans in execution order: along W then H going forward, along H
+    /// then W going back.
+    let first, second: FFTPlan
 
     /// The plans of `direction` from `plans` (the other direction's are not needed).
     init(_ g: SpectralGeometry, direction: SpectralTransform.Direction, plans: [FFTPlanSpec: FFTPlan]) {
         self.g = g
-        let t = g.t
-        switch direction {
-        case .forward:
-            (r2c, forwardH, backwardH, c2r) = (plans[t.realToComplexW]!, plans[t.complexH(forward: true)]!, nil, nil)
-        case .inverse:
-            (r2c, forwardH, backwardH, c2r) = (nil, nil, plans[t.complexH(forward: false)]!, plans[t.complexToRealW]!)
-        }
+        let specs = direction == .forward ? g.t.fftwForwardSpecs : g.t.fftwInverseSpecs
+        (first, second) = (plans[specs[0]]!, plans[specs[1]]!)
     }
 
     /// x `[H, W, C]` -> kept modes of sample n; `adjoint` (irfft2_grad) scales by mult(col)/(HW).
     func forward(_ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, sample n: Int,
                  workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
-        r2c!.execute(x, ws)
-        forwardH!.execute(ws, ws)
+        if g.t.pairsChannels {
+            pairedForward(x, into: y, sample: n, workspace: ws, adjoint: adjoint)
+        } else {
+            realToComplexForward(x, into: y, sample: n, workspace: ws, adjoint: adjoint)
+        }
+    }
+
+    /// Kept modes of sample n -> x `[H, W, C]`: irfft2 (scaled 1/(HW)), or with `adjoint`
+    /// the exact adjoint of rfft2 (rfft2_grad).
+    func inverse(_ spectrum: UnsafeMutablePointer<Float>, sample n: Int, into x: UnsafeMutablePointer<Float>,
+                 workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
+        if g.t.pairsChannels {
+            pairedInverse(spectrum, sample: n, into: x, workspace: ws, adjoint: adjoint)
+        } else {
+            complexToRealInverse(spectrum, sample: n, into: x, workspace: ws, adjoint: adjoint)
+        }
+    }
+
+    /// The r2c layout (odd C): r2c along W, complex FFT along H on the kept columns.
+    private func realToComplexForward(_ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, sample n: Int,
+                                      workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
+        first.execute(x, ws)
+        second.execute(ws, ws)
         let normalization = 1 / Float(g.h * g.t.width)
         for block in 0..<2 {
             for row in 0..<g.t.modes1 {
@@ -112,10 +130,9 @@ struct SpectralFFTW {
         }
     }
 
-    /// Kept modes of sample n -> x `[H, W, C]`: irfft2 (scaled 1/(HW)), or with `adjoint`
-    /// the exact adjoint of rfft2 (rfft2_grad).
-    func inverse(_ spectrum: UnsafeMutablePointer<Float>, sample n: Int, into x: UnsafeMutablePointer<Float>,
-                 workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
+    /// The r2c layout's inverse: complex FFT along H on the kept columns, c2r along W.
+    private func complexToRealInverse(_ spectrum: UnsafeMutablePointer<Float>, sample n: Int, into x: UnsafeMutablePointer<Float>,
+                                      workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
         ws.update(repeating: 0, count: g.t.workspaceTileElements * 2)
         let scale: Float = adjoint ? 1 : 1 / Float(g.h * g.t.width)
         for block in 0..<2 {
@@ -128,8 +145,8 @@ struct SpectralFFTW {
             }
         }
         if adjoint { makeAdjointOfRealTransform(ws) }
-        backwardH!.execute(ws, ws)
-        c2r!.execute(ws, x)
+        first.execute(ws, ws)
+        second.execute(ws, x)
     }
 
     /// Turns a gradient G of the half spectrum into Z with c2r(Z) = Re(sum G e^{+i theta}):
@@ -173,7 +190,7 @@ enum SpectralEngine {
     /// Floats between consecutive samples' workspace tiles.
     var tileFloats: Int {
         switch self {
-        case .fftw(let f): return 2 * f.g.t.workspaceTileElements
+        case .fftw(let f): return f.g.t.fftwTileFloats
         case .gemm(let m): return m.t.gemmTileFloats
         }
     }

@@ -41,8 +41,8 @@ public struct SpectralTransform: Sendable, Hashable, Codable, Comparable, Custom
     /// The FFTW plans the FFTW form of this transform executes.
     public var fftSpecs: [FFTPlanSpec] {
         switch direction {
-        case .forward: return [geometry.realToComplexW, geometry.complexH(forward: true)]
-        case .inverse: return [geometry.complexH(forward: false), geometry.complexToRealW]
+        case .forward: return geometry.fftwForwardSpecs
+        case .inverse: return geometry.fftwInverseSpecs
         }
     }
 }
@@ -58,7 +58,7 @@ extension SpectralTransforms {
     public var gemmTileFloats: Int { (2 * height + 4 * modes1) * modes2 * channels }
 
     /// Floats of one sample's workspace tile in either form (the larger of the two).
-    public var workspaceTileFloats: Int { max(2 * workspaceTileElements, gemmTileFloats) }
+    public var workspaceTileFloats: Int { max(fftwTileFloats, gemmTileFloats) }
 }
 
 /// The form chosen for each transform, with the compile-time timings that decided it

@@ -50,15 +50,38 @@ final class SpectralFormPlannerTests: XCTestCase {
 
     /// The FFTW form's plans of each direction, and the workspace that fits both forms.
     func testFFTSpecsAndWorkspace() {
-        let g = a.geometry
-        XCTAssertEqual(a.fftSpecs, [g.realToComplexW, g.complexH(forward: true)])
-        XCTAssertEqual(b.fftSpecs, [g.complexH(forward: false), g.complexToRealW])
+        let g = a.geometry      // 2 channels: the paired layout
+        XCTAssertTrue(g.pairsChannels)
+        XCTAssertEqual(a.fftSpecs, [g.pairedAlongW(forward: true), g.pairedAlongH(forward: true)])
+        XCTAssertEqual(b.fftSpecs, [g.pairedAlongH(forward: false), g.pairedAlongW(forward: false)])
         let mixed = SpectralForms(mode: .auto, choices: [SpectralChoice(a, .gemm), SpectralChoice(b, .fftw)])
         XCTAssertEqual(mixed.fftSpecs([a, b]), Set(b.fftSpecs))
         XCTAssertEqual(g.gemmTileFloats, (16 + 8) * 3 * 2)
-        XCTAssertEqual(g.workspaceTileFloats, max(2 * 8 * 5 * 2, g.gemmTileFloats))
+        XCTAssertEqual(g.fftwTileFloats, 8 * 8 * 2)            // complex [H, W, C/2]
+        XCTAssertEqual(g.workspaceTileFloats, max(8 * 8 * 2, g.gemmTileFloats))
+        let odd = SpectralTransforms(height: 8, width: 8, channels: 3, modes1: 2, modes2: 3)   // the r2c layout
+        XCTAssertFalse(odd.pairsChannels)
+        XCTAssertEqual(SpectralTransform(odd, .forward).fftSpecs, [odd.realToComplexW, odd.complexH(forward: true)])
+        XCTAssertEqual(SpectralTransform(odd, .inverse).fftSpecs, [odd.complexH(forward: false), odd.complexToRealW])
+        XCTAssertEqual(odd.fftwTileFloats, 2 * 8 * 5 * 3)
         // 2 m1 = H and the Nyquist column kept: the GEMM planes exceed the FFTW tile.
         let full = SpectralTransforms(height: 8, width: 8, channels: 1, modes1: 4, modes2: 5)
         XCTAssertEqual(full.workspaceTileFloats, (16 + 16) * 5)
+    }
+
+    /// The paired layout transforms along H the kept columns and their mirrors: two blocks
+    /// of `modes2` columns, or all W columns when those would overlap.
+    func testPairedColumnBlocks() {
+        let narrow = SpectralTransforms(height: 64, width: 64, channels: 32, modes1: 12, modes2: 12)
+        XCTAssertEqual(narrow.pairedColumnBlocks.map(\.first), [0, 52])
+        XCTAssertEqual(narrow.pairedColumnBlocks.map(\.count), [12, 12])
+        let h = narrow.pairedAlongH(forward: true)
+        XCTAssertEqual(h.loops, [.init(2, 52 * 16, 52 * 16), .init(12 * 16, 1, 1)])
+        XCTAssertEqual(h.dims, [.init(64, 64 * 16, 64 * 16)])
+        let wide = SpectralTransforms(height: 8, width: 8, channels: 2, modes1: 4, modes2: 5)    // Nyquist kept
+        XCTAssertEqual(wide.pairedColumnBlocks.map(\.first), [0])
+        XCTAssertEqual(wide.pairedColumnBlocks.map(\.count), [8])
+        // Even W and C: the paired tiles (H W C floats) always start on 16-byte boundaries.
+        XCTAssertTrue(SpectralTransforms(height: 5, width: 6, channels: 2, modes1: 2, modes2: 3).samplesAligned)
     }
 }

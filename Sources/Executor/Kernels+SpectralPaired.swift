@@ -1,0 +1,69 @@
+/// The paired layout of the FFTW form (even channel counts): channels `2j` and `2j + 1`
+/// of the real `[H, W, C]` tile are the real and imaginary parts of one complex signal
+/// `z = a + i b`, so one complex 2-D FFT transforms both. With `Z = F(z)` and `a`, `b`
+/// real, `F(a)[k] = (Z[k] + conj Z[-k]) / 2` and `F(b)[k] = (Z[k] - conj Z[-k]) / (2i)`
+/// (indices modulo H and W). Going back, each channel's kept modes are spread into a
+/// Hermitian array `S` whose inverse FFT is real, and `S_a + i S_b` is inverted at once.
+/// The workspace tile is complex `[H, W, C/2]`; the H-direction FFTs run only on
+/// `pairedColumnBlocks` (the kept columns and their mirrors).
+extension SpectralFFTW {
+    /// Complex offset, in floats, of (row, column) of pair 0 in the workspace tile.
+    @inline(__always) private func pairedOffset(row: Int, col: Int) -> Int { 2 * (row * g.t.width + col) * (g.c / 2) }
+
+    /// Offsets of frequency (kh, k) and of its mirror (-kh, -k) in the workspace tile.
+    @inline(__always) private func pairedOffsets(block: Int, row: Int, col: Int) -> (Int, Int) {
+        let kh = g.sourceRow(block: block, row: row)
+        return (pairedOffset(row: kh, col: col), pairedOffset(row: (g.h - kh) % g.h, col: (g.t.width - col) % g.t.width))
+    }
+
+    func pairedForward(_ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, sample n: Int,
+                       workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
+        first.execute(x, ws)        // along W: the tile read as complex [H, W, C/2] -> workspace
+        second.execute(ws, ws)      // along H, in place, on the kept columns and their mirrors
+        let pairs = g.c / 2, normalization = 1 / Float(g.h * g.t.width)
+        for block in 0..<2 {
+            for row in 0..<g.t.modes1 {
+                for col in 0..<g.t.modes2 {
+                    let (at, mirror) = pairedOffsets(block: block, row: row, col: col)
+                    let z = ws + at, zm = ws + mirror
+                    let dst = y + g.modeOffset(block: block, row: row, col: col, sample: n)
+                    let scale: Float = adjoint ? normalization * g.columnMultiplicity(col) : 1
+                    for j in 0..<pairs {
+                        let (ar, ai, br, bi) = (z[2 * j], z[2 * j + 1], zm[2 * j], zm[2 * j + 1])
+                        dst[4 * j] = scale * (0.5 * (ar + br))          // (Z[k] + conj Z[-k]) / 2
+                        dst[4 * j + 1] = scale * (0.5 * (ai - bi))
+                        dst[4 * j + 2] = scale * (0.5 * (ai + bi))      // (Z[k] - conj Z[-k]) / (2i)
+                        dst[4 * j + 3] = scale * (0.5 * (br - ar))
+                    }
+                }
+            }
+        }
+    }
+
+    /// x = Re(sum over kept (kh, k) of V e^{+i(...)}), V = mult(k) G / (HW) for irfft2 (the
+    /// c2r semantics) and V = G for the adjoint of rfft2: each V adds V/2 at (kh, k) and
+    /// conj(V)/2 at (-kh, -k), which meet on the DC and Nyquist columns.
+    func pairedInverse(_ spectrum: UnsafeMutablePointer<Float>, sample n: Int, into x: UnsafeMutablePointer<Float>,
+                       workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
+        ws.update(repeating: 0, count: g.t.fftwTileFloats)
+        let pairs = g.c / 2, scale: Float = adjoint ? 1 : 1 / Float(g.h * g.t.width)
+        for block in 0..<2 {
+            for row in 0..<g.t.modes1 {
+                for col in 0..<g.t.modes2 {
+                    let (at, mirror) = pairedOffsets(block: block, row: row, col: col)
+                    let z = ws + at, zm = ws + mirror
+                    let src = spectrum + g.modeOffset(block: block, row: row, col: col, sample: n)
+                    let half: Float = 0.5 * scale * (adjoint ? 1 : g.columnMultiplicity(col))
+                    for j in 0..<pairs {
+                        let (ar, ai) = (half * src[4 * j], half * src[4 * j + 1])
+                        let (br, bi) = (half * src[4 * j + 2], half * src[4 * j + 3])
+                        z[2 * j] += ar - bi; z[2 * j + 1] += ai + br        // V_a/2 + i V_b/2
+                        zm[2 * j] += ar + bi; zm[2 * j + 1] += br - ai      // conj(V_a)/2 + i conj(V_b)/2
+                    }
+                }
+            }
+        }
+        first.execute(ws, ws)       // along H, in place, on the kept columns and their mirrors
+        second.execute(ws, x)       // along W: workspace -> the tile as complex [H, W, C/2] = a + i b
+    }
+}
