@@ -4,23 +4,50 @@
 /// real, `F(a)[k] = (Z[k] + conj Z[-k]) / 2` and `F(b)[k] = (Z[k] - conj Z[-k]) / (2i)`
 /// (indices modulo H and W). Going back, each channel's kept modes are spread into a
 /// Hermitian array `S` whose inverse FFT is real, and `S_a + i S_b` is inverted at once.
-/// The workspace tile is complex `[H, W, C/2]`; the H-direction FFTs run only on
-/// `pairedColumnBlocks` (the kept columns and their mirrors).
+/// The workspace tile is a complex `[W, C/2]` row buffer, then the compact complex
+/// `[H, K, C/2]` columns (the K = `pairedColumns` kept columns and their mirrors): the W
+/// transforms run row by row through the buffer, so only those K columns leave the cache.
 extension SpectralFFTW {
-    /// Complex offset, in floats, of (row, column) of pair 0 in the workspace tile.
-    @inline(__always) private func pairedOffset(row: Int, col: Int) -> Int { 2 * (row * g.t.width + col) * (g.c / 2) }
+    private var pairs: Int { g.c / 2 }
+
+    /// Float offset in the workspace tile of compact frequency (row, column) for pair 0
+    /// (after the `[W, C/2]` row buffer).
+    @inline(__always) private func compactOffset(row: Int, col: Int) -> Int {
+        2 * pairs * (g.t.width + row * g.t.pairedColumns + g.t.pairedColumn(of: col))
+    }
 
     /// Offsets of frequency (kh, k) and of its mirror (-kh, -k) in the workspace tile.
     @inline(__always) private func pairedOffsets(block: Int, row: Int, col: Int) -> (Int, Int) {
         let kh = g.sourceRow(block: block, row: row)
-        return (pairedOffset(row: kh, col: col), pairedOffset(row: (g.h - kh) % g.h, col: (g.t.width - col) % g.t.width))
+        return (compactOffset(row: kh, col: col), compactOffset(row: (g.h - kh) % g.h, col: (g.t.width - col) % g.t.width))
+    }
+
+    /// Copies the kept columns of one row between the row buffer and the compact columns
+    /// (`toCompact`: buffer -> compact).
+    @inline(__always) private func moveKeptColumns(row h: Int, _ ws: UnsafeMutablePointer<Float>, toCompact: Bool) {
+        let t = g.t, columnFloats = 2 * pairs
+        let low = t.pairedLowColumns, high = t.pairedColumns - low
+        let compact = ws + compactOffset(row: h, col: 0)
+        let highBuffer = ws + (t.width - high) * columnFloats, highCompact = compact + low * columnFloats
+        if toCompact {
+            compact.update(from: ws, count: low * columnFloats)
+            highCompact.update(from: highBuffer, count: high * columnFloats)
+        } else {
+            ws.update(from: compact, count: low * columnFloats)
+            highBuffer.update(from: highCompact, count: high * columnFloats)
+        }
     }
 
     func pairedForward(_ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, sample n: Int,
                        workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
-        first.execute(x, ws)        // along W: the tile read as complex [H, W, C/2] -> workspace
-        second.execute(ws, ws)      // along H, in place, on the kept columns and their mirrors
-        let pairs = g.c / 2, normalization = 1 / Float(g.h * g.t.width)
+        let rowFloats = g.t.width * g.c
+        for h in 0..<g.h {          // along W: a tile row read as complex [W, C/2] -> the row buffer
+            first.execute(x + h * rowFloats, ws)
+            moveKeptColumns(row: h, ws, toCompact: true)
+        }
+        let compact = ws + compactOffset(row: 0, col: 0)
+        second.execute(compact, compact)        // along H, in place, on the compact columns
+        let normalization = 1 / Float(g.h * g.t.width)
         for block in 0..<2 {
             for row in 0..<g.t.modes1 {
                 for col in 0..<g.t.modes2 {
@@ -46,7 +73,7 @@ extension SpectralFFTW {
     func pairedInverse(_ spectrum: UnsafeMutablePointer<Float>, sample n: Int, into x: UnsafeMutablePointer<Float>,
                        workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
         ws.update(repeating: 0, count: g.t.fftwTileFloats)
-        let pairs = g.c / 2, scale: Float = adjoint ? 1 : 1 / Float(g.h * g.t.width)
+        let scale: Float = adjoint ? 1 : 1 / Float(g.h * g.t.width)
         for block in 0..<2 {
             for row in 0..<g.t.modes1 {
                 for col in 0..<g.t.modes2 {
@@ -63,7 +90,14 @@ extension SpectralFFTW {
                 }
             }
         }
-        first.execute(ws, ws)       // along H, in place, on the kept columns and their mirrors
-        second.execute(ws, x)       // along W: workspace -> the tile as complex [H, W, C/2] = a + i b
+        let compact = ws + compactOffset(row: 0, col: 0)
+        first.execute(compact, compact)         // along H, in place, on the compact columns
+        // Along W, row by row: the buffer's other columns stay zero (FFTW's out-of-place
+        // complex transforms preserve their input).
+        let rowFloats = g.t.width * g.c
+        for h in 0..<g.h {
+            moveKeptColumns(row: h, ws, toCompact: false)
+            second.execute(ws, x + h * rowFloats)
+        }
     }
 }

@@ -54,11 +54,11 @@ public struct FFTPlanSpec: Sendable, Hashable, Codable, CustomStringConvertible 
 /// of a channels-last `[H, W, C]` tile. Two layouts, chosen by the channel count:
 /// - even C (`pairsChannels`): channels `2j` and `2j + 1` are read as the real and
 ///   imaginary parts of one complex signal (the tile *is* a complex `[H, W, C/2]` array),
-///   so complex FFTs along W (FFTW's SIMD codelets, vectorized across the pairs) and along
-///   H on the kept columns and their mirrors transform two channels at once into a
-///   complex `[H, W, C/2]` workspace tile; each channel's spectrum is then
-///   `(Z[k] +- conj Z[-k]) / 2` (`Kernels+SpectralPaired.swift`). 2.3x faster than the
-///   r2c layout for fno-ns64's forward transform (measured, Benchmarks README).
+///   so complex FFTs along W (row by row; FFTW's SIMD codelets, vectorized across the
+///   pairs) and along H on the K kept columns and their mirrors transform two channels at
+///   once; each channel's spectrum is then `(Z[k] +- conj Z[-k]) / 2`
+///   (`Kernels+SpectralPaired.swift`). About 2x faster than the r2c layout for fno-ns64's
+///   transforms (measured, Benchmarks README).
 /// - odd C: r2c along W into a `[H, W/2+1, C]` complex workspace tile, then complex FFTs
 ///   along H on the `modes2` kept columns only.
 /// Either way the H-direction transforms touch only the columns they need (pruned FFT).
@@ -72,9 +72,10 @@ public struct SpectralTransforms: Sendable, Hashable, Codable {
     /// Whether the FFTW form transforms channel pairs as complex signals (even C).
     public var pairsChannels: Bool { channels % 2 == 0 }
 
-    /// Floats of one sample's FFTW-form workspace tile: `[H, W, C/2]` complex when pairing
-    /// channels, else `[H, W/2+1, C]` complex.
-    public var fftwTileFloats: Int { pairsChannels ? height * width * channels : 2 * workspaceTileElements }
+    /// Floats of one sample's FFTW-form workspace tile: a complex `[W, C/2]` row buffer and
+    /// the compact complex `[H, K, C/2]` columns when pairing channels, else complex
+    /// `[H, W/2+1, C]`.
+    public var fftwTileFloats: Int { pairsChannels ? channels * (width + height * pairedColumns) : 2 * workspaceTileElements }
 
     public init(height: Int, width: Int, channels: Int, modes1: Int, modes2: Int) {
         self.height = height; self.width = width; self.channels = channels
@@ -96,32 +97,32 @@ public struct SpectralTransforms: Sendable, Hashable, Codable {
                       : [complexH(forward: false), complexToRealW]
     }
 
-    /// Paired layout: complex FFT along W of the `C/2` channel pairs, out of place between
-    /// the real tile read as complex `[H, W, C/2]` and the workspace tile (forward: tile ->
-    /// workspace; backward: workspace -> tile).
+    /// Paired layout: complex FFT along W of one row's `C/2` channel pairs, out of place
+    /// between a row of the real tile read as complex `[W, C/2]` and the workspace's row
+    /// buffer (forward: tile row -> buffer; backward: buffer -> tile row), one call per row
+    /// so that only the columns kept along H leave the cache.
     public func pairedAlongW(forward: Bool) -> FFTPlanSpec {
         let pairs = channels / 2
         return FFTPlanSpec(kind: forward ? .complexForward : .complexBackward, dims: [.init(width, pairs, pairs)],
-                           loops: [.init(height, width * pairs, width * pairs), .init(pairs, 1, 1)], inPlace: false,
-                           unaligned: !samplesAligned)
+                           loops: [.init(pairs, 1, 1)], inPlace: false, unaligned: !samplesAligned)
     }
 
-    /// The columns the paired layout transforms along H: `(first column, count)` of each
-    /// block, the kept columns `0..<modes2` and their mirrors `W - modes2 + 1 ..< W`
-    /// (the block starts one column early, at `W - modes2`, so both blocks have one
-    /// shape); one block of all W columns when the two would overlap.
-    public var pairedColumnBlocks: [(first: Int, count: Int)] {
-        2 * modes2 <= width ? [(0, modes2), (width - modes2, modes2)] : [(0, width)]
-    }
-
-    /// Paired layout: complex FFT along H, in place in the workspace, on `pairedColumnBlocks`.
+    /// Paired layout: complex FFT along H, in place, on the compact `[H, K, C/2]` columns.
     public func pairedAlongH(forward: Bool) -> FFTPlanSpec {
-        let pairs = channels / 2, rowStride = width * pairs, blocks = pairedColumnBlocks
-        let blockStride = blocks.count == 2 ? blocks[1].first * pairs : 0
-        return FFTPlanSpec(kind: forward ? .complexForward : .complexBackward, dims: [.init(height, rowStride, rowStride)],
-                           loops: [.init(blocks.count, blockStride, blockStride), .init(blocks[0].count * pairs, 1, 1)],
-                           inPlace: true, unaligned: !samplesAligned)
+        let row = pairedColumns * (channels / 2)
+        return FFTPlanSpec(kind: forward ? .complexForward : .complexBackward, dims: [.init(height, row, row)],
+                           loops: [.init(row, 1, 1)], inPlace: true, unaligned: !samplesAligned)
     }
+
+    /// Columns K the paired layout keeps after the W transform: the kept columns
+    /// `0..<modes2` and their mirrors `W - modes2 + 1 ..< W` (`2 modes2 - 1`), or all W
+    /// when those cover the row.
+    public var pairedColumns: Int { min(2 * modes2 - 1, width) }
+    /// The kept block's low columns `0..<pairedLowColumns`; the rest are the row's last
+    /// `pairedColumns - pairedLowColumns` columns.
+    public var pairedLowColumns: Int { pairedColumns == width ? width : modes2 }
+    /// The compact column of frequency column `f` (one of the K kept).
+    @inline(__always) public func pairedColumn(of f: Int) -> Int { f < pairedLowColumns ? f : f - (width - pairedColumns) }
 
     /// r2c along W: real tile -> workspace.
     public var realToComplexW: FFTPlanSpec {

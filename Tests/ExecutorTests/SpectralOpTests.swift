@@ -9,9 +9,9 @@ let spectralGrids = [
     SpectralGrid(n: 2, h: 8, w: 8, c: 3, m1: 1, m2: 1),    // DC row pair only
     SpectralGrid(n: 3, h: 5, w: 6, c: 1, m1: 1, m2: 2),    // sample tiles 8-byte aligned only
     // Even channel counts: the FFTW form's paired layout (two channels per complex FFT).
-    SpectralGrid(n: 2, h: 8, w: 8, c: 4, m1: 4, m2: 5),    // 2*m1 = H, Nyquist column kept
-    SpectralGrid(n: 2, h: 6, w: 10, c: 2, m1: 2, m2: 3),   // generic: two column blocks along H
-    SpectralGrid(n: 3, h: 5, w: 6, c: 2, m1: 2, m2: 3),    // odd H, two column blocks that touch
+    SpectralGrid(n: 2, h: 8, w: 8, c: 4, m1: 4, m2: 5),    // 2*m1 = H, Nyquist column kept: all W columns
+    SpectralGrid(n: 2, h: 6, w: 10, c: 2, m1: 2, m2: 3),   // generic: 5 of 10 columns along H
+    SpectralGrid(n: 3, h: 5, w: 6, c: 2, m1: 2, m2: 3),    // odd H, workspace tiles 8-byte aligned only
 ]
 
 extension SpectralGrid {

@@ -57,8 +57,8 @@ final class SpectralFormPlannerTests: XCTestCase {
         let mixed = SpectralForms(mode: .auto, choices: [SpectralChoice(a, .gemm), SpectralChoice(b, .fftw)])
         XCTAssertEqual(mixed.fftSpecs([a, b]), Set(b.fftSpecs))
         XCTAssertEqual(g.gemmTileFloats, (16 + 8) * 3 * 2)
-        XCTAssertEqual(g.fftwTileFloats, 8 * 8 * 2)            // complex [H, W, C/2]
-        XCTAssertEqual(g.workspaceTileFloats, max(8 * 8 * 2, g.gemmTileFloats))
+        XCTAssertEqual(g.fftwTileFloats, 2 * (8 + 8 * 5))       // complex [W, C/2] row, [H, 2 m2 - 1, C/2]
+        XCTAssertEqual(g.workspaceTileFloats, max(2 * (8 + 8 * 5), g.gemmTileFloats))
         let odd = SpectralTransforms(height: 8, width: 8, channels: 3, modes1: 2, modes2: 3)   // the r2c layout
         XCTAssertFalse(odd.pairsChannels)
         XCTAssertEqual(SpectralTransform(odd, .forward).fftSpecs, [odd.realToComplexW, odd.complexH(forward: true)])
@@ -69,19 +69,24 @@ final class SpectralFormPlannerTests: XCTestCase {
         XCTAssertEqual(full.workspaceTileFloats, (16 + 16) * 5)
     }
 
-    /// The paired layout transforms along H the kept columns and their mirrors: two blocks
-    /// of `modes2` columns, or all W columns when those would overlap.
-    func testPairedColumnBlocks() {
+    /// The paired layout keeps, after the W transforms, the kept columns and their mirrors
+    /// (2 m2 - 1 of them, or all W when they cover the row), compactly, and transforms
+    /// those along H.
+    func testPairedCompactColumns() {
         let narrow = SpectralTransforms(height: 64, width: 64, channels: 32, modes1: 12, modes2: 12)
-        XCTAssertEqual(narrow.pairedColumnBlocks.map(\.first), [0, 52])
-        XCTAssertEqual(narrow.pairedColumnBlocks.map(\.count), [12, 12])
-        let h = narrow.pairedAlongH(forward: true)
-        XCTAssertEqual(h.loops, [.init(2, 52 * 16, 52 * 16), .init(12 * 16, 1, 1)])
-        XCTAssertEqual(h.dims, [.init(64, 64 * 16, 64 * 16)])
+        XCTAssertEqual(narrow.pairedColumns, 23)
+        XCTAssertEqual((0..<64).filter { $0 < 12 || $0 > 52 }.map(narrow.pairedColumn(of:)), Array(0..<23))
+        XCTAssertEqual(narrow.pairedAlongH(forward: true).dims, [.init(64, 23 * 16, 23 * 16)])
+        XCTAssertEqual(narrow.pairedAlongH(forward: true).loops, [.init(23 * 16, 1, 1)])
+        XCTAssertEqual(narrow.pairedAlongW(forward: false).loops, [.init(16, 1, 1)])
+        XCTAssertEqual(narrow.fftwTileFloats, 32 * (64 + 64 * 23))
         let wide = SpectralTransforms(height: 8, width: 8, channels: 2, modes1: 4, modes2: 5)    // Nyquist kept
-        XCTAssertEqual(wide.pairedColumnBlocks.map(\.first), [0])
-        XCTAssertEqual(wide.pairedColumnBlocks.map(\.count), [8])
-        // Even W and C: the paired tiles (H W C floats) always start on 16-byte boundaries.
-        XCTAssertTrue(SpectralTransforms(height: 5, width: 6, channels: 2, modes1: 2, modes2: 3).samplesAligned)
+        XCTAssertEqual(wide.pairedColumns, 8)
+        XCTAssertEqual((0..<8).map(wide.pairedColumn(of:)), Array(0..<8))
+        // Odd H and K with C = 2: every other sample's workspace tile is 8 bytes off.
+        let odd = SpectralTransforms(height: 5, width: 6, channels: 2, modes1: 2, modes2: 3)
+        XCTAssertEqual(odd.fftwTileFloats, 2 * (6 + 5 * 5))
+        XCTAssertFalse(odd.samplesAligned)
+        XCTAssertTrue(odd.pairedAlongW(forward: true).unaligned && odd.pairedAlongH(forward: true).unaligned)
     }
 }
