@@ -5,7 +5,9 @@
 # Usage: Benchmarks/run.sh [rounds] ; env: PEERS_PY (a python with torch and jax), RES (64 or "64 128"),
 # PEER_KINDS (default "eager compile jax"; a kind whose python module is missing is skipped),
 # BASELINE (another m2mc binary, e.g. an older commit's, run in the same rounds: before/after),
-# M2MC_ISA (forces the kernels' ISA for both binaries: baseline, avx2, avx512).
+# M2MC_ISA (forces the kernels' ISA for both binaries: baseline, avx2, avx512), THREADS (default 2:
+# every process is pinned to CPUs 0..THREADS-1 with taskset, m2mc and torch get --threads THREADS,
+# JAX/XLA uses the CPUs it is given).
 # Builds the plain release binary (`swift build -c release`, no CPU flag: what a SwiftPM user gets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,23 +20,25 @@ mkdir -p "$OUT"
 swift build -c release --product m2mc >/dev/null
 M2MC=.build/release/m2mc
 KINDS=${PEER_KINDS:-eager compile jax}
+THREADS=${THREADS:-2}
+PIN=(taskset -c "0-$((THREADS - 1))")
 BASELINE=${BASELINE:-}
 for round in $(seq "$ROUNDS"); do
   for res in ${RES:-64}; do
-    $M2MC bench "configs/fno-ns$res.json" --json --steps 30 > "$OUT/m2mc-res$res-$round.json"
+    "${PIN[@]}" $M2MC bench "configs/fno-ns$res.json" --json --steps 30 --threads "$THREADS" > "$OUT/m2mc-res$res-$round.json"
     if [ -n "$BASELINE" ]; then
-      "$BASELINE" bench "configs/fno-ns$res.json" --json --steps 30 > "$OUT/base-res$res-$round.json"
+      "${PIN[@]}" "$BASELINE" bench "configs/fno-ns$res.json" --json --steps 30 --threads "$THREADS" > "$OUT/base-res$res-$round.json"
     fi
     for kind in $KINDS; do
       case $kind in
-        eager) LD_PRELOAD=$([ -f $TC ] && echo $TC) "$PY" "$PEERS/fno_torch.py" --width 32 --modes 12 --batch 20 \
-                 --res "$res" --steps 30 --threads 2 --json "$OUT/torch-tcmalloc-res$res-$round.json" \
+        eager) LD_PRELOAD=$([ -f $TC ] && echo $TC) "${PIN[@]}" "$PY" "$PEERS/fno_torch.py" --width 32 --modes 12 --batch 20 \
+                 --res "$res" --steps 30 --threads "$THREADS" --json "$OUT/torch-tcmalloc-res$res-$round.json" \
                  > "$OUT/torch-res$res-$round.log" 2>&1 ;;
-        compile) LD_PRELOAD=$([ -f $TC ] && echo $TC) "$PY" "$PEERS/fno_torch.py" --compile --width 32 --modes 12 \
-                 --batch 20 --res "$res" --steps 30 --threads 2 --json "$OUT/compile-tcmalloc-res$res-$round.json" \
+        compile) LD_PRELOAD=$([ -f $TC ] && echo $TC) "${PIN[@]}" "$PY" "$PEERS/fno_torch.py" --compile --width 32 --modes 12 \
+                 --batch 20 --res "$res" --steps 30 --threads "$THREADS" --json "$OUT/compile-tcmalloc-res$res-$round.json" \
                  > "$OUT/compile-res$res-$round.log" 2>&1 || echo "torch.compile peer failed: see $OUT/compile-res$res-$round.log" >&2 ;;
         jax) if "$PY" -c "import jax" 2>/dev/null; then
-               "$PY" "$PEERS/fno_jax.py" --width 32 --modes 12 --batch 20 --res "$res" --steps 30 \
+               "${PIN[@]}" "$PY" "$PEERS/fno_jax.py" --width 32 --modes 12 --batch 20 --res "$res" --steps 30 \
                  --json "$OUT/jax-res$res-$round.json" > "$OUT/jax-res$res-$round.log" 2>&1 \
                  || echo "JAX peer failed: see $OUT/jax-res$res-$round.log" >&2
              else echo "JAX peer skipped: $PY has no jax" >&2; fi ;;
@@ -60,7 +64,7 @@ PEERS = [("torch eager+tcmalloc", "torch-tcmalloc"), ("torch.compile+tcmalloc", 
 for res in sorted({p.split("res")[1].split("-")[0] for p in glob.glob(os.path.join(out, "m2mc-res*.json"))}):
     ours, base = load(f"m2mc-res{res}-*.json"), load(f"base-res{res}-*.json")
     peers = [(label, load(f"{prefix}-res{res}-*.json")) for label, prefix in PEERS]
-    print(f"res {res}: {len(ours)} m2mc runs (kernel ISA {ours[0].get('kernel_isa', '?')}), "
+    print(f"res {res}, {ours[0].get('threads', '?')} threads: {len(ours)} m2mc runs (kernel ISA {ours[0].get('kernel_isa', '?')}), "
           + ", ".join(f"{len(runs)} {label}" for label, runs in peers)
           + (f", {len(base)} baseline runs" if base else "") + ", interleaved")
     for kind in ("train", "infer"):

@@ -193,18 +193,29 @@ struct BenchCommand: ParsableCommand {
         return figures
     }
 
-    /// Times each op over `steps` runs and prints the total per op kind, largest first.
+    /// Times each op over `steps` runs and prints the total per op kind, largest first, then
+    /// the largest entries per op and operand types (nodes of one signature summed, with
+    /// their count), which tells the shapes of one kind apart.
     func printProfile(_ program: ExecutableProgram) {
         var seconds = [Double](repeating: 0, count: program.plan.schedule.count)
         for _ in 0..<steps { seconds.withUnsafeMutableBufferPointer { program.runProfiled($0.baseAddress!) } }
-        var byOp: [String: Double] = [:]
+        var byOp: [String: Double] = [:], bySignature: [String: (ms: Double, nodes: Int)] = [:]
         for (i, n) in program.plan.schedule.enumerated() {
-            byOp[program.graph.nodes[n].op.name, default: 0] += seconds[i] * 1000 / Double(steps)
+            let node = program.graph.nodes[n], ms = seconds[i] * 1000 / Double(steps)
+            byOp[node.op.name, default: 0] += ms
+            let signature = node.op.name + " " + node.inputs.map { program.graph.values[$0].type.description }.joined(separator: ", ")
+            bySignature[signature, default: (0, 0)].ms += ms
+            bySignature[signature, default: (0, 0)].nodes += 1
         }
         let total = byOp.values.reduce(0, +)
         var lines = "profile of \(program.graph.name), ms per step (total \(String(format: "%.2f", total))):\n"
         for (op, ms) in byOp.sorted(by: { $0.value > $1.value }) {
             lines += String(format: "  %-26@ %8.2f  %5.1f%%\n", op as NSString, ms, 100 * ms / total)
+        }
+        lines += "  by op and operand types (nodes), the 12 largest:\n"
+        for (signature, entry) in bySignature.sorted(by: { $0.value.ms > $1.value.ms }).prefix(12) {
+            lines += String(format: "    %8.2f  %5.1f%%  (%d)  %@\n", entry.ms, 100 * entry.ms / total, entry.nodes,
+                            signature as NSString)
         }
         FileHandle.standardError.write(Data(lines.utf8))
     }
