@@ -16,10 +16,24 @@ extension SpectralFFTW {
         2 * pairs * (g.t.width + row * g.t.pairedColumns + g.t.pairedColumn(of: col))
     }
 
-    /// Offsets of frequency (kh, k) and of its mirror (-kh, -k) in the workspace tile.
-    @inline(__always) private func pairedOffsets(block: Int, row: Int, col: Int) -> (Int, Int) {
-        let kh = g.sourceRow(block: block, row: row)
-        return (compactOffset(row: kh, col: col), compactOffset(row: (g.h - kh) % g.h, col: (g.t.width - col) % g.t.width))
+    /// Calls `body` for every kept mode (block, row, col) of sample n with that mode's
+    /// floats in the `[M, N, C]` spectrum and, in the workspace tile, the compact
+    /// frequency (kh, k) and its mirror (-kh, -k).
+    @inline(__always) private func forEachKeptMode(
+        sample n: Int, spectrum: UnsafeMutablePointer<Float>, workspace ws: UnsafeMutablePointer<Float>,
+        _ body: (_ col: Int, _ mode: UnsafeMutablePointer<Float>, _ z: UnsafeMutablePointer<Float>,
+                 _ mirror: UnsafeMutablePointer<Float>) -> Void
+    ) {
+        for block in 0..<2 {
+            for row in 0..<g.t.modes1 {
+                let kh = g.sourceRow(block: block, row: row)
+                for col in 0..<g.t.modes2 {
+                    body(col, spectrum + g.modeOffset(block: block, row: row, col: col, sample: n),
+                         ws + compactOffset(row: kh, col: col),
+                         ws + compactOffset(row: (g.h - kh) % g.h, col: (g.t.width - col) % g.t.width))
+                }
+            }
+        }
     }
 
     /// Copies the kept columns of one row between the row buffer and the compact columns
@@ -48,21 +62,14 @@ extension SpectralFFTW {
         let compact = ws + compactOffset(row: 0, col: 0)
         second.execute(compact, compact)        // along H, in place, on the compact columns
         let normalization = 1 / Float(g.h * g.t.width)
-        for block in 0..<2 {
-            for row in 0..<g.t.modes1 {
-                for col in 0..<g.t.modes2 {
-                    let (at, mirror) = pairedOffsets(block: block, row: row, col: col)
-                    let z = ws + at, zm = ws + mirror
-                    let dst = y + g.modeOffset(block: block, row: row, col: col, sample: n)
-                    let scale: Float = adjoint ? normalization * g.columnMultiplicity(col) : 1
-                    for j in 0..<pairs {
-                        let (ar, ai, br, bi) = (z[2 * j], z[2 * j + 1], zm[2 * j], zm[2 * j + 1])
-                        dst[4 * j] = scale * (0.5 * (ar + br))          // (Z[k] + conj Z[-k]) / 2
-                        dst[4 * j + 1] = scale * (0.5 * (ai - bi))
-                        dst[4 * j + 2] = scale * (0.5 * (ai + bi))      // (Z[k] - conj Z[-k]) / (2i)
-                        dst[4 * j + 3] = scale * (0.5 * (br - ar))
-                    }
-                }
+        forEachKeptMode(sample: n, spectrum: y, workspace: ws) { col, dst, z, zm in
+            let scale: Float = adjoint ? normalization * g.columnMultiplicity(col) : 1
+            for j in 0..<pairs {
+                let (ar, ai, br, bi) = (z[2 * j], z[2 * j + 1], zm[2 * j], zm[2 * j + 1])
+                dst[4 * j] = scale * (0.5 * (ar + br))          // (Z[k] + conj Z[-k]) / 2
+                dst[4 * j + 1] = scale * (0.5 * (ai - bi))
+                dst[4 * j + 2] = scale * (0.5 * (ai + bi))      // (Z[k] - conj Z[-k]) / (2i)
+                dst[4 * j + 3] = scale * (0.5 * (br - ar))
             }
         }
     }
@@ -74,20 +81,13 @@ extension SpectralFFTW {
                        workspace ws: UnsafeMutablePointer<Float>, adjoint: Bool) {
         ws.update(repeating: 0, count: g.t.fftwTileFloats)
         let scale: Float = adjoint ? 1 : 1 / Float(g.h * g.t.width)
-        for block in 0..<2 {
-            for row in 0..<g.t.modes1 {
-                for col in 0..<g.t.modes2 {
-                    let (at, mirror) = pairedOffsets(block: block, row: row, col: col)
-                    let z = ws + at, zm = ws + mirror
-                    let src = spectrum + g.modeOffset(block: block, row: row, col: col, sample: n)
-                    let half: Float = 0.5 * scale * (adjoint ? 1 : g.columnMultiplicity(col))
-                    for j in 0..<pairs {
-                        let (ar, ai) = (half * src[4 * j], half * src[4 * j + 1])
-                        let (br, bi) = (half * src[4 * j + 2], half * src[4 * j + 3])
-                        z[2 * j] += ar - bi; z[2 * j + 1] += ai + br        // V_a/2 + i V_b/2
-                        zm[2 * j] += ar + bi; zm[2 * j + 1] += br - ai      // conj(V_a)/2 + i conj(V_b)/2
-                    }
-                }
+        forEachKeptMode(sample: n, spectrum: spectrum, workspace: ws) { col, src, z, zm in
+            let half: Float = 0.5 * scale * (adjoint ? 1 : g.columnMultiplicity(col))
+            for j in 0..<pairs {
+                let (ar, ai) = (half * src[4 * j], half * src[4 * j + 1])
+                let (br, bi) = (half * src[4 * j + 2], half * src[4 * j + 3])
+                z[2 * j] += ar - bi; z[2 * j + 1] += ai + br        // V_a/2 + i V_b/2
+                zm[2 * j] += ar + bi; zm[2 * j + 1] += br - ai      // conj(V_a)/2 + i conj(V_b)/2
             }
         }
         let compact = ws + compactOffset(row: 0, col: 0)
