@@ -12,6 +12,8 @@ let spectralGrids = [
     SpectralGrid(n: 2, h: 8, w: 8, c: 4, m1: 4, m2: 5),    // 2*m1 = H, Nyquist column kept: all W columns
     SpectralGrid(n: 2, h: 6, w: 10, c: 2, m1: 2, m2: 3),   // generic: 5 of 10 columns along H
     SpectralGrid(n: 3, h: 5, w: 6, c: 2, m1: 2, m2: 3),    // odd H, workspace tiles 8-byte aligned only
+    SpectralGrid(n: 2, h: 4, w: 8, c: 2, m1: 1, m2: 1),    // the DC column alone (K = 1)
+    SpectralGrid(n: 1, h: 6, w: 8, c: 4, m1: 3, m2: 4),    // m2 = W/2: K = W - 1, Nyquist neither kept nor a mirror
 ]
 
 extension SpectralGrid {
