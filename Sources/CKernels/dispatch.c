@@ -16,7 +16,8 @@
     void m2m_adam_##suffix(float *, const float *, float *, float *, long, float, float, float, float, \
                            float, float, float); \
     void m2m_sum_rows_##suffix(const float *, float *, long, long); \
-    void m2m_broadcast_rows_##suffix(const float *, float *, long, long);
+    void m2m_broadcast_rows_##suffix(const float *, float *, long, long); \
+    void m2m_outer_##suffix(const float *, const float *, float *, long, long);
 
 M2M_DECLARE(baseline)
 #if defined(__x86_64__)
@@ -141,4 +142,8 @@ void m2m_sum_rows(const float *src, float *out, long rows, long n) {
 
 void m2m_broadcast_rows(const float *b, float *y, long rows, long n) {
     M2M_DISPATCH(m2m_broadcast_rows, b, y, rows, n);
+}
+
+void m2m_outer(const float *a, const float *b, float *y, long rows, long n) {
+    M2M_DISPATCH(m2m_outer, a, b, y, rows, n);
 }

@@ -108,3 +108,12 @@ M2M_TARGET void M2M_NAME(m2m_sum_rows)(const float *src, float *out, long rows, 
 M2M_TARGET void M2M_NAME(m2m_broadcast_rows)(const float *b, float *y, long rows, long n) {
     for (long r = 0; r < rows; r++) memcpy(y + r * n, b, (size_t)n * sizeof(float));
 }
+
+M2M_TARGET void M2M_NAME(m2m_outer)(const float *a, const float *b, float *y, long rows, long n) {
+    for (long r = 0; r < rows; r++) {
+        const float s = a[r];
+        float *row = y + r * n;
+        M2M_ELEMENTWISE
+        for (long c = 0; c < n; c++) row[c] = s * b[c];
+    }
+}

@@ -3,6 +3,21 @@ import COpenBLAS
 import GraphIR
 import Planner
 
+/// `y += x w` for row-major `x [rows, k]`, `w [k, n]`, `y [rows, n]`: sgemm, or sgemv when
+/// `n` is 1 (OpenBLAS 0.3.21's sgemm takes about 4x as long for one column; measured in
+/// the Benchmarks README). Each kernel calls it the same way for the same shapes, so the
+/// bits depend only on the shapes.
+@inline(__always)
+func rowMajorProduct(rows: Int, k: Int, n: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                     _ y: UnsafeMutablePointer<Float>) {
+    if n == 1 {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(k), 1, x, Int32(k), w, 1, 1, y, 1)
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n), Int32(k),
+                    1, x, Int32(k), w, Int32(n), 1, y, Int32(n))
+    }
+}
+
 /// `y = x w + b` per row tile (one batch sample): bias broadcast then sgemm with beta 1,
 /// in row blocks small enough that the fused epilogue reads the block while it is still
 /// in cache: `+ r` for `linear_add` (the same rounding as the separate `add`), then gelu
@@ -35,8 +50,7 @@ final class LinearKernel: KernelDeclaration {
             let row = tile * rows + first
             let yb = y + row * n
             m2m_broadcast_rows(b, yb, count, n)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n), Int32(k),
-                        1, x + row * k, Int32(k), w, Int32(n), 1, yb, Int32(n))
+            rowMajorProduct(rows: count, k: k, n: n, x + row * k, w, yb)
             if let r = addend { m2m_add(yb, r + row * n, yb, count * n) }
             if appliesGelu { m2m_gelu(yb, yb, count * n) }
             first += count
@@ -71,8 +85,12 @@ final class LinearGradInputKernel: KernelDeclaration {
         while first < rows {
             let count = min(blockRows, rows - first), row = tile * rows + first
             let out = dx + row * k
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(k), Int32(n),
-                        1, dy + row * n, Int32(n), w, Int32(n), 0, out, Int32(k))
+            if n == 1 {         // dy w^T with one column: an outer product (the same products, one rounding each)
+                m2m_outer(dy + row, w, out, count, k)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(k), Int32(n),
+                            1, dy + row * n, Int32(n), w, Int32(n), 0, out, Int32(k))
+            }
             if let r = addend { m2m_add(out, r + row * k, out, count * k) }
             if let x = preActivation { m2m_gelu_grad(x + row * k, out, out, count * k) }
             first += count
@@ -116,9 +134,14 @@ final class LinearGradWeightKernel: KernelDeclaration {
     }
     func run(phase: Int, tile: Int) {
         if phase == 0 {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(n), Int32(rows),
-                        1, x + tile * rows * k, Int32(k), dy + tile * rows * n, Int32(n), 0,
-                        partial + tile * k * n, Int32(n))
+            if n == 1 {         // x^T dy with one column: OpenBLAS's sgemv, ~4x its sgemm here
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(k), 1, x + tile * rows * k, Int32(k),
+                            dy + tile * rows, 1, 0, partial + tile * k, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(n), Int32(rows),
+                            1, x + tile * rows * k, Int32(k), dy + tile * rows * n, Int32(n), 0,
+                            partial + tile * k * n, Int32(n))
+            }
         } else {
             reducePartials(partial, tiles: validTiles, elements: k * n, into: dw, chunk: tile)
         }
@@ -186,13 +209,11 @@ final class MLPKernel: KernelDeclaration {
             let count = min(blockRows, rows - first)
             let row = tile * rows + first
             m2m_broadcast_rows(b1, h, count, width)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(width), Int32(k),
-                        1, x + row * k, Int32(k), w1, Int32(width), 1, h, Int32(width))
+            rowMajorProduct(rows: count, k: k, n: width, x + row * k, w1, h)
             m2m_gelu(h, h, count * width)
             let yb = y + row * n
             m2m_broadcast_rows(b2, yb, count, n)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count), Int32(n), Int32(width),
-                        1, h, Int32(width), w2, Int32(n), 1, yb, Int32(n))
+            rowMajorProduct(rows: count, k: width, n: n, h, w2, yb)
             first += count
         }
     }

@@ -33,6 +33,10 @@ enum ExistingCases {
             try single("linear", .linear, [("x", rowsOf(k), r), ("w", .f32(k, n), r), ("b", .f32(n), r)], seed: 900) {
                 Reference.linear($0[0], $0[1], $0[2], rows: rows, k: k, n: n)
             },
+            // One output column: the sgemv path.
+            try single("linear n=1", .linear, [("x", rowsOf(k), r), ("w", .f32(k, 1), r), ("b", .f32(1), r)], seed: 901) {
+                Reference.linear($0[0], $0[1], $0[2], rows: rows, k: k, n: 1)
+            },
         ], gradients: [linearGradient()])
         table[.linear_gelu] = OpCase(existingTests: ["DenseOpTests.testLinearGelu"], fixtures: [
             try single("linear_gelu", .linearGelu, [("x", rowsOf(k), r), ("w", .f32(k, n), r), ("b", .f32(n), r)], seed: 903) {
@@ -44,6 +48,11 @@ enum ExistingCases {
                                      ("b2", .f32(2), r)], seed: 906) {
                 let hidden = Reference.linear($0[0], $0[1], $0[2], rows: rows, k: k, n: 6).map { Reference.gelu($0) }
                 return Reference.linear(hidden, $0[3], $0[4], rows: rows, k: 6, n: 2)
+            },
+            try single("mlp n=1", .mlp, [("x", rowsOf(k), r), ("w1", .f32(k, 6), r), ("b1", .f32(6), r), ("w2", .f32(6, 1), r),
+                                         ("b2", .f32(1), r)], seed: 907) {
+                let hidden = Reference.linear($0[0], $0[1], $0[2], rows: rows, k: k, n: 6).map { Reference.gelu($0) }
+                return Reference.linear(hidden, $0[3], $0[4], rows: rows, k: 6, n: 1)
             },
         ])
         table[.gelu] = OpCase(existingTests: ["ElementwiseOpTests.testGelu"], fixtures: [
@@ -123,16 +132,27 @@ enum ExistingCases {
             try single("linear_grad_input", .linearGradInput, [("dy", rowsOf(n), r), ("w", .f32(k, n), r)], seed: 940) {
                 Reference.linearGradInput($0[0], $0[1], rows: rows, k: k, n: n)
             },
+            // One column of dy: the outer-product path.
+            try single("linear_grad_input n=1", .linearGradInput, [("dy", rowsOf(1), r), ("w", .f32(k, 1), r)], seed: 941) {
+                Reference.linearGradInput($0[0], $0[1], rows: rows, k: k, n: 1)
+            },
         ])
         table[.linear_grad_input_gelu] = OpCase(existingTests: ["DenseOpTests.testLinearGradInputGelu"], fixtures: [
             try single("linear_grad_input_gelu", .linearGradInputGelu,
                        [("dy", rowsOf(n), r), ("w", .f32(k, n), r), ("x", rowsOf(k), -3...3)], seed: 942) {
                 zip(Reference.linearGradInput($0[0], $0[1], rows: rows, k: k, n: n), $0[2]).map { $0 * Reference.geluDerivative($1) }
             },
+            try single("linear_grad_input_gelu n=1", .linearGradInputGelu,
+                       [("dy", rowsOf(1), r), ("w", .f32(k, 1), r), ("x", rowsOf(k), -3...3)], seed: 943) {
+                zip(Reference.linearGradInput($0[0], $0[1], rows: rows, k: k, n: 1), $0[2]).map { $0 * Reference.geluDerivative($1) }
+            },
         ])
         table[.linear_grad_weight] = OpCase(existingTests: ["DenseOpTests.testLinearGradWeight"], fixtures: [
             try single("linear_grad_weight", .linearGradWeight, [("x", rowsOf(k), r), ("dy", rowsOf(n), r)], seed: 945) {
                 Reference.linearGradWeight($0[0], $0[1], rows: rows, k: k, n: n)
+            },
+            try single("linear_grad_weight n=1", .linearGradWeight, [("x", rowsOf(k), r), ("dy", rowsOf(1), r)], seed: 946) {
+                Reference.linearGradWeight($0[0], $0[1], rows: rows, k: k, n: 1)
             },
         ])
         table[.sum_rows] = OpCase(existingTests: ["DenseOpTests.testSumRows"], fixtures: [

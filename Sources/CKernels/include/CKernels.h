@@ -49,5 +49,7 @@ void m2m_adam(float *param, const float *grad, float *m, float *v, long n,
 void m2m_sum_rows(const float *src, float *out, long rows, long n);
 /* Each of `rows` rows of y (n floats each) set to b. */
 void m2m_broadcast_rows(const float *b, float *y, long rows, long n);
+/* y[r * n + c] = a[r] * b[c] (the outer product: an sgemm with K = 1, one rounding each). */
+void m2m_outer(const float *a, const float *b, float *y, long rows, long n);
 
 #endif
