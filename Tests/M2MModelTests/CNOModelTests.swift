@@ -12,26 +12,15 @@ import XCTest
 /// resume, one-line config errors naming the key, no heap allocation in steady-state steps,
 /// and arenas at the liveness bound.
 final class CNOModelTests: XCTestCase, TinyTrainingRuns {
-    static var tinyPath: String { TestSupport.repoRoot.appendingPathComponent("configs/tiny-cno.json").path }
+    static var tinyPath: String { TestSupport.configPath("tiny-cno") }
     static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyPath) }
 
-    nonisolated(unsafe) static var cachedCompiled: CompiledModel?
-    static func compiled() throws -> CompiledModel {
-        if let c = cachedCompiled { return c }
-        let c = try CompiledModel.compile(try tinyConfig(), rigor: .estimate, threads: 2)
-        cachedCompiled = c
-        return c
-    }
+    static func compiled() throws -> CompiledModel { try TestSupport.compiledOnce(tinyPath) }
 
     var folder: String!
 
     override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "cno-model-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: folder)
+        folder = try TestSupport.temporaryDirectory(self).path
     }
 
     // MARK: (a) Against the Double reference

@@ -10,13 +10,11 @@ final class ControllerTrainingTests: XCTestCase {
     var folder: String!
 
     override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "controller-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        folder = try TestSupport.temporaryDirectory(self).path
         let gen = try NavierStokesGenerator(count: 10, res: 8, solverRes: 16, dt: 0.05, frames: 6, interval: 0.1, seed: 5)
         _ = try gen.write(to: folder + "/data", threads: 2)
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
     /// Trains a variant of tiny-m2m for `epochs` and returns its epoch records.
     func train(_ name: String, epochs: Int, edit: (inout M2MConfig) -> Void) throws -> [EpochRecord] {

@@ -9,28 +9,15 @@ import XCTest
 /// resume with the PI controller's state), one-line config errors naming the key, no
 /// heap allocation in steady-state steps, and arenas at the liveness bound.
 final class M2MModelTests: XCTestCase, TinyTrainingRuns {
-    static var tinyPath: String { TestSupport.repoRoot.appendingPathComponent("configs/tiny-m2m.json").path }
+    static var tinyPath: String { TestSupport.configPath("tiny-m2m") }
     static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyPath) }
 
-    /// tiny-m2m compiled once for the whole class (planning dominates in a debug build).
-    /// A per-class cache; XCTest runs a process's tests one at a time, on one thread.
-    nonisolated(unsafe) static var cachedCompiled: CompiledModel?
-    static func compiled() throws -> CompiledModel {
-        if let c = cachedCompiled { return c }
-        let c = try CompiledModel.compile(try tinyConfig(), rigor: .estimate, threads: 2)
-        cachedCompiled = c
-        return c
-    }
+    static func compiled() throws -> CompiledModel { try TestSupport.compiledOnce(tinyPath) }
 
     var folder: String!
 
     override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "m2m-model-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: folder)
+        folder = try TestSupport.temporaryDirectory(self).path
     }
 
     // MARK: (a) Bit-identical training

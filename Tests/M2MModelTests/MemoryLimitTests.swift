@@ -53,12 +53,7 @@ final class MemoryLimitTests: XCTestCase, TinyTrainingRuns {
     var folder: String!
 
     override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "memory-limit-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: folder)
+        folder = try TestSupport.temporaryDirectory(self).path
     }
 
     // MARK: Byte counts and the config key

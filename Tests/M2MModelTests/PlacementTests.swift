@@ -9,7 +9,7 @@ import XCTest
 /// liveness bound, experts kept whole in one domain, the placement stored and checked in
 /// the plan file, and identical bits for every policy, node count and thread count.
 final class PlacementTests: XCTestCase {
-    static var tinyPath: String { TestSupport.repoRoot.appendingPathComponent("configs/tiny-m2m.json").path }
+    static var tinyPath: String { TestSupport.configPath("tiny-m2m") }
 
     nonisolated(unsafe) static var cache: [String: CompiledModel] = [:]
     static func compiled(_ policy: PlacementPolicy, nodes: Int) throws -> CompiledModel {

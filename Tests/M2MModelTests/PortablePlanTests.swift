@@ -12,11 +12,8 @@ final class PortablePlanTests: XCTestCase {
     var folder: String!
 
     override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "portable-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        folder = try TestSupport.temporaryDirectory(self).path
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
     func testPortablePlanUsesTheGEMMFormAndRoundTrips() throws {
         let model = try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .measure, threads: 2, portable: true)

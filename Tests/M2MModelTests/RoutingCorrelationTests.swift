@@ -12,11 +12,8 @@ final class RoutingCorrelationTests: XCTestCase {
     var folder: String!
 
     override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "routing-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        folder = try TestSupport.temporaryDirectory(self).path
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
     /// A 32 x 32 variant of m2m-mscale64: 2 x 2 patches of 16 x 16, experts with 2, 4 and 8
     /// modes (cut-offs 1/4, 1/2 and 1 of the patch's Nyquist), top-1, the per-patch frequency

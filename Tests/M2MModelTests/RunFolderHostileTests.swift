@@ -10,12 +10,11 @@ final class RunFolderHostileTests: XCTestCase {
     var folder: String!
 
     override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "m2m-runfolder-\(UUID().uuidString)"
+        folder = try TestSupport.temporaryDirectory(self).path
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
         try TrainerTests.writeAdvectionData(to: folder + "/data", samples: 12, side: 16, frames: 4)
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: folder) }
 
     func makeTrainer(_ run: String) throws -> Trainer {
         let compiled = try CompiledModel.compile(TrainerTests.config(), rigor: .estimate, threads: 1)

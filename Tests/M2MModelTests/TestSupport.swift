@@ -12,7 +12,22 @@ enum TestSupport {
     static let repoRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static var tinyConfigPath: String { repoRoot.appendingPathComponent("configs/tiny-fno.json").path }
+    static var tinyConfigPath: String { configPath("tiny-fno") }
+
+    /// The path of `configs/NAME.json`.
+    static func configPath(_ name: String) -> String { repoRoot.appendingPathComponent("configs/\(name).json").path }
+
+    /// Configs compiled once per test process (planning dominates in a debug build), by path.
+    /// XCTest runs a process's tests one at a time, on one thread.
+    nonisolated(unsafe) private static var compiled: [String: CompiledModel] = [:]
+
+    /// The config at `path` compiled with `--fftw estimate` on 2 threads, once per process.
+    static func compiledOnce(_ path: String) throws -> CompiledModel {
+        if let c = compiled[path] { return c }
+        let c = try CompiledModel.compile(try ModelConfig.load(path), rigor: .estimate, threads: 2)
+        compiled[path] = c
+        return c
+    }
 
     static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyConfigPath) }
 

@@ -10,14 +10,11 @@ final class TrainerTests: XCTestCase {
     var folder: String!
 
     override func setUpWithError() throws {
-        folder = NSTemporaryDirectory() + "m2m-trainer-\(UUID().uuidString)"
+        folder = try TestSupport.temporaryDirectory(self).path
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
         try Self.writeAdvectionData(to: folder + "/data", samples: 12, side: 16, frames: 4)
     }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: folder)
-    }
 
     static func config() -> ModelConfig {
         var c = ModelConfig()
