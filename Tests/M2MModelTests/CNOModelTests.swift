@@ -122,18 +122,13 @@ final class CNOModelTests: XCTestCase, TinyTrainingRuns {
 
     // MARK: (c) Config errors
 
-    func json(_ edit: (inout [String: Any], inout [String: Any]) -> Void) throws -> Data {
-        var object = try XCTUnwrap(try JSONSerialization.jsonObject(
-            with: try XCTUnwrap(FileManager.default.contents(atPath: Self.tinyPath))) as? [String: Any])
-        var cno = try XCTUnwrap(object["cno"] as? [String: Any])
-        edit(&object, &cno)
-        object["cno"] = cno
-        return try JSONSerialization.data(withJSONObject: object)
+    func json(_ edit: TestSupport.ConfigEdit) throws -> Data {
+        try TestSupport.editedConfig(Self.tinyPath, section: "cno", edit)
     }
 
     func testBadCNOConfigsGetOneLineErrorsNamingTheKey() throws {
         XCTAssertNoThrow(try ModelConfig.parse(try json { _, _ in }, source: "c.json"))
-        let cases: [(String, String, (inout [String: Any], inout [String: Any]) -> Void)] = [
+        let cases: [(String, String, TestSupport.ConfigEdit)] = [
             ("n_layers 0", "key 'cno.n_layers'", { $1["n_layers"] = 0 }),
             ("n_layers too deep for the grid", "key 'cno.n_layers'", { $1["n_layers"] = 2 }),
             ("n_res negative", "key 'cno.n_res'", { $1["n_res"] = -1 }),
@@ -146,18 +141,7 @@ final class CNOModelTests: XCTestCase, TinyTrainingRuns {
             ("width for model cno", "key 'width'", { o, _ in o["width"] = 8 }),
             ("cno key on an fno config", "key 'cno'", { o, _ in o["model"] = "fno" }),
         ]
-        for (what, key, edit) in cases {
-            do {
-                _ = try ModelConfig.parse(try json(edit), source: "c.json")
-                XCTFail("\(what): parsed")
-            } catch {
-                let message = "\(error)"
-                XCTAssertTrue(error is UserError, "\(what): \(type(of: error))")
-                XCTAssertTrue(message.hasPrefix("c.json: "), "\(what): \(message)")
-                XCTAssertTrue(message.contains(key), "\(what): '\(message)' does not name \(key)")
-                XCTAssertFalse(message.contains("\n"), "\(what): \(message)")
-            }
-        }
+        try TestSupport.assertOneLineConfigErrors(cases, json: json)
     }
 
     func testDefaultsAndCanonicalRoundTrip() throws {

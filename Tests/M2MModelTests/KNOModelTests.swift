@@ -124,18 +124,13 @@ final class KNOModelTests: XCTestCase, TinyTrainingRuns {
 
     // MARK: (c) Config errors
 
-    func json(_ edit: (inout [String: Any], inout [String: Any]) -> Void) throws -> Data {
-        var object = try XCTUnwrap(try JSONSerialization.jsonObject(
-            with: try XCTUnwrap(FileManager.default.contents(atPath: Self.tinyPath))) as? [String: Any])
-        var kno = try XCTUnwrap(object["kno"] as? [String: Any])
-        edit(&object, &kno)
-        object["kno"] = kno
-        return try JSONSerialization.data(withJSONObject: object)
+    func json(_ edit: TestSupport.ConfigEdit) throws -> Data {
+        try TestSupport.editedConfig(Self.tinyPath, section: "kno", edit)
     }
 
     func testBadKNOConfigsGetOneLineErrorsNamingTheKey() throws {
         XCTAssertNoThrow(try ModelConfig.parse(try json { _, _ in }, source: "c.json"))
-        let cases: [(String, String, (inout [String: Any], inout [String: Any]) -> Void)] = [
+        let cases: [(String, String, TestSupport.ConfigEdit)] = [
             ("op_size 0", "key 'kno.op_size'", { $1["op_size"] = 0 }),
             ("modes above Nyquist", "key 'kno.modes'", { $1["modes"] = [5, 2] }),
             ("one mode count", "key 'kno.modes'", { $1["modes"] = [2] }),
@@ -149,18 +144,7 @@ final class KNOModelTests: XCTestCase, TinyTrainingRuns {
             ("kno key on an fno config", "key 'kno'", { o, _ in o["model"] = "fno" }),
             ("decompose x rollout_train too large", "kno.decompose", { o, k in k["decompose"] = 64; o["t_out"] = 9; o["rollout_train"] = 9 }),
         ]
-        for (what, key, edit) in cases {
-            do {
-                _ = try ModelConfig.parse(try json(edit), source: "c.json")
-                XCTFail("\(what): parsed")
-            } catch {
-                let message = "\(error)"
-                XCTAssertTrue(error is UserError, "\(what): \(type(of: error))")
-                XCTAssertTrue(message.hasPrefix("c.json: "), "\(what): \(message)")
-                XCTAssertTrue(message.contains(key), "\(what): '\(message)' does not name \(key)")
-                XCTAssertFalse(message.contains("\n"), "\(what): \(message)")
-            }
-        }
+        try TestSupport.assertOneLineConfigErrors(cases, json: json)
     }
 
     /// Defaults are koopmanlab's (o 32, m 16, r 8, linear, 0.5 / 5), and a config's canonical

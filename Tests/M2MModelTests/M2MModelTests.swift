@@ -81,18 +81,13 @@ final class M2MModelTests: XCTestCase, TinyTrainingRuns {
     // MARK: (b) Config errors
 
     /// tiny-m2m's JSON object, changed by `edit`.
-    func json(_ edit: (inout [String: Any], inout [String: Any]) -> Void) throws -> Data {
-        var object = try XCTUnwrap(try JSONSerialization.jsonObject(
-            with: try XCTUnwrap(FileManager.default.contents(atPath: Self.tinyPath))) as? [String: Any])
-        var m2m = try XCTUnwrap(object["m2m"] as? [String: Any])
-        edit(&object, &m2m)
-        object["m2m"] = m2m
-        return try JSONSerialization.data(withJSONObject: object)
+    func json(_ edit: TestSupport.ConfigEdit) throws -> Data {
+        try TestSupport.editedConfig(Self.tinyPath, section: "m2m", edit)
     }
 
     func testBadM2MConfigsGetOneLineErrorsNamingTheKey() throws {
         XCTAssertNoThrow(try ModelConfig.parse(try json { _, _ in }, source: "c.json"))
-        let cases: [(String, String, (inout [String: Any], inout [String: Any]) -> Void)] = [
+        let cases: [(String, String, TestSupport.ConfigEdit)] = [
             ("k > E", "key 'm2m.k'", { $1["k"] = 3 }),
             ("capacity_factor 0", "key 'm2m.capacity_factor'", { $1["capacity_factor"] = 0 }),
             ("scale not dividing the grid", "key 'm2m.scale'", { $1["scale"] = 3 }),
@@ -106,18 +101,7 @@ final class M2MModelTests: XCTestCase, TinyTrainingRuns {
             ("unknown m2m key", "unknown key 'm2m.experts'", { $1["experts"] = 3 }),
             ("m2m key on an fno config", "key 'm2m'", { o, _ in o["model"] = "fno"; o["width"] = 4; o["modes"] = [2, 2] }),
         ]
-        for (what, key, edit) in cases {
-            do {
-                _ = try ModelConfig.parse(try json(edit), source: "c.json")
-                XCTFail("\(what): parsed")
-            } catch {
-                let message = "\(error)"
-                XCTAssertTrue(error is UserError, "\(what): \(type(of: error))")
-                XCTAssertTrue(message.hasPrefix("c.json: "), "\(what): \(message)")
-                XCTAssertTrue(message.contains(key), "\(what): '\(message)' does not name \(key)")
-                XCTAssertFalse(message.contains("\n"), "\(what): \(message)")
-            }
-        }
+        try TestSupport.assertOneLineConfigErrors(cases, json: json)
     }
 
     /// Every prior (and dense, and the global expert) builds verified inference and training

@@ -31,6 +31,38 @@ enum TestSupport {
 
     static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyConfigPath) }
 
+    /// An edit of a config's JSON: the top-level object and one model section of it.
+    typealias ConfigEdit = (inout [String: Any], inout [String: Any]) -> Void
+
+    /// The config at `path` as JSON, with `edit` applied to its top-level object and to its
+    /// `section` object (e.g. "cno").
+    static func editedConfig(_ path: String, section: String, _ edit: ConfigEdit) throws -> Data {
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(
+            with: try XCTUnwrap(FileManager.default.contents(atPath: path))) as? [String: Any])
+        var part = try XCTUnwrap(object[section] as? [String: Any])
+        edit(&object, &part)
+        object[section] = part
+        return try JSONSerialization.data(withJSONObject: object)
+    }
+
+    /// Each case `(what, key, edit)`: the edited config (`json(edit)`, parsed as "c.json") is
+    /// refused with a one-line `UserError` that starts with the file and names `key`.
+    static func assertOneLineConfigErrors(_ cases: [(String, String, ConfigEdit)], json: (ConfigEdit) throws -> Data,
+                                          file: StaticString = #filePath, line: UInt = #line) throws {
+        for (what, key, edit) in cases {
+            do {
+                _ = try ModelConfig.parse(try json(edit), source: "c.json")
+                XCTFail("\(what): parsed", file: file, line: line)
+            } catch {
+                let message = "\(error)"
+                XCTAssertTrue(error is UserError, "\(what): \(type(of: error))", file: file, line: line)
+                XCTAssertTrue(message.hasPrefix("c.json: "), "\(what): \(message)", file: file, line: line)
+                XCTAssertTrue(message.contains(key), "\(what): '\(message)' does not name \(key)", file: file, line: line)
+                XCTAssertFalse(message.contains("\n"), "\(what): \(message)", file: file, line: line)
+            }
+        }
+    }
+
     /// A fresh temporary directory, removed at the end of the test.
     static func temporaryDirectory(_ test: XCTestCase) throws -> URL {
         let url = FileManager.default.temporaryDirectory

@@ -120,18 +120,13 @@ final class UNOModelTests: XCTestCase, TinyTrainingRuns {
 
     // MARK: (c) Config errors
 
-    func json(_ edit: (inout [String: Any], inout [String: Any]) -> Void) throws -> Data {
-        var object = try XCTUnwrap(try JSONSerialization.jsonObject(
-            with: try XCTUnwrap(FileManager.default.contents(atPath: Self.tinyPath))) as? [String: Any])
-        var uno = try XCTUnwrap(object["uno"] as? [String: Any])
-        edit(&object, &uno)
-        object["uno"] = uno
-        return try JSONSerialization.data(withJSONObject: object)
+    func json(_ edit: TestSupport.ConfigEdit) throws -> Data {
+        try TestSupport.editedConfig(Self.tinyPath, section: "uno", edit)
     }
 
     func testBadUNOConfigsGetOneLineErrorsNamingTheKey() throws {
         XCTAssertNoThrow(try ModelConfig.parse(try json { _, _ in }, source: "c.json"))
-        let cases: [(String, String, (inout [String: Any], inout [String: Any]) -> Void)] = [
+        let cases: [(String, String, TestSupport.ConfigEdit)] = [
             ("hidden_channels 0", "key 'uno.hidden_channels'", { $1["hidden_channels"] = 0 }),
             ("lifting_channels 0", "key 'uno.lifting_channels'", { $1["lifting_channels"] = 0 }),
             ("projection_channels huge", "key 'uno.projection_channels'", { $1["projection_channels"] = 1 << 40 }),
@@ -161,18 +156,7 @@ final class UNOModelTests: XCTestCase, TinyTrainingRuns {
             ("layers for model uno", "key 'layers'", { o, _ in o["layers"] = 2 }),
             ("uno key on an fno config", "key 'uno'", { o, _ in o["model"] = "fno" }),
         ]
-        for (what, key, edit) in cases {
-            do {
-                _ = try ModelConfig.parse(try json(edit), source: "c.json")
-                XCTFail("\(what): parsed")
-            } catch {
-                let message = "\(error)"
-                XCTAssertTrue(error is UserError, "\(what): \(type(of: error))")
-                XCTAssertTrue(message.hasPrefix("c.json: "), "\(what): \(message)")
-                XCTAssertTrue(message.contains(key), "\(what): '\(message)' does not name \(key)")
-                XCTAssertFalse(message.contains("\n"), "\(what): \(message)")
-            }
-        }
+        try TestSupport.assertOneLineConfigErrors(cases, json: json)
     }
 
     /// Defaults: neuraloperator's where it has them (expansion 0.5, skip map {L-1-i: i});
