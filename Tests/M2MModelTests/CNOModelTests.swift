@@ -87,12 +87,7 @@ final class CNOModelTests: XCTestCase, TinyTrainingRuns {
                 let gradient = gradients[name]!
                 let scale = Double(gradient.map(abs).max()!)
                 XCTAssertGreaterThan(scale, 0, "\(name): all-zero gradient")
-                var rng = SeededGenerator(seed: 300 + UInt64(index))
-                var chosen: [Int] = []
-                while chosen.count < min(gradient.count, 4) {
-                    let i = rng.nextInt(below: gradient.count)
-                    if !chosen.contains(i) { chosen.append(i) }
-                }
+                let chosen = TestSupport.distinctIndices(4, below: gradient.count, seed: 300 + UInt64(index))
                 for i in chosen {
                     var plus = reference, minus = reference
                     plus.parameters[name]![i] += eps

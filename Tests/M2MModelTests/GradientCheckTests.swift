@@ -75,13 +75,7 @@ final class GradientCheckTests: XCTestCase {
 
     /// Coordinates to check in a tensor: `extra` plus `count` distinct seeded ones.
     func sample(_ size: Int, count: Int, seed: UInt64, extra: [Int] = []) -> [Int] {
-        var rng = SeededGenerator(seed: seed)
-        var chosen = extra.filter { $0 < size }
-        while chosen.count < min(size, count + extra.count) {
-            let i = rng.nextInt(below: size)
-            if !chosen.contains(i) { chosen.append(i) }
-        }
-        return chosen
+        TestSupport.distinctIndices(count, below: size, seed: seed, extra: extra)
     }
 
     func checkGradients(_ config: ModelConfig, steps: Int, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -33,12 +33,7 @@ final class KNOGradientCheckTests: XCTestCase {
             let gradient = grads[name]!
             let scale = Double(gradient.map(abs).max()!)
             XCTAssertGreaterThan(scale, 0, "\(name): all-zero gradient", file: file, line: line)
-            var rng = SeededGenerator(seed: 200 + UInt64(index))
-            var chosen: [Int] = []
-            while chosen.count < min(gradient.count, 12) {
-                let i = rng.nextInt(below: gradient.count)
-                if !chosen.contains(i) { chosen.append(i) }
-            }
+            let chosen = TestSupport.distinctIndices(12, below: gradient.count, seed: 200 + UInt64(index))
             for i in chosen {
                 var plus = reference, minus = reference
                 plus.parameters[name]![i] += eps

@@ -86,13 +86,7 @@ final class M2MGradientCheckTests: XCTestCase {
 
     /// `count` distinct seeded coordinates of a tensor of `size` floats.
     func sample(_ size: Int, count: Int, seed: UInt64) -> [Int] {
-        var rng = SeededGenerator(seed: seed)
-        var chosen: [Int] = []
-        while chosen.count < min(size, count) {
-            let i = rng.nextInt(below: size)
-            if !chosen.contains(i) { chosen.append(i) }
-        }
-        return chosen
+        TestSupport.distinctIndices(count, below: size, seed: seed)
     }
 
     /// Checks loss terms, routing tables and gradients; returns the reference's base loss

@@ -31,6 +31,18 @@ enum TestSupport {
 
     static func tinyConfig() throws -> ModelConfig { try ModelConfig.load(tinyConfigPath) }
 
+    /// Coordinates to check in a tensor of `size` floats: `extra` (those below `size`), then
+    /// distinct seeded ones up to `count` more.
+    static func distinctIndices(_ count: Int, below size: Int, seed: UInt64, extra: [Int] = []) -> [Int] {
+        var rng = SeededGenerator(seed: seed)
+        var chosen = extra.filter { $0 < size }
+        while chosen.count < min(size, count + extra.count) {
+            let i = rng.nextInt(below: size)
+            if !chosen.contains(i) { chosen.append(i) }
+        }
+        return chosen
+    }
+
     /// An edit of a config's JSON: the top-level object and one model section of it.
     typealias ConfigEdit = (inout [String: Any], inout [String: Any]) -> Void
 

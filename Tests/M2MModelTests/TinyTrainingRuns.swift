@@ -28,7 +28,13 @@ extension TinyTrainingRuns {
         try resumed.resume(from: folder + "/resumed/last.safetensors")
         XCTAssertEqual(resumed.epoch, epochs / 2)
         try resumed.run(epochs: epochs)
+        return try assertRunsMatchRunA(epochs: epochs)
+    }
 
+    /// Runs "b", "one", "three" and "resumed" ended with run a's final checkpoint and metrics
+    /// (wall time removed); returns run a's metrics lines.
+    @discardableResult
+    func assertRunsMatchRunA(epochs: Int) throws -> [String] {
         let expected = try bytes("a/last.safetensors")
         let expectedMetrics = try metricsWithoutSeconds("a")
         XCTAssertEqual(expectedMetrics.count, epochs)
