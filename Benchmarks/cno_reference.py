@@ -31,7 +31,7 @@ import sys
 
 import numpy as np
 
-from reference_common import read_safetensors, rel_l2, time_steps
+from reference_common import read_safetensors, rel_l2, rollout, time_steps
 import torch
 import torch.nn as nn
 
@@ -227,17 +227,6 @@ def build(c, k, t_in, w, dtype):
     missing = {n for n in w if not n.startswith("adam.")} - used
     assert not missing, f"weights not loaded: {sorted(missing)}"
     return model
-
-
-def rollout(model, x, steps, scale_in, scale_out, dtype):
-    xx = torch.tensor(x / scale_in, dtype=dtype).permute(0, 3, 1, 2)
-    preds = []
-    with torch.no_grad():
-        for _ in range(steps):
-            p = model(xx)
-            preds.append(p)
-            xx = torch.cat((xx[:, 1:], p), dim=1)
-    return (torch.cat(preds, dim=1) * scale_out).permute(0, 2, 3, 1).double().numpy()
 
 
 def bench(c, k, t_in, steps, warmup):

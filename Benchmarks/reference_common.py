@@ -28,6 +28,21 @@ def rel_l2(a, b):
     return float(np.linalg.norm((a - b).ravel()) / np.linalg.norm(b.ravel()))
 
 
+def rollout(model, x, steps, scale_in, scale_out, dtype):
+    """The autoregressive loop on x[N, H, W, t_in] (prediction appended as the newest frame),
+    with m2mc's data scaling (inputs divided by the input scale, predictions multiplied by
+    the target scale). `model` maps [N, t_in, H, W] to the next frame [N, 1, H, W]."""
+    import torch
+    xx = torch.tensor(x / scale_in, dtype=dtype).permute(0, 3, 1, 2)
+    preds = []
+    with torch.no_grad():
+        for _ in range(steps):
+            p = model(xx)
+            preds.append(p)
+            xx = torch.cat((xx[:, 1:], p), dim=1)
+    return (torch.cat(preds, dim=1) * scale_out).permute(0, 2, 3, 1).double().numpy()
+
+
 def time_steps(infer, train, steps, warmup):
     """{"infer_ms_median", "train_ms_median"}: each function run `warmup` times, then timed
     `steps` times one by one."""

@@ -50,7 +50,7 @@ import warnings
 
 import numpy as np
 
-from reference_common import read_safetensors, rel_l2, time_steps
+from reference_common import read_safetensors, rel_l2, rollout, time_steps
 import torch
 import torch.nn.functional as F
 
@@ -200,20 +200,6 @@ def build(u, t_in, grid, w, dtype):
         conv(model.projection.fcs[0], "projection.hidden.weight", "projection.hidden.bias")
         conv(model.projection.fcs[1], "projection.out.weight", "projection.out.bias")
     return model
-
-
-def rollout(model, x, steps, scale_in, scale_out, dtype):
-    """The autoregressive loop on x[N, H, W, t_in] (prediction appended as the newest frame),
-    with m2mc's data scaling (inputs divided by the input scale, predictions multiplied by
-    the target scale)."""
-    xx = torch.tensor(x / scale_in, dtype=dtype).permute(0, 3, 1, 2)
-    preds = []
-    with torch.no_grad():
-        for _ in range(steps):
-            p = model(xx)
-            preds.append(p)
-            xx = torch.cat((xx[:, 1:], p), dim=1)
-    return (torch.cat(preds, dim=1) * scale_out).permute(0, 2, 3, 1).double().numpy()
 
 
 def bench(config, u, t_in, steps, warmup):

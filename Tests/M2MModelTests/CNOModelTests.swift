@@ -143,11 +143,7 @@ final class CNOModelTests: XCTestCase, TinyTrainingRuns {
         let d = CNOConfig()
         XCTAssertEqual([d.nLayers, d.nRes, d.nResNeck, d.channelMultiplier, d.latentDim, d.kernel], [3, 4, 4, 16, 64, 3])
         XCTAssertFalse(d.periodicPadding)
-        for name in ["tiny-cno", "cno-ns64", "cno-mscale64"] {
-            let config = try ModelConfig.load(TestSupport.repoRoot.appendingPathComponent("configs/\(name).json").path)
-            XCTAssertEqual(config.kind, .cno)
-            XCTAssertEqual(try ModelConfig.parse(config.canonicalJSON(), source: name), config, name)
-        }
+        try TestSupport.assertCanonicalRoundTrip(["tiny-cno", "cno-ns64", "cno-mscale64"], kind: .cno)
     }
 
     // MARK: (d) No heap allocation in steady state

@@ -154,11 +154,7 @@ final class KNOModelTests: XCTestCase, TinyTrainingRuns {
         XCTAssertEqual([d.opSize, d.modes[0], d.modes[1], d.decompose], [32, 16, 16, 8])
         XCTAssertTrue(d.linearType)
         XCTAssertEqual(d.reconstructionWeight, 0.5 / 5)
-        for name in ["tiny-kno", "kno-ns64", "kno-mscale64"] {
-            let config = try ModelConfig.load(TestSupport.repoRoot.appendingPathComponent("configs/\(name).json").path)
-            XCTAssertEqual(config.kind, .kno)
-            XCTAssertEqual(try ModelConfig.parse(config.canonicalJSON(), source: name), config, name)
-        }
+        try TestSupport.assertCanonicalRoundTrip(["tiny-kno", "kno-ns64", "kno-mscale64"], kind: .kno)
     }
 
     // MARK: (d) No heap allocation in steady state

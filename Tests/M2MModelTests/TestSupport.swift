@@ -43,6 +43,17 @@ enum TestSupport {
         return chosen
     }
 
+    /// Each `configs/NAME.json` is a `kind` model whose canonical JSON (stored in compiled
+    /// plans) parses back to the same config.
+    static func assertCanonicalRoundTrip(_ names: [String], kind: ModelConfig.Kind,
+                                         file: StaticString = #filePath, line: UInt = #line) throws {
+        for name in names {
+            let config = try ModelConfig.load(configPath(name))
+            XCTAssertEqual(config.kind, kind, name, file: file, line: line)
+            XCTAssertEqual(try ModelConfig.parse(config.canonicalJSON(), source: name), config, name, file: file, line: line)
+        }
+    }
+
     /// An edit of a config's JSON: the top-level object and one model section of it.
     typealias ConfigEdit = (inout [String: Any], inout [String: Any]) -> Void
 

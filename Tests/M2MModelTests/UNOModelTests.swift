@@ -168,11 +168,7 @@ final class UNOModelTests: XCTestCase, TinyTrainingRuns {
         XCTAssertEqual(d.skips, [4: 0, 3: 1])
         XCTAssertEqual(d.grids([64, 64]), [[64, 64], [64, 64], [32, 32], [32, 32], [32, 32], [64, 64]])
         XCTAssertEqual(d.inChannels, [16, 16, 32, 64, 48])
-        for name in ["tiny-uno", "uno-ns64", "uno-mscale64"] {
-            let config = try ModelConfig.load(TestSupport.repoRoot.appendingPathComponent("configs/\(name).json").path)
-            XCTAssertEqual(config.kind, .uno)
-            XCTAssertEqual(try ModelConfig.parse(config.canonicalJSON(), source: name), config, name)
-        }
+        try TestSupport.assertCanonicalRoundTrip(["tiny-uno", "uno-ns64", "uno-mscale64"], kind: .uno)
     }
 
     // MARK: (d) No heap allocation in steady state
