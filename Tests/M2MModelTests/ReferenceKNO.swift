@@ -78,12 +78,7 @@ struct ReferenceKNO {
             if kno.reconstructionWeight > 0 {
                 auxiliary += kno.reconstructionWeight * ReferenceFNO.relativeL2Loss(reconstruction, window, batch: batch)
             }
-            var next = [Double](repeating: 0, count: window.count)
-            for i in 0..<pixels {
-                for f in 0..<(t - 1) { next[i * t + f] = window[i * t + f + 1] }
-                next[i * t + t - 1] = prediction[i]
-            }
-            window = next
+            window = ReferenceFNO.slide(window, appending: prediction, frames: t)
         }
         return (data + auxiliary, data, auxiliary)
     }

@@ -385,12 +385,7 @@ struct ReferenceM2M {
             loss.kl += r.kl
             loss.routings.append(r.routing)
             loss.priors.append(r.prior)
-            var next = [Double](repeating: 0, count: window.count)
-            for i in 0..<pixels {
-                for f in 0..<(t - 1) { next[i * t + f] = window[i * t + f + 1] }
-                next[i * t + t - 1] = r.prediction[i]
-            }
-            window = next
+            window = ReferenceFNO.slide(window, appending: r.prediction, frames: t)
         }
         loss.total = loss.data + lambda * loss.router
         return loss

@@ -175,18 +175,8 @@ struct ReferenceUNO {
     /// The training loss: per rollout step the relative L2 loss against `y[B, H, W, steps]`,
     /// each prediction fed back as the newest frame.
     func trainingLoss(x: [Double], y: [Double], batch: Int, steps: Int) -> Double {
-        let t = config.inputChannels, pixels = batch * config.grid[0] * config.grid[1]
-        var window = x, total = 0.0
-        for step in 0..<steps {
-            let prediction = forward(window, batch: batch)
-            total += ReferenceFNO.relativeL2Loss(prediction, (0..<pixels).map { y[$0 * steps + step] }, batch: batch)
-            var next = [Double](repeating: 0, count: window.count)
-            for i in 0..<pixels {
-                for f in 0..<(t - 1) { next[i * t + f] = window[i * t + f + 1] }
-                next[i * t + t - 1] = prediction[i]
-            }
-            window = next
+        ReferenceFNO.rolloutLoss(x: x, y: y, batch: batch, steps: steps, frames: config.inputChannels) {
+            forward($0, batch: batch)
         }
-        return total
     }
 }

@@ -338,14 +338,34 @@ struct ReferenceFNO {
         for step in 0..<steps {
             let p = forward(window, batch: batch)
             for i in 0..<pixels { result[i * steps + step] = p[i] }
-            var next = [Double](repeating: 0, count: window.count)
-            for i in 0..<pixels {
-                for f in 0..<(t - 1) { next[i * t + f] = window[i * t + f + 1] }
-                next[i * t + t - 1] = p[i]
-            }
-            window = next
+            window = Self.slide(window, appending: p, frames: t)
         }
         return result
+    }
+
+    /// The next input window of an autoregressive rollout: `window [P, t]` without its oldest
+    /// frame, with `prediction [P]` as the newest.
+    static func slide(_ window: [Double], appending prediction: [Double], frames t: Int) -> [Double] {
+        var next = [Double](repeating: 0, count: window.count)
+        for i in 0..<prediction.count {
+            for f in 0..<(t - 1) { next[i * t + f] = window[i * t + f + 1] }
+            next[i * t + t - 1] = prediction[i]
+        }
+        return next
+    }
+
+    /// The training loss of a model whose step is `forward(window)`: per rollout step the
+    /// relative L2 loss against `y[B, H, W, steps]`, each prediction fed back as the newest frame.
+    static func rolloutLoss(x: [Double], y: [Double], batch: Int, steps: Int, frames t: Int,
+                            forward: ([Double]) -> [Double]) -> Double {
+        let pixels = x.count / t
+        var window = x, total = 0.0
+        for step in 0..<steps {
+            let prediction = forward(window)
+            total += relativeL2Loss(prediction, (0..<pixels).map { y[$0 * steps + step] }, batch: batch)
+            window = slide(window, appending: prediction, frames: t)
+        }
+        return total
     }
 
     /// Mean over the batch of ||pred - target|| / ||target|| (both `[B, P]`).
