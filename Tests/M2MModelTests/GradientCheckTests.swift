@@ -26,27 +26,10 @@ final class GradientCheckTests: XCTestCase {
         let store: PersistentStore
     }
 
-    /// forward x rollout, sum of relative L2 losses, gradients output as "g.<name>".
-    static func gradientGraph(_ config: ModelConfig, steps: Int) throws -> Graph {
-        let model = FNO2d(config: config)
-        var b = GraphBuilder(name: "gradcheck")
-        let params = model.declareParameters(&b)
-        let total = try Programs.rolloutLoss(&b, model: model, parameters: params, steps: steps).total
-        let names = model.parameterNames
-        let grads = try Autodiff.appendBackward(to: &b, loss: total, wrt: names.map { params[$0]! })
-        b.output(Programs.loss, total)
-        for (name, g) in zip(names, grads) { b.output("g." + name, g) }
-        return b.graph
-    }
-
     func makeProgram(_ config: ModelConfig, steps: Int, threads: Int = 2) throws -> GradientProgram {
-        let graph = try Self.gradientGraph(config, steps: steps)
-        let plan = try ProgramPlanner.plan(graph)
-        let store = try PersistentStore(layout: try PersistentLayout([graph]))
-        WeightInit.initialize({ name, values in store.pointer(name)!.update(from: values, count: values.count) },
-                              parameters: FNO2d(config: config).parameters, seed: config.seed)
-        let program = try ExecutableProgram(graph: graph, plan: plan, store: store, pool: ThreadPool(threads: threads),
-                                            rigor: .estimate, wisdomOnly: false)
+        let model = FNO2d(config: config)
+        let (program, store) = try RuntimeGradients.program(try RuntimeGradients.graph(model, steps: steps), model: model,
+                                                            threads: threads)
         return GradientProgram(config: config, steps: steps, program: program, store: store)
     }
 

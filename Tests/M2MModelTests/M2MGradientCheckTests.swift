@@ -97,12 +97,7 @@ final class M2MGradientCheckTests: XCTestCase {
         try config.validate(source: "test")
         let model = Models.make(config)
         let net = try XCTUnwrap(model as? M2MNet)
-        let graph = try Self.gradientGraph(config, steps: steps)
-        let store = try PersistentStore(layout: try PersistentLayout([graph]))
-        WeightInit.initialize({ name, values in store.pointer(name)!.update(from: values, count: values.count) },
-                              parameters: model.parameters, seed: config.seed)
-        let program = try ExecutableProgram(graph: graph, plan: try ProgramPlanner.plan(graph), store: store,
-                                            pool: ThreadPool(threads: 2), rigor: .estimate, wisdomOnly: false)
+        let (program, store) = try RuntimeGradients.program(try Self.gradientGraph(config, steps: steps), model: model)
         let (x, y) = Self.data(config, steps: steps, seed: seed)
         try XCTUnwrap(program.buffer(Programs.input)).update(from: x, count: x.count)
         try XCTUnwrap(program.buffer(Programs.target)).update(from: y, count: y.count)
