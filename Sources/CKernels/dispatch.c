@@ -11,6 +11,8 @@
 #define M2M_DECLARE(suffix) \
     void m2m_gelu_##suffix(const float *, float *, long); \
     void m2m_gelu_grad_##suffix(const float *, const float *, float *, long); \
+    void m2m_gelu_and_grad_##suffix(const float *, const float *, float *, float *, long); \
+    void m2m_transposed_product_accumulate_##suffix(const float *, const float *, float *, long, long, long); \
     void m2m_add_##suffix(const float *, const float *, float *, long); \
     void m2m_accumulate_##suffix(float *, const float *, long); \
     void m2m_adam_##suffix(float *, const float *, float *, float *, long, float, float, float, float, \
@@ -125,6 +127,14 @@ void m2m_gelu(const float *x, float *y, long n) { M2M_DISPATCH(m2m_gelu, x, y, n
 
 void m2m_gelu_grad(const float *x, const float *dy, float *y, long n) {
     M2M_DISPATCH(m2m_gelu_grad, x, dy, y, n);
+}
+
+void m2m_gelu_and_grad(const float *x, const float *dy, float *h, float *dx, long n) {
+    M2M_DISPATCH(m2m_gelu_and_grad, x, dy, h, dx, n);
+}
+
+void m2m_transposed_product_accumulate(const float *x, const float *dy, float *out, long rows, long k, long n) {
+    M2M_DISPATCH(m2m_transposed_product_accumulate, x, dy, out, rows, k, n);
 }
 
 void m2m_add(const float *a, const float *b, float *y, long n) { M2M_DISPATCH(m2m_add, a, b, y, n); }

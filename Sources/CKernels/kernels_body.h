@@ -38,16 +38,24 @@ static inline __attribute__((always_inline)) float M2M_NAME(exp)(float x) {
     return p * scale;
 }
 
-static inline __attribute__((always_inline)) float M2M_NAME(gelu1)(float x) {
+/* The exp term of gelu and its derivative, e = exp(-2u): one e (and one sigmoid 1 / (1 + e))
+ * serves both (m2m_gelu_and_grad). */
+static inline __attribute__((always_inline)) float M2M_NAME(gelu_exp)(float x) {
     float u = m2m_gelu_scale * (x + m2m_gelu_cubic * x * x * x);
-    return x / (1.0f + M2M_NAME(exp)(-2.0f * u));
+    return M2M_NAME(exp)(-2.0f * u);
+}
+
+/* d gelu / dx from s = 1 / (1 + gelu_exp(x)) = sigmoid(2u): s + 2 x s (1 - s) u'(x). */
+static inline __attribute__((always_inline)) float M2M_NAME(gelu_derivative_from_sigmoid)(float x, float s) {
+    return s + 2.0f * x * s * (1.0f - s) * m2m_gelu_scale * (1.0f + 3.0f * m2m_gelu_cubic * (x * x));
+}
+
+static inline __attribute__((always_inline)) float M2M_NAME(gelu1)(float x) {
+    return x * (1.0f / (1.0f + M2M_NAME(gelu_exp)(x)));
 }
 
 static inline __attribute__((always_inline)) float M2M_NAME(gelu_derivative1)(float x) {
-    float x2 = x * x;
-    float u = m2m_gelu_scale * (x + m2m_gelu_cubic * x2 * x);
-    float s = 1.0f / (1.0f + M2M_NAME(exp)(-2.0f * u));
-    return s + 2.0f * x * s * (1.0f - s) * m2m_gelu_scale * (1.0f + 3.0f * m2m_gelu_cubic * x2);
+    return M2M_NAME(gelu_derivative_from_sigmoid)(x, 1.0f / (1.0f + M2M_NAME(gelu_exp)(x)));
 }
 
 /* Outputs may alias inputs exactly (in place: y == x), never partially, so the loops
@@ -68,6 +76,15 @@ M2M_TARGET void M2M_NAME(m2m_gelu)(const float *x, float *y, long n) {
 M2M_TARGET void M2M_NAME(m2m_gelu_grad)(const float *x, const float *dy, float *y, long n) {
     M2M_INTERLEAVED
     for (long i = 0; i < n; i++) y[i] = dy[i] * M2M_NAME(gelu_derivative1)(x[i]);
+}
+
+M2M_TARGET void M2M_NAME(m2m_gelu_and_grad)(const float *x, const float *dy, float *h, float *dx, long n) {
+    M2M_INTERLEAVED
+    for (long i = 0; i < n; i++) {
+        float s = 1.0f / (1.0f + M2M_NAME(gelu_exp)(x[i]));
+        h[i] = x[i] * s;
+        dx[i] = dy[i] * M2M_NAME(gelu_derivative_from_sigmoid)(x[i], s);
+    }
 }
 
 M2M_TARGET void M2M_NAME(m2m_add)(const float *a, const float *b, float *y, long n) {
@@ -115,5 +132,51 @@ M2M_TARGET void M2M_NAME(m2m_outer)(const float *a, const float *b, float *y, lo
         float *row = y + r * n;
         M2M_ELEMENTWISE
         for (long c = 0; c < n; c++) row[c] = s * b[c];
+    }
+}
+
+/* out[i * n + j] += sum over r of x[r * k + i] * dy[r * n + j]: each product rounded, then
+ * added to the running sum in row order (r = 0, 1, ...), whatever the blocking below. Blocks
+ * of 4 x 16 outputs stay in 8 vector registers while a chunk of rows (kept in L1 across the
+ * blocks) streams past; the edges take the plain loop, in the same order per element. */
+typedef float M2M_NAME(v8) __attribute__((vector_size(32), aligned(4)));
+
+M2M_TARGET void M2M_NAME(m2m_transposed_product_accumulate)(const float *x, const float *dy, float *out,
+                                                            long rows, long k, long n) {
+    typedef M2M_NAME(v8) v8;
+    const long chunk = 32, k4 = k - k % 4, n16 = n - n % 16;
+    for (long first = 0; first < rows; first += chunk) {
+        const long last = first + chunk < rows ? first + chunk : rows;
+        for (long i = 0; i < k4; i += 4) {
+            for (long j = 0; j < n16; j += 16) {
+                float *o = out + i * n + j;
+                v8 a00 = *(const v8 *)(o), a01 = *(const v8 *)(o + 8);
+                v8 a10 = *(const v8 *)(o + n), a11 = *(const v8 *)(o + n + 8);
+                v8 a20 = *(const v8 *)(o + 2 * n), a21 = *(const v8 *)(o + 2 * n + 8);
+                v8 a30 = *(const v8 *)(o + 3 * n), a31 = *(const v8 *)(o + 3 * n + 8);
+                for (long r = first; r < last; r++) {
+                    const v8 d0 = *(const v8 *)(dy + r * n + j), d1 = *(const v8 *)(dy + r * n + j + 8);
+                    const float *xr = x + r * k + i;
+                    const float x0 = xr[0], x1 = xr[1], x2 = xr[2], x3 = xr[3];
+                    const v8 s0 = {x0, x0, x0, x0, x0, x0, x0, x0}, s1 = {x1, x1, x1, x1, x1, x1, x1, x1};
+                    const v8 s2 = {x2, x2, x2, x2, x2, x2, x2, x2}, s3 = {x3, x3, x3, x3, x3, x3, x3, x3};
+                    a00 = a00 + s0 * d0; a01 = a01 + s0 * d1;
+                    a10 = a10 + s1 * d0; a11 = a11 + s1 * d1;
+                    a20 = a20 + s2 * d0; a21 = a21 + s2 * d1;
+                    a30 = a30 + s3 * d0; a31 = a31 + s3 * d1;
+                }
+                *(v8 *)(o) = a00; *(v8 *)(o + 8) = a01;
+                *(v8 *)(o + n) = a10; *(v8 *)(o + n + 8) = a11;
+                *(v8 *)(o + 2 * n) = a20; *(v8 *)(o + 2 * n + 8) = a21;
+                *(v8 *)(o + 3 * n) = a30; *(v8 *)(o + 3 * n + 8) = a31;
+            }
+        }
+        for (long i = 0; i < k; i++) {
+            for (long j = i < k4 ? n16 : 0; j < n; j++) {
+                float a = out[i * n + j];
+                for (long r = first; r < last; r++) a = a + x[r * k + i] * dy[r * n + j];
+                out[i * n + j] = a;
+            }
+        }
     }
 }

@@ -54,19 +54,18 @@ enum FastMath {
     static let geluCubic: Float = 0.044715
 
     /// GELU, tanh form, written as x * sigmoid(2u) with u = sqrt(2/pi) (x + 0.044715 x^3)
-    /// (since (1 + tanh u) / 2 = sigmoid(2u)): one exp and one division, no cancellation near 0.
+    /// (since (1 + tanh u) / 2 = sigmoid(2u)): one exp and one division (the sigmoid, which the derivative shares), no cancellation near 0.
     @inline(__always)
     static func gelu(_ x: Float) -> Float {
         let u = geluScale * (x + geluCubic * x * x * x)
-        return x / (1 + exp(-2 * u))
+        return x * (1 / (1 + exp(-2 * u)))
     }
 
     /// d gelu / dx of the tanh form: s + 2 x s (1 - s) u'(x), s = sigmoid(2u).
     @inline(__always)
     static func geluDerivative(_ x: Float) -> Float {
-        let x2 = x * x
-        let u = geluScale * (x + geluCubic * x2 * x)
+        let u = geluScale * (x + geluCubic * x * x * x)   // as gelu: one exp serves both (m2m_gelu_and_grad)
         let s = 1 / (1 + exp(-2 * u))
-        return s + 2 * x * s * (1 - s) * geluScale * (1 + 3 * geluCubic * x2)
+        return s + 2 * x * s * (1 - s) * geluScale * (1 + 3 * geluCubic * (x * x))
     }
 }

@@ -98,15 +98,17 @@ final class LinearGradInputKernel: KernelDeclaration {
     }
 }
 
-/// Sums per-tile partials `partial[t][e]` over t in tile order, parallel over elements;
-/// zero when no tile is valid (an expert that received no patch).
+/// Sums per-tile partials `partial[t * stride + e]` (stride: `elements` unless given) over t
+/// in tile order, parallel over elements; zero when no tile is valid (an expert that
+/// received no patch).
 func reducePartials(_ partial: UnsafeMutablePointer<Float>, tiles: Int, elements: Int,
-                    into out: UnsafeMutablePointer<Float>, chunk: Int) {
+                    into out: UnsafeMutablePointer<Float>, chunk: Int, stride: Int? = nil) {
     let start = chunk * elementwiseChunk, end = min(elements, start + elementwiseChunk)
+    let stride = stride ?? elements
     guard start < end else { return }
     guard tiles > 0 else { (out + start).update(repeating: 0, count: end - start); return }
     (out + start).update(from: partial + start, count: end - start)
-    for t in 1..<tiles { m2m_accumulate(out + start, partial + t * elements + start, end - start) }
+    for t in 1..<tiles { m2m_accumulate(out + start, partial + t * stride + start, end - start) }
 }
 
 /// `dw = x^T dy`: per-sample partial products, then a fixed-order sum over samples.
@@ -137,10 +139,9 @@ final class LinearGradWeightKernel: KernelDeclaration {
             if n == 1 {         // x^T dy with one column: OpenBLAS's sgemv, ~4x its sgemm here
                 cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(k), 1, x + tile * rows * k, Int32(k),
                             dy + tile * rows, 1, 0, partial + tile * k, 1)
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(n), Int32(rows),
-                            1, x + tile * rows * k, Int32(k), dy + tile * rows * n, Int32(n), 0,
-                            partial + tile * k * n, Int32(n))
+            } else {            // OpenBLAS's sgemm takes 1.5-2x as long for x^T dy (Benchmarks README)
+                (partial + tile * k * n).update(repeating: 0, count: k * n)
+                m2m_transposed_product_accumulate(x + tile * rows * k, dy + tile * rows * n, partial + tile * k * n, rows, k, n)
             }
         } else {
             reducePartials(partial, tiles: validTiles, elements: k * n, into: dw, chunk: tile)
@@ -173,48 +174,6 @@ final class SumRowsKernel: KernelDeclaration {
             m2m_sum_rows(dy + tile * rows * n, partial + tile * n, max(rows, 1), n)
         } else {
             reducePartials(partial, tiles: validTiles, elements: n, into: out, chunk: tile)
-        }
-    }
-}
-
-/// `gelu(x w1 + b1) w2 + b2` per row tile, in blocks of rows whose hidden activations
-/// live only in this tile's workspace (they never reach main memory).
-final class MLPKernel: KernelDeclaration {
-    let x, w1, b1, w2, b2, y, hidden: UnsafeMutablePointer<Float>
-    let rows, k, width, n, blockRows: Int
-    let tiles: ValidCount
-    init(_ bind: KernelBinding) {
-        (x, w1, b1, w2, b2) = (bind.input(0), bind.input(1), bind.input(2), bind.input(3), bind.input(4))
-        (y, hidden) = (bind.output, bind.scratch)
-        let t = bind.type(ofInput: 0)
-        k = t.shape.last!; width = bind.type(ofInput: 1).shape[1]; n = bind.type(ofInput: 3).shape[1]
-        tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / k / tiles.capacity
-        blockRows = Self.blockRows(rows: rows, hidden: width)
-    }
-    /// Rows per block: about 128 KiB of hidden activations, which stay in the core's L2
-    /// cache between the two products.
-    static func blockRows(rows: Int, hidden: Int) -> Int { max(1, min(rows, (1 << 15) / hidden)) }
-    /// One block of hidden activations per row tile.
-    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
-        let t = graph.values[node.inputs[0]].type, hidden = graph.values[node.inputs[1]].type.shape[1]
-        let rows = t.elementCount / t.shape.last! / KernelShape.rowTiles(t)
-        return KernelShape.rowTiles(t) * blockRows(rows: rows, hidden: hidden) * hidden * 4
-    }
-    var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { tiles.value }
-    func run(phase: Int, tile: Int) {
-        let h = hidden + tile * blockRows * width
-        var first = 0
-        while first < rows {
-            let count = min(blockRows, rows - first)
-            let row = tile * rows + first
-            m2m_broadcast_rows(b1, h, count, width)
-            rowMajorProduct(rows: count, k: k, n: width, x + row * k, w1, h)
-            m2m_gelu(h, h, count * width)
-            let yb = y + row * n
-            m2m_broadcast_rows(b2, yb, count, n)
-            rowMajorProduct(rows: count, k: width, n: n, h, w2, yb)
-            first += count
         }
     }
 }

@@ -46,7 +46,7 @@ enum SpectralRequirements {
              .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
              .padChannels, .concatChannels, .spectralMix, .bandEnergies, .spectralCentroid, .extractPatches,
              .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
-             .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad, .spectralMixGradInput,
+             .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .mlpGrad, .sliceFlat, .geluGrad, .spectralMixGradInput,
              .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad,
              .gatherGatesGrad, .combineGradGates, .combineGradExpert, .relativeL2LossGrad, .adam, .resample,
              .resampleGrad:

@@ -67,6 +67,18 @@ public enum GradientRules {
                         needs[1] ? try b(.linearGradWeight, x, dy) : nil,
                         needs[2] ? try b(.sumRows, dy) : nil]
             }
+        case .mlp:
+            // One mlp_grad for all five gradients (it recomputes the pre-activations), then
+            // each needed part of its packed result, which lists them in input order.
+            return { b, node, dy, needs in
+                let packed = try b(.mlpGrad, dy, node.inputs[0], node.inputs[1], node.inputs[2], node.inputs[3])
+                var start = 0
+                return try node.inputs.enumerated().map { i, input in
+                    let shape = b.type(of: input).shape
+                    defer { start += shape.reduce(1, *) }
+                    return needs[i] ? try b(.sliceFlat(start: start, shape: shape), packed) : nil
+                }
+            }
         case .gelu:
             return { b, node, dy, _ in [try b(.geluGrad, node.inputs[0], dy)] }
         case .leakyRelu(let slope):
@@ -186,8 +198,8 @@ public enum GradientRules {
             return { b, node, dy, _ in [try b(.relativeL2LossGrad, node.inputs[0], node.inputs[1], dy), nil] }
         case .fill, .reduceMax, .stopGradient, .spectralCentroid, .route:
             return { _, node, _, _ in node.inputs.map { _ in nil } }   // constants: never asked (kind .constant)
-        case .linearGelu, .mlp, .linearAdd, .linearAddGelu, .linearGradInput, .linearGradInputGelu,
-             .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad,
+        case .linearGelu, .linearAdd, .linearAddGelu, .linearGradInput, .linearGradInputGelu,
+             .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .mlpGrad, .sliceFlat, .geluGrad,
              .leakyReluGrad, .conv2dGradInput, .conv2dGradWeight, .rfft2Grad, .irfft2Grad, .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad,
              .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates,
              .combineGradExpert, .relativeL2LossGrad, .adam, .resampleGrad:

@@ -31,7 +31,7 @@ extension Graph {
                  .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,
                  .padChannels, .concatChannels, .rfft2, .irfft2, .spectralMix, .bandEnergies, .spectralCentroid,
                  .extractPatches, .mergePatches, .route, .gatherGates, .combine, .relativeL2Loss, .linearGradInput,
-                 .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad, .rfft2Grad, .irfft2Grad,
+                 .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .mlpGrad, .sliceFlat, .geluGrad, .rfft2Grad, .irfft2Grad,
                  .spectralMixGradInput, .spectralMixGradWeight, .bandEnergiesGrad, .extractPatchesGrad,
                  .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad, .combineGradGates, .relativeL2LossGrad, .adam,
                  .resample, .resampleGrad:

@@ -42,6 +42,11 @@ extension Graph {
             let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
             let hidden = Double(t[1].shape[1])
             total += 2 * rows * k * hidden + 2 * rows * hidden * Double(t[3].shape[1])
+        case .mlpGrad:
+            // The recomputed z = x w1 + b1, then dz, dw2, dw1 and dx: five products.
+            let k = Double(t[1].shape.last!), rows = Double(t[1].elementCount) / k
+            let (hidden, n) = (Double(t[2].shape[1]), Double(t[4].shape[1]))
+            total += 2 * rows * hidden * (3 * k + 2 * n)
         case .linearGradWeight:
             let k = Double(t[0].shape.last!), rows = Double(t[0].elementCount) / k
             total += 2 * rows * k * Double(t[1].shape.last!)
@@ -77,7 +82,7 @@ extension Graph {
             total += 2 * Self.patchDFTFLOPs(t[0].shape)
         case .gelu, .leakyRelu, .leakyReluGrad, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum, .reduceMax, .broadcast,
              .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels, .padChannels, .concatChannels,
-             .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .sumRows,
+             .extractPatches, .mergePatches, .route, .dispatch, .gatherGates, .combine, .relativeL2Loss, .sumRows, .sliceFlat,
              .geluGrad, .extractPatchesGrad, .mergePatchesGrad, .dispatchGrad, .gatherGatesGrad,
              .combineGradGates, .combineGradExpert, .relativeL2LossGrad:
             break   // elementwise, copies and reductions are not counted

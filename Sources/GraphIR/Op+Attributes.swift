@@ -28,7 +28,7 @@ extension Op {
         switch self {
         case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .add, .sub, .mul, .div, .exp, .log, .sqrt, .tanh, .stopGradient,
              .appendCoordinates, .concatChannels, .spectralMix, .spectralCentroid, .relativeL2Loss,
-             .linearGradInput, .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .geluGrad,
+             .linearGradInput, .linearGradInputGelu, .linearGradInputAdd, .linearGradInputAddGelu, .linearGradWeight, .sumRows, .mlpGrad, .geluGrad,
              .spectralMixGradInput, .spectralMixGradWeight, .relativeL2LossGrad:
             return []
         case .affine(let scale, let shift): return [("scale", .double(scale)), ("shift", .double(shift))]
@@ -38,6 +38,7 @@ extension Op {
         case .reduceSum(let axis), .reduceMax(let axis): return [("axis", .int(axis))]
         case .broadcast(let axis, let size): return [("axis", .int(axis)), ("size", .int(size))]
         case .reshape(let shape): return [("shape", .ints(shape))]
+        case .sliceFlat(let start, let shape): return [("start", .int(start)), ("shape", .ints(shape))]
         case .sliceChannels(let s, let c): return [("start", .int(s)), ("count", .int(c))]
         case .padChannels(let s, let t): return [("start", .int(s)), ("total", .int(t))]
         case .rfft2(let m1, let m2), .irfft2Grad(let m1, let m2):
@@ -151,6 +152,8 @@ extension Op {
         case .linear_grad_input_add_gelu: self = .linearGradInputAddGelu
         case .linear_grad_weight: self = .linearGradWeight
         case .sum_rows: self = .sumRows
+        case .mlp_grad: self = .mlpGrad
+        case .slice_flat: self = .sliceFlat(start: try int("start"), shape: try ints("shape"))
         case .gelu_grad: self = .geluGrad
         case .leaky_relu_grad: self = .leakyReluGrad(slope: try double("slope"))
         case .conv2d_grad_input: self = .conv2dGradInput(kernel: try int("kernel"), periodic: try bool("periodic"))

@@ -47,7 +47,7 @@ extension Op {
              .rfft2, .irfft2, .spectral_mix, .band_energies, .spectral_centroid, .extract_patches, .merge_patches,
              .route, .dispatch, .gather_gates, .combine, .relative_l2_loss, .linear_grad_input,
              .linear_grad_input_gelu, .linear_grad_input_add, .linear_grad_input_add_gelu, .linear_grad_weight,
-             .sum_rows, .rfft2_grad, .irfft2_grad,
+             .sum_rows, .mlp_grad, .slice_flat, .rfft2_grad, .irfft2_grad,
              .spectral_mix_grad_input, .spectral_mix_grad_weight, .band_energies_grad, .extract_patches_grad,
              .merge_patches_grad, .dispatch_grad, .gather_gates_grad, .combine_grad_gates, .combine_grad_expert,
              .relative_l2_loss_grad, .adam, .resample, .resample_grad:
@@ -84,7 +84,7 @@ extension Op {
         case .dispatch, .combineGradExpert: return .introduce
         case .reduceSum, .reduceMax, .broadcast, .reshape, .fill, .bandEnergies, .spectralCentroid, .extractPatches,
              .mergePatches, .route, .gatherGates, .relativeL2Loss, .bandEnergiesGrad, .extractPatchesGrad,
-             .mergePatchesGrad, .gatherGatesGrad, .relativeL2LossGrad, .adam:
+             .mergePatchesGrad, .gatherGatesGrad, .relativeL2LossGrad, .adam, .mlpGrad, .sliceFlat:
             return .none
         }
     }
@@ -329,6 +329,28 @@ extension Op {
         case .sumRows:
             try require(t[0].dtype == .f32 && t[0].rank >= 1, "dy must be f32")
             return TensorType(.f32, [t[0].shape.last!])
+        case .mlpGrad:
+            try f32("all inputs must be f32")
+            try require(t[0].rank >= 1 && t[1].rank >= 1 && t[2].rank == 2 && t[3].rank == 1 && t[4].rank == 2,
+                        "want dy[...,N], x[...,K], w1[K,H], b1[H], w2[H,N]")
+            try require(t[0].shape.dropLast() == t[1].shape.dropLast(), "dy and x must have the same rows")
+            try require(t[1].shape.last == t[2].shape[0] && t[3].shape[0] == t[2].shape[1], "x, w1, b1 disagree")
+            try require(t[4].shape[0] == t[2].shape[1] && t[0].shape.last == t[4].shape[1], "w2, dy disagree with w1")
+            let n = t[4].shape[1]
+            guard let packed = [t[1], t[2], t[3], t[4], TensorType(.f32, [n])].map(\.checkedElementCount)
+                .reduce(Optional(0), { total, count in
+                    guard let total, let count else { return nil }
+                    let (sum, overflow) = total.addingReportingOverflow(count)
+                    return overflow ? nil : sum
+                }) else { throw fail("the packed gradient's size overflows") }
+            return TensorType(.f32, [packed])
+        case .sliceFlat(let start, let shape):
+            try require(t[0].dtype == .f32 && t[0].rank == 1, "x must be flat f32[P]")
+            try require(shape.allSatisfy { $0 >= 1 }, "shape \(shape) must be positive")
+            let count = TensorType(.f32, shape).checkedElementCount
+            try require(start >= 0 && count != nil && start <= t[0].shape[0] - count!,
+                        "elements \(start)..<\(start)+\(count ?? 0) out of range of \(t[0].shape[0])")
+            return TensorType(.f32, shape)
         case .geluGrad, .leakyReluGrad:
             try require(t[0] == t[1] && t[0].dtype == .f32, "x and dy must be the same f32 type")
             return t[0]

@@ -15,7 +15,9 @@ public enum Op: Sendable, Hashable {
     /// (`Graph.fusingForInference`). Inference only: it keeps no pre-activation for a backward pass.
     case linearGelu
     /// `gelu(x w1 + b1) w2 + b2` per block of rows, the hidden activations kept in a
-    /// small workspace: the fusion of a `linear_gelu` whose only reader is a `linear`.
+    /// small workspace: the fusion of a `linear_gelu` whose only reader is a `linear`, and
+    /// the FNO's projection as its builder emits it (differentiable: its gradient, `mlp_grad`,
+    /// recomputes the pre-activations block by block instead of keeping them).
     case mlp
     /// `(x w + b) + r`: a `linear` whose only reader is an `add` (the FNO's residual sum of
     /// the spectral and pointwise paths), the sum taken while the output rows are in cache.
@@ -136,6 +138,16 @@ public enum Op: Sendable, Hashable {
     case linearGradWeight
     /// `dy[..., N] -> [N]`: column sums in a fixed order (bias gradient).
     case sumRows
+    /// `dy[..., N], x[..., K], w1[K, H], b1[H], w2[H, N] -> f32[R K + K H + H + H N + N]` (R rows):
+    /// the gradients of `mlp`'s five inputs, in input order and each in its own layout, packed
+    /// into one flat result (a node has one result; `slice_flat` takes them apart). One pass over
+    /// blocks of rows recomputes `z = x w1 + b1` in cache as the forward pass computed it, then
+    /// `dz = (dy w2^T) * gelu'(z)`, `dx = dz w1^T`, and per-sample partials of `x^T dz`,
+    /// `gelu(z)^T dy` and the column sums, summed over samples in a fixed order.
+    case mlpGrad
+    /// `x[P] -> [shape]`: elements `start ..< start + prod(shape)` of a flat tensor (a part of
+    /// `mlp_grad`'s packed result).
+    case sliceFlat(start: Int, shape: [Int])
     /// `x, dy -> dy * gelu'(x)`.
     case geluGrad
     /// `x, dy -> dy` where `x > 0`, else `slope * dy`.
@@ -222,7 +234,7 @@ public enum OpCode: String, CaseIterable, Sendable {
     case route, dispatch, gather_gates, combine
     case relative_l2_loss
     case linear_grad_input, linear_grad_input_gelu, linear_grad_input_add, linear_grad_input_add_gelu
-    case linear_grad_weight, sum_rows, gelu_grad, leaky_relu_grad, conv2d_grad_input, conv2d_grad_weight
+    case linear_grad_weight, sum_rows, mlp_grad, slice_flat, gelu_grad, leaky_relu_grad, conv2d_grad_input, conv2d_grad_weight
     case rfft2_grad, irfft2_grad, spectral_mix_grad_input, spectral_mix_grad_weight, band_energies_grad
     case resample_grad
     case extract_patches_grad, merge_patches_grad, dispatch_grad, gather_gates_grad
@@ -245,10 +257,11 @@ public enum OpCode: String, CaseIterable, Sendable {
         case .linear, .conv2d: return (.exactly(3), .differentiable)
         case .combine: return (.atLeast(3), .differentiable)
         case .linear_gelu: return (.exactly(3), .fused)
-        case .mlp: return (.exactly(5), .fused)
+        case .mlp: return (.exactly(5), .differentiable)
+        case .mlp_grad: return (.exactly(5), .backward)
         case .linear_grad_input_gelu, .linear_grad_input_add: return (.exactly(3), .fused)
         case .linear_add, .linear_add_gelu, .linear_grad_input_add_gelu: return (.exactly(4), .fused)
-        case .sum_rows, .rfft2_grad, .irfft2_grad, .extract_patches_grad, .merge_patches_grad, .resample_grad:
+        case .sum_rows, .slice_flat, .rfft2_grad, .irfft2_grad, .extract_patches_grad, .merge_patches_grad, .resample_grad:
             return (.exactly(1), .backward)
         case .linear_grad_input, .linear_grad_weight, .gelu_grad, .leaky_relu_grad, .conv2d_grad_input, .conv2d_grad_weight,
              .spectral_mix_grad_input, .spectral_mix_grad_weight,
@@ -312,6 +325,8 @@ extension Op {
         case .linearGradInputAddGelu: return .linear_grad_input_add_gelu
         case .linearGradWeight: return .linear_grad_weight
         case .sumRows: return .sum_rows
+        case .mlpGrad: return .mlp_grad
+        case .sliceFlat: return .slice_flat
         case .geluGrad: return .gelu_grad
         case .leakyReluGrad: return .leaky_relu_grad
         case .conv2dGradInput: return .conv2d_grad_input

@@ -39,6 +39,14 @@ public struct TensorType: Sendable, Hashable, CustomStringConvertible {
 
     public var rank: Int { shape.count }
     public var elementCount: Int { shape.reduce(1, *) }
+    /// `elementCount`, or nil when the product overflows `Int` (a hostile shape).
+    public var checkedElementCount: Int? {
+        shape.reduce(Optional(1)) { product, dim in
+            guard let product else { return nil }
+            let (p, overflow) = product.multipliedReportingOverflow(by: dim)
+            return overflow ? nil : p
+        }
+    }
     public var byteCount: Int { elementCount * dtype.byteSize }
     /// Real scalars it holds: a complex element counts as two (its float32 view).
     public var floatCount: Int { byteCount / 4 }

@@ -86,7 +86,12 @@ public struct FNO2d: OperatorModel {
             v = try b(.add, spectral, pointwise)
             if l < shape.layers - 1 { v = try b(.gelu, v) }
         }
-        let hidden = try b(.gelu, try b(.linear, v, p[pre + "projection.hidden.weight"]!, p[pre + "projection.hidden.bias"]!))
-        return try b(.linear, hidden, p[pre + "projection.out.weight"]!, p[pre + "projection.out.bias"]!)
+        let (w1, b1) = (p[pre + "projection.hidden.weight"]!, p[pre + "projection.hidden.bias"]!)
+        let (w2, b2) = (p[pre + "projection.out.weight"]!, p[pre + "projection.out.bias"]!)
+        // The projection as one `mlp`: its hidden activations (4x the width) never reach memory,
+        // in training too (`mlp_grad` recomputes them). An expert's bounded rows take the
+        // unfused ops, which `mlp_grad` does not handle.
+        if !b.type(of: v).isBounded { return try b(.mlp, v, w1, b1, w2, b2) }
+        return try b(.linear, try b(.gelu, try b(.linear, v, w1, b1)), w2, b2)
     }
 }

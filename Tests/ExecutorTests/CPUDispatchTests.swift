@@ -117,6 +117,47 @@ final class CPUDispatchTests: XCTestCase {
         }
     }
 
+    /// gelu and gelu' in one pass (mlp_grad): the bits of the two separate kernels, in place too.
+    func testGeluAndGradIsBitIdenticalToTheSeparateKernels() {
+        for n in Self.lengths {
+            let x = Self.inputs(n, seed: UInt64(150 + n)), dy = Self.inputs(n, seed: UInt64(250 + n))
+            let expected = x.map { SwiftFloat.gelu($0) } + zip(x, dy).map { $1 * SwiftFloat.geluDerivative($0) }
+            assertAllEqual(underEveryISA {
+                var h = [Float](repeating: .nan, count: n), dx = [Float](repeating: .nan, count: n)
+                m2m_gelu_and_grad(x, dy, &h, &dx, n)
+                return h + dx
+            }, expected, "gelu_and_grad n=\(n)")
+            assertAllEqual(underEveryISA {
+                var h = [Float](repeating: .nan, count: n), d = dy
+                d.withUnsafeMutableBufferPointer { m2m_gelu_and_grad(x, $0.baseAddress!, &h, $0.baseAddress!, n) }
+                return h + d
+            }, expected, "gelu_and_grad in place n=\(n)")
+        }
+    }
+
+    /// x^T dy accumulated into `out` in row order: every block shape (4 x 16 register blocks,
+    /// their edges, row chunks of 32 and a remainder) gives the bits of the plain Float loop.
+    func testTransposedProductAccumulatesInRowOrderUnderEveryISA() {
+        for (rows, k, n) in [(1, 1, 1), (7, 3, 5), (33, 4, 16), (100, 9, 37), (256, 32, 128), (70, 32, 1), (65, 8, 32)] {
+            let x = Self.inputs(rows * k, seed: UInt64(800 + rows)).map { max(-50, min(50, $0)) }
+            let dy = Self.inputs(rows * n, seed: UInt64(900 + n)).map { max(-50, min(50, $0)) }
+            let start = Self.inputs(k * n, seed: UInt64(1000 + k)).map { max(-50, min(50, $0)) }
+            var expected = start
+            for i in 0..<k {
+                for j in 0..<n {
+                    var a = start[i * n + j]
+                    for r in 0..<rows { a = a + x[r * k + i] * dy[r * n + j] }
+                    expected[i * n + j] = a
+                }
+            }
+            assertAllEqual(underEveryISA {
+                var out = start
+                m2m_transposed_product_accumulate(x, dy, &out, rows, k, n)
+                return out
+            }, expected, "transposed_product_accumulate \(rows)x\(k)x\(n)")
+        }
+    }
+
     func testAddAccumulateAndBroadcastAreExactFloatOperations() {
         for n in Self.lengths {
             let a = Self.inputs(n, seed: UInt64(300 + n)), b = Self.inputs(n, seed: UInt64(400 + n))
@@ -229,14 +270,14 @@ private enum SwiftFloat {
         return p * Float(bitPattern: exponent)
     }
     static let geluScale: Float = 0.7978845608, geluCubic: Float = 0.044715
-    static func gelu(_ x: Float) -> Float {
+    /// sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): shared by gelu and its derivative.
+    static func sigmoid(_ x: Float) -> Float {
         let u = geluScale * (x + geluCubic * x * x * x)
-        return x / (1 + exp(-2 * u))
+        return 1 / (1 + exp(-2 * u))
     }
+    static func gelu(_ x: Float) -> Float { x * sigmoid(x) }
     static func geluDerivative(_ x: Float) -> Float {
-        let x2 = x * x
-        let u = geluScale * (x + geluCubic * x2 * x)
-        let s = 1 / (1 + exp(-2 * u))
-        return s + 2 * x * s * (1 - s) * geluScale * (1 + 3 * geluCubic * x2)
+        let s = sigmoid(x)
+        return s + 2 * x * s * (1 - s) * geluScale * (1 + 3 * geluCubic * (x * x))
     }
 }

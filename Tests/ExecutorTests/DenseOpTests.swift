@@ -44,6 +44,26 @@ final class DenseOpTests: XCTestCase {
         }
     }
 
+    /// The mlp's packed gradient over several row blocks per tile, against the unfused rules in
+    /// Double; one and two output channels (the sgemv and the product paths), with widths that
+    /// fill the 4 x 16 blocks of the x^T dz kernel and leave edges.
+    func testMLPGrad() throws {
+        for (rows, k, hidden, out) in [([2, 8, 8], 3, 6, 2), ([7], 3, 6, 1), ([2, 3000], 8, 32, 1), ([3, 700], 9, 37, 3)] {
+            let count = rows.reduce(1, *)
+            let dy = Tensor(TensorType(.f32, rows + [out]), seed: 30), x = Tensor(TensorType(.f32, rows + [k]), seed: 31)
+            let w1 = Tensor(.f32(k, hidden), seed: 32), b1 = Tensor(.f32(hidden), seed: 33), w2 = Tensor(.f32(hidden, out), seed: 34)
+            let packed = try runOp(.mlpGrad, [dy, x, w1, b1, w2])
+            let expected = Reference.mlpGrad(dy.data, x.data, w1.data, b1.data, w2.data, rows: count, k: k, hidden: hidden, n: out)
+            XCTAssertEqual(packed.count, expected.count)
+            var start = 0   // each part on its own scale: dx, dw1, db1, dw2, db2
+            for (part, size) in zip(["dx", "dw1", "db1", "dw2", "db2"], [count * k, k * hidden, hidden, hidden * out, out]) {
+                assertClose(Array(packed[start..<start + size]), Array(expected[start..<start + size]),
+                            "mlp_grad \(part) \(rows) k=\(k) hidden=\(hidden) n=\(out)")
+                start += size
+            }
+        }
+    }
+
     func testLinearGradInput() throws {
         for rows in rowShapes {
             let count = rows.reduce(1, *)
@@ -72,6 +92,17 @@ final class DenseOpTests: XCTestCase {
             let x = Tensor(TensorType(.f32, rows + [k]), seed: 6), dy = Tensor(TensorType(.f32, rows + [n]), seed: 7)
             let dw = try runOp(.linearGradWeight, [x, dy])
             assertClose(dw, Reference.linearGradWeight(x.data, dy.data, rows: count, k: k, n: n), "dw \(rows)")
+        }
+    }
+
+    /// Widths that take the x^T dy kernel's 4 x 16 register blocks and its edges, over more rows
+    /// than one chunk.
+    func testLinearGradWeightBlocks() throws {
+        for (rows, k, n) in [([2, 40], 4, 16), ([3, 50], 9, 37), ([1, 70], 32, 32)] {
+            let count = rows.reduce(1, *)
+            let x = Tensor(TensorType(.f32, rows + [k]), seed: 40), dy = Tensor(TensorType(.f32, rows + [n]), seed: 41)
+            let dw = try runOp(.linearGradWeight, [x, dy])
+            assertClose(dw, Reference.linearGradWeight(x.data, dy.data, rows: count, k: k, n: n), "dw \(rows) k=\(k) n=\(n)")
         }
     }
 

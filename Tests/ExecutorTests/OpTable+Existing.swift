@@ -54,6 +54,16 @@ enum ExistingCases {
                 let hidden = Reference.linear($0[0], $0[1], $0[2], rows: rows, k: k, n: 6).map { Reference.gelu($0) }
                 return Reference.linear(hidden, $0[3], $0[4], rows: rows, k: 6, n: 1)
             },
+        ], gradients: [mlpGradient(out: 2), mlpGradient(out: 1)])
+        table[.mlp_grad] = OpCase(existingTests: ["DenseOpTests.testMLPGrad"], fixtures: try [2, 1].map { out in
+            try single("mlp_grad n=\(out)", .mlpGrad, [("dy", rowsOf(out), r), ("x", rowsOf(k), r), ("w1", .f32(k, 6), r),
+                                                      ("b1", .f32(6), r), ("w2", .f32(6, out), r)], seed: 908 + UInt64(out) * 5) {
+                Reference.mlpGrad($0[0], $0[1], $0[2], $0[3], $0[4], rows: rows, k: k, hidden: 6, n: out)
+            }
+        })
+        table[.slice_flat] = OpCase(fixtures: [
+            try single("slice_flat", .sliceFlat(start: 3, shape: [2, 4]), [("x", .f32(20), r)], seed: 919) { Array($0[0][3..<11]) },
+            try single("slice_flat whole", .sliceFlat(start: 0, shape: [5, 4]), [("x", .f32(20), r)], seed: 920) { $0[0] },
         ])
         table[.gelu] = OpCase(existingTests: ["ElementwiseOpTests.testGelu"], fixtures: [
             try single("gelu", .gelu, [("x", .f32(2, 3, 5), -6...6)], seed: 911) { $0[0].map { Reference.gelu($0) } },
@@ -217,6 +227,22 @@ enum ExistingCases {
                                         ("b", .f32(4), randomFloats(4, seed: 972))], wrt: ["x", "w", "b"],
                      body: { b, v in try b(.linear, v["x"]!, v["w"]!, v["b"]!) },
                      reference: { Reference.linear($0["x"]!, $0["w"]!, $0["b"]!, rows: 6, k: 3, n: 4) })
+    }
+
+    /// The mlp through its packed gradient (mlp_grad, then slice_flat for each input).
+    private static func mlpGradient(out: Int) -> GradientCase {
+        let inputs: [(String, TensorType, [Float])] = [
+            ("x", .f32(2, 3, 3), randomFloats(18, seed: 975)), ("w1", .f32(3, 6), randomFloats(18, seed: 976)),
+            ("b1", .f32(6), randomFloats(6, seed: 977)), ("w2", .f32(6, out), randomFloats(6 * out, seed: 978)),
+            ("b2", .f32(out), randomFloats(out, seed: 979)),
+        ]
+        let reference: ([String: [Double]]) -> [Double] = { v in
+            let hidden: [Double] = Reference.linear(v["x"]!, v["w1"]!, v["b1"]!, rows: 6, k: 3, n: 6).map { Reference.gelu($0) }
+            return Reference.linear(hidden, v["w2"]!, v["b2"]!, rows: 6, k: 6, n: out)
+        }
+        return GradientCase("mlp n=\(out)", inputs: inputs, wrt: ["x", "w1", "b1", "w2", "b2"],
+                            body: { b, v in try b(.mlp, v["x"]!, v["w1"]!, v["b1"]!, v["w2"]!, v["b2"]!) },
+                            reference: reference)
     }
 
     /// rfft2 read out through a fixed spectral_mix (mixing channels) and irfft2.

@@ -254,6 +254,20 @@ enum Reference {
         (0..<n).map { j in (0..<rows).reduce(0.0) { $0 + Double(dy[$1 * n + j]) } }
     }
 
+    /// `mlp_grad`: the gradients of `mlp(x, w1, b1, w2, b2)` for output gradient `dy`, packed in
+    /// input order (dx, dw1, db1, dw2, db2), from the unfused rules in Double.
+    static func mlpGrad<T: BinaryFloatingPoint>(_ dy: [T], _ x: [T], _ w1: [T], _ b1: [T], _ w2: [T],
+                                                rows: Int, k: Int, hidden: Int, n: Int) -> [Double] {
+        let (dy, x, w1, b1, w2) = (dy.map(Double.init), x.map(Double.init), w1.map(Double.init), b1.map(Double.init),
+                                   w2.map(Double.init))
+        let z = linear(x, w1, b1, rows: rows, k: k, n: hidden)
+        let h = z.map { gelu($0) }
+        let dz = zip(linearGradInput(dy, w2, rows: rows, k: hidden, n: n), z).map { $0 * geluDerivative($1) }
+        let dx = linearGradInput(dz, w1, rows: rows, k: k, n: hidden)
+        let dw1 = linearGradWeight(x, dz, rows: rows, k: k, n: hidden), db1 = sumRows(dz, rows: rows, n: hidden)
+        return dx + dw1 + db1 + linearGradWeight(h, dy, rows: rows, k: hidden, n: n) + sumRows(dy, rows: rows, n: n)
+    }
+
     // MARK: Elementwise
 
     static let geluScale = (2 / Double.pi).squareRoot()

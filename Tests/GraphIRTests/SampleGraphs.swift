@@ -53,6 +53,8 @@ enum SampleGraphs {
         let fused = try b(.linearGelu, a, w0, b0)
         let w2 = b.parameter("mlp.weight", .f32(4, 2)), b2 = b.parameter("mlp.bias", .f32(2))
         let mlp = try b(.mlp, a, w0, b0, w2, b2)
+        let mlpGrad = try b(.mlpGrad, mlp, a, w0, b0, w2)
+        let dMLPWeight = try b(.sliceFlat(start: 2 * 4 * 4 * 3, shape: [3, 4]), mlpGrad)
         let residual = try b(.linearAdd, a, w0, b0, h)
         let residualGelu = try b(.linearAddGelu, a, w0, b0, residual)
 
@@ -100,6 +102,7 @@ enum SampleGraphs {
         b.output("loss", loss)
         b.output("fused", fused)
         b.output("mlp", mlp)
+        b.output("d.mlp.weight", dMLPWeight)
         b.output("fused.grad", fusedGrad)
         b.output("fused.grad.add.gelu", fusedGradAddGelu)
         b.output("fused.residual.gelu", residualGelu)

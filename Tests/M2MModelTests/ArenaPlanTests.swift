@@ -1,4 +1,5 @@
 import Foundation
+import GraphIR
 import M2MModel
 import Planner
 import XCTest
@@ -21,5 +22,21 @@ final class ArenaPlanTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The FNO projection trains as one `mlp` whose gradient recomputes the hidden activations:
+    /// no tensor of the hidden width is stored. An M2M expert's bounded rows keep the unfused
+    /// ops (`mlp_grad` takes static rows only).
+    func testFNOProjectionTrainsWithoutStoringItsHiddenActivations() throws {
+        let config = try ModelConfig.load("\(Self.configs)/fno-ns64.json")
+        let graph = try Programs.training(config, rollout: 1)
+        XCTAssertEqual(graph.nodes.filter { $0.op == .mlp }.count, 1)
+        XCTAssertEqual(graph.nodes.filter { $0.op == .mlpGrad }.count, 1)
+        let hidden = config.projectionHidden
+        XCTAssertFalse(graph.values.contains { $0.type.rank == 4 && $0.type.shape.last == hidden },
+                       "a [N, H, W, \(hidden)] activation is stored")
+        let m2m = try Programs.training(try ModelConfig.load("\(Self.configs)/m2m-ns64.json"), rollout: 1)
+        XCTAssertFalse(m2m.nodes.contains { $0.op == .mlp || $0.op == .mlpGrad }, "the sparse experts' rows are bounded")
+        XCTAssertNoThrow(try ProgramPlanner.plan(m2m))
     }
 }

@@ -36,6 +36,13 @@ const char *m2m_isa_name(int isa);
 void m2m_gelu(const float *x, float *y, long n);
 /* y = dy * gelu'(x) (as FastMath.geluDerivative). y may alias dy. */
 void m2m_gelu_grad(const float *x, const float *dy, float *y, long n);
+/* h = gelu(x) and dx = dy * gelu'(x) in one pass (one exp per element): the bits of
+ * m2m_gelu and m2m_gelu_grad. dx may alias dy. */
+void m2m_gelu_and_grad(const float *x, const float *dy, float *h, float *dx, long n);
+/* out[i * n + j] += sum over r in 0..<rows of x[r * k + i] * dy[r * n + j] (x^T dy for row-major
+ * x[rows, k], dy[rows, n]), each product rounded and added in row order; out must not overlap
+ * x or dy. */
+void m2m_transposed_product_accumulate(const float *x, const float *dy, float *out, long rows, long k, long n);
 /* y = a + b; y may alias a or b. */
 void m2m_add(const float *a, const float *b, float *y, long n);
 /* y += a. */
