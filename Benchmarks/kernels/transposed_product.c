@@ -1,7 +1,8 @@
 /* x^T dy, the weight gradient of a pointwise linear layer (row-major x [rows, k], dy [rows, n],
  * accumulated into out [k, n]), on the shapes of the fno-ns64 step: OpenBLAS's sgemm (TransA,
- * beta 1) against CKernels' m2m_transposed_product_accumulate (4 x 16 register blocks, no FMA
- * contraction, rows added in order), one thread, operands in cache, best of 7 rounds:
+ * beta 1 as when accumulating over row blocks, and beta 0) against CKernels'
+ * m2m_transposed_product_accumulate (4 x 16 register blocks, no FMA contraction, rows added in
+ * order), one thread, operands in cache, best of 7 rounds:
  *   32 x 128 over 256 rows    (mlp_grad's dw1 += x^T dz, per block of rows)
  *   32 x 32 over 4096 rows    (a Fourier layer's linear_grad_weight, per sample)
  *   32 x 128 over 4096 rows   (the unfused projection's weight gradient, per sample)
@@ -23,26 +24,27 @@ static double now(void) {
 
 static void compare(long rows, long k, long n, int reps) {
     float *x = malloc(4 * rows * k), *dy = malloc(4 * rows * n);
-    float *ours = calloc(k * n, 4), *blas = calloc(k * n, 4);
+    float *ours = calloc(k * n, 4), *blas = calloc(k * n, 4), *blas0 = calloc(k * n, 4);
     for (long i = 0; i < rows * k; i++) x[i] = (i % 97) * 0.01f - 0.4f;
     for (long i = 0; i < rows * n; i++) dy[i] = (i % 89) * 0.001f - 0.04f;
-    double best[2] = {1e9, 1e9};
+    double best[3] = {1e9, 1e9, 1e9};
     for (int round = 0; round < 7; round++) {
-        for (int which = 0; which < 2; which++) {
+        for (int which = 0; which < 3; which++) {
             double t0 = now();
             for (int r = 0; r < reps; r++) {
                 if (which == 0) m2m_transposed_product_accumulate(x, dy, ours, rows, k, n);
                 else cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)n, (int)rows, 1, x, (int)k,
-                                 dy, (int)n, 1, blas, (int)n);
+                                 dy, (int)n, which == 1 ? 1 : 0, which == 1 ? blas : blas0, (int)n);
             }
             double dt = now() - t0;
             if (dt < best[which]) best[which] = dt;
         }
     }
     double flops = 2.0 * rows * k * n * reps;
-    printf("%4ld x %-4ld over %5ld rows: m2m %5.1f GFLOP/s, OpenBLAS sgemm %5.1f GFLOP/s, m2m/OpenBLAS %.2fx\n",
-           k, n, rows, flops / best[0] / 1e9, flops / best[1] / 1e9, best[1] / best[0]);
-    free(x); free(dy); free(ours); free(blas);
+    printf("%4ld x %-4ld over %5ld rows: m2m %5.1f GFLOP/s; OpenBLAS sgemm beta 1 %5.1f (m2m %.2fx), beta 0 %5.1f (m2m %.2fx)\n",
+           k, n, rows, flops / best[0] / 1e9, flops / best[1] / 1e9, best[1] / best[0], flops / best[2] / 1e9,
+           best[2] / best[0]);
+    free(x); free(dy); free(ours); free(blas); free(blas0);
 }
 
 int main(void) {

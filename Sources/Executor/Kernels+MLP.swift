@@ -76,13 +76,13 @@ final class MLPGradKernel: KernelDeclaration {
     var phaseCount: Int { 2 }
     func tileCount(phase: Int) -> Int { phase == 0 ? tiles : chunks(partialCount) }
     func run(phase: Int, tile: Int) {
-        let parameters = dx + tiles * rows * k   // the packed result's tail
-        let tileSpace = workspace + tile * (3 * blockRows * width + partialCount)
-        guard phase == 0 else {
-            reducePartials(workspace + 3 * blockRows * width, tiles: tiles, elements: partialCount, into: parameters,
-                           chunk: tile, stride: 3 * blockRows * width + partialCount)
+        let tileFloats = 3 * blockRows * width + partialCount
+        guard phase == 0 else {   // the packed result's tail: the partials summed in tile order
+            reducePartials(workspace + 3 * blockRows * width, tiles: tiles, elements: partialCount,
+                           into: dx + tiles * rows * k, chunk: tile, stride: tileFloats)
             return
         }
+        let tileSpace = workspace + tile * tileFloats
         let (z, hidden, dz) = (tileSpace, tileSpace + blockRows * width, tileSpace + 2 * blockRows * width)
         let partial = tileSpace + 3 * blockRows * width
         let (dw1, db1) = (partial, partial + k * width)
