@@ -2,14 +2,18 @@
  * accumulated into out [k, n]), on the shapes of the fno-ns64 step: OpenBLAS's sgemm (TransA,
  * beta 1 as when accumulating over row blocks, and beta 0) against CKernels'
  * m2m_transposed_product_accumulate (4 x 16 register blocks, no FMA contraction, rows added in
- * order), one thread, operands in cache, best of 7 rounds:
+ * order), one thread, operands in cache, best of 7 rounds, after one large and one transposed
+ * sgemm call (OpenBLAS 0.3.21 runs these shapes 1.5-3x slower in a process that has made none;
+ * see blas_compare.c: the executor's processes always have):
  *   32 x 128 over 256 rows    (mlp_grad's dw1 += x^T dz, per block of rows)
  *   32 x 32 over 4096 rows    (a Fourier layer's linear_grad_weight, per sample)
  *   32 x 128 over 4096 rows   (the unfused projection's weight gradient, per sample)
  * Build and run from the repository root (needs libopenblas-dev):
  *   S=Sources/CKernels; clang -O2 -I$S/include -I/usr/include/x86_64-linux-gnu/openblas-pthread \
  *     Benchmarks/kernels/transposed_product.c $S/dispatch.c $S/kernels_*.c -lopenblas -lpthread -lm \
- *     -o /tmp/transposed_product && OPENBLAS_NUM_THREADS=1 /tmp/transposed_product */
+ *     -o /tmp/transposed_product && /tmp/transposed_product
+ * In cache, OpenBLAS's steady state is the faster (m2m at 0.73-0.81x); in the program, where the
+ * operands come from memory, ours is (Benchmarks README: the step's profile with each). */
 #include "CKernels.h"
 #include <cblas.h>
 #include <stdio.h>
@@ -48,6 +52,14 @@ static void compare(long rows, long k, long n, int reps) {
 }
 
 int main(void) {
+    openblas_set_num_threads(1);   /* one thread, as inside the executor's partition */
+    {   /* OpenBLAS's steady state (see above) */
+        const int m = 1024;
+        float *a = calloc((size_t)m * m, 4), *b = calloc((size_t)m * m, 4), *c = calloc((size_t)m * m, 4);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1, a, m, b, m, 0, c, m);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 32, 32, 4096, 1, a, 32, b, 32, 0, c, 32);
+        free(a); free(b); free(c);
+    }
     printf("kernel ISA: %s\n", m2m_isa_name(m2m_isa_active()));
     compare(256, 32, 128, 200);
     compare(4096, 32, 32, 50);

@@ -139,7 +139,7 @@ final class LinearGradWeightKernel: KernelDeclaration {
             if n == 1 {         // x^T dy with one column: OpenBLAS's sgemv, ~4x its sgemm here
                 cblas_sgemv(CblasRowMajor, CblasTrans, Int32(rows), Int32(k), 1, x + tile * rows * k, Int32(k),
                             dy + tile * rows, 1, 0, partial + tile * k, 1)
-            } else {            // OpenBLAS's sgemm takes 1.3-2.3x as long for x^T dy (Benchmarks README)
+            } else {            // with OpenBLAS's sgemm the step's four layers take 21.4 ms, with this 16.4 (Benchmarks README)
                 (partial + tile * k * n).update(repeating: 0, count: k * n)
                 m2m_transposed_product_accumulate(x + tile * rows * k, dy + tile * rows * n, partial + tile * k * n, rows, k, n)
             }
