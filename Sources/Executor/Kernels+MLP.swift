@@ -3,43 +3,54 @@ import COpenBLAS
 import GraphIR
 import Planner
 
+/// The geometry both MLP kernels share, from the types of `x[..., K]`, `w1[K, H]`, `w2[H, N]`:
+/// row tiles (one per sample), rows per tile, and the blocks of rows whose hidden activations
+/// (about 128 KiB) stay in the core's L2 cache between the products.
+struct MLPShape {
+    let k, hidden, n, tiles, rows, blockRows: Int
+    init(x: TensorType, w1: TensorType, w2: TensorType) {
+        (k, hidden, n) = (x.shape.last!, w1.shape[1], w2.shape[1])
+        tiles = KernelShape.rowTiles(x); rows = x.elementCount / k / tiles
+        blockRows = max(1, min(rows, (1 << 15) / hidden))
+    }
+    /// Floats of one block of hidden activations.
+    var blockFloats: Int { blockRows * hidden }
+    /// Floats of `mlp_grad`'s parameter gradients `dw1, db1, dw2, db2` (the packed result's tail).
+    var parameterFloats: Int { k * hidden + hidden + hidden * n + n }
+}
+
 /// `gelu(x w1 + b1) w2 + b2` per row tile, in blocks of rows whose hidden activations
 /// live only in this tile's workspace (they never reach main memory).
 final class MLPKernel: KernelDeclaration {
     let x, w1, b1, w2, b2, y, hidden: UnsafeMutablePointer<Float>
-    let rows, k, width, n, blockRows: Int
+    let s: MLPShape
     let tiles: ValidCount
     init(_ bind: KernelBinding) {
         (x, w1, b1, w2, b2) = (bind.input(0), bind.input(1), bind.input(2), bind.input(3), bind.input(4))
         (y, hidden) = (bind.output, bind.scratch)
-        let t = bind.type(ofInput: 0)
-        k = t.shape.last!; width = bind.type(ofInput: 1).shape[1]; n = bind.type(ofInput: 3).shape[1]
-        tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / k / tiles.capacity
-        blockRows = Self.blockRows(rows: rows, hidden: width)
+        s = MLPShape(x: bind.type(ofInput: 0), w1: bind.type(ofInput: 1), w2: bind.type(ofInput: 3))
+        tiles = bind.validCount(capacity: s.tiles)
     }
-    /// Rows per block: about 128 KiB of hidden activations, which stay in the core's L2
-    /// cache between the two products.
-    static func blockRows(rows: Int, hidden: Int) -> Int { max(1, min(rows, (1 << 15) / hidden)) }
     /// One block of hidden activations per row tile.
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
-        let t = graph.values[node.inputs[0]].type, hidden = graph.values[node.inputs[1]].type.shape[1]
-        let rows = t.elementCount / t.shape.last! / KernelShape.rowTiles(t)
-        return KernelShape.rowTiles(t) * blockRows(rows: rows, hidden: hidden) * hidden * 4
+        let t = node.inputs.map { graph.values[$0].type }
+        let s = MLPShape(x: t[0], w1: t[1], w2: t[3])
+        return s.tiles * s.blockFloats * 4
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles.value }
     func run(phase: Int, tile: Int) {
-        let h = hidden + tile * blockRows * width
+        let h = hidden + tile * s.blockFloats
         var first = 0
-        while first < rows {
-            let count = min(blockRows, rows - first)
-            let row = tile * rows + first
-            m2m_broadcast_rows(b1, h, count, width)
-            rowMajorProduct(rows: count, k: k, n: width, x + row * k, w1, h)
-            m2m_gelu(h, h, count * width)
-            let yb = y + row * n
-            m2m_broadcast_rows(b2, yb, count, n)
-            rowMajorProduct(rows: count, k: width, n: n, h, w2, yb)
+        while first < s.rows {
+            let count = min(s.blockRows, s.rows - first)
+            let row = tile * s.rows + first
+            m2m_broadcast_rows(b1, h, count, s.hidden)
+            rowMajorProduct(rows: count, k: s.k, n: s.hidden, x + row * s.k, w1, h)
+            m2m_gelu(h, h, count * s.hidden)
+            let yb = y + row * s.n
+            m2m_broadcast_rows(b2, yb, count, s.n)
+            rowMajorProduct(rows: count, k: s.hidden, n: s.n, h, w2, yb)
             first += count
         }
     }
@@ -53,45 +64,38 @@ final class MLPKernel: KernelDeclaration {
 /// in tile order in phase 1. Nothing of size `rows x hidden` reaches main memory.
 final class MLPGradKernel: KernelDeclaration {
     let dy, x, w1, b1, w2, dx, workspace: UnsafeMutablePointer<Float>
-    let rows, k, width, n, blockRows, tiles: Int
-    /// Floats of one tile's parameter partials: `dw1, db1, dw2, db2`, the packed result's tail.
-    let partialCount: Int
+    let s: MLPShape
     init(_ bind: KernelBinding) {
         (dy, x, w1, b1, w2) = (bind.input(0), bind.input(1), bind.input(2), bind.input(3), bind.input(4))
         (dx, workspace) = (bind.output, bind.scratch)
-        let t = bind.type(ofInput: 1)
-        k = t.shape.last!; width = bind.type(ofInput: 2).shape[1]; n = bind.type(ofInput: 4).shape[1]
-        tiles = KernelShape.rowTiles(t); rows = t.elementCount / k / tiles
-        blockRows = MLPKernel.blockRows(rows: rows, hidden: width)
-        partialCount = Self.partialCount(k: k, hidden: width, n: n)
+        s = MLPShape(x: bind.type(ofInput: 1), w1: bind.type(ofInput: 2), w2: bind.type(ofInput: 4))
     }
-    static func partialCount(k: Int, hidden: Int, n: Int) -> Int { k * hidden + hidden + hidden * n + n }
-    /// Per row tile: three blocks of hidden activations (z, gelu(z), dz) and the partials.
+    /// A tile's workspace: three blocks of hidden activations (z, gelu(z), dz), then its partials.
+    static func tileFloats(_ s: MLPShape) -> Int { 3 * s.blockFloats + s.parameterFloats }
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
-        let t = graph.values[node.inputs[1]].type, k = t.shape.last!, tiles = KernelShape.rowTiles(t)
-        let hidden = graph.values[node.inputs[2]].type.shape[1], n = graph.values[node.inputs[4]].type.shape[1]
-        let block = MLPKernel.blockRows(rows: t.elementCount / k / tiles, hidden: hidden) * hidden
-        return tiles * (3 * block + partialCount(k: k, hidden: hidden, n: n)) * 4
+        let t = node.inputs.map { graph.values[$0].type }
+        let s = MLPShape(x: t[1], w1: t[2], w2: t[4])
+        return s.tiles * tileFloats(s) * 4
     }
     var phaseCount: Int { 2 }
-    func tileCount(phase: Int) -> Int { phase == 0 ? tiles : chunks(partialCount) }
+    func tileCount(phase: Int) -> Int { phase == 0 ? s.tiles : chunks(s.parameterFloats) }
     func run(phase: Int, tile: Int) {
-        let tileFloats = 3 * blockRows * width + partialCount
+        let (k, width, n, tileFloats) = (s.k, s.hidden, s.n, Self.tileFloats(s))
         guard phase == 0 else {   // the packed result's tail: the partials summed in tile order
-            reducePartials(workspace + 3 * blockRows * width, tiles: tiles, elements: partialCount,
-                           into: dx + tiles * rows * k, chunk: tile, stride: tileFloats)
+            reducePartials(workspace + 3 * s.blockFloats, tiles: s.tiles, elements: s.parameterFloats,
+                           into: dx + s.tiles * s.rows * k, chunk: tile, stride: tileFloats)
             return
         }
         let tileSpace = workspace + tile * tileFloats
-        let (z, hidden, dz) = (tileSpace, tileSpace + blockRows * width, tileSpace + 2 * blockRows * width)
-        let partial = tileSpace + 3 * blockRows * width
+        let (z, hidden, dz) = (tileSpace, tileSpace + s.blockFloats, tileSpace + 2 * s.blockFloats)
+        let partial = tileSpace + 3 * s.blockFloats
         let (dw1, db1) = (partial, partial + k * width)
         let (dw2, db2) = (db1 + width, db1 + width + width * n)
-        partial.update(repeating: 0, count: partialCount)
+        partial.update(repeating: 0, count: s.parameterFloats)
         var first = 0
-        while first < rows {
-            let count = min(blockRows, rows - first)
-            let row = tile * rows + first
+        while first < s.rows {
+            let count = min(s.blockRows, s.rows - first)
+            let row = tile * s.rows + first
             let (xb, dyb) = (x + row * k, dy + row * n)
             m2m_broadcast_rows(b1, z, count, width)
             rowMajorProduct(rows: count, k: k, n: width, xb, w1, z)

@@ -336,13 +336,13 @@ extension Op {
             try require(t[0].shape.dropLast() == t[1].shape.dropLast(), "dy and x must have the same rows")
             try require(t[1].shape.last == t[2].shape[0] && t[3].shape[0] == t[2].shape[1], "x, w1, b1 disagree")
             try require(t[4].shape[0] == t[2].shape[1] && t[0].shape.last == t[4].shape[1], "w2, dy disagree with w1")
-            let n = t[4].shape[1]
-            guard let packed = [t[1], t[2], t[3], t[4], TensorType(.f32, [n])].map(\.checkedElementCount)
-                .reduce(Optional(0), { total, count in
-                    guard let total, let count else { return nil }
-                    let (sum, overflow) = total.addingReportingOverflow(count)
-                    return overflow ? nil : sum
-                }) else { throw fail("the packed gradient's size overflows") }
+            var packed = 0   // the gradients of x, w1, b1, w2 and b2[N]
+            for part in [t[1], t[2], t[3], t[4], TensorType(.f32, [t[4].shape[1]])] {
+                guard let count = part.checkedElementCount, case (let sum, false) = packed.addingReportingOverflow(count) else {
+                    throw fail("the packed gradient's size overflows")
+                }
+                packed = sum
+            }
             return TensorType(.f32, [packed])
         case .sliceFlat(let start, let shape):
             try require(t[0].dtype == .f32 && t[0].rank == 1, "x must be flat f32[P]")
