@@ -46,13 +46,11 @@ enum ExistingCases {
         table[.mlp] = OpCase(existingTests: ["DenseOpTests.testMLP"], fixtures: [
             try single("mlp", .mlp, [("x", rowsOf(k), r), ("w1", .f32(k, 6), r), ("b1", .f32(6), r), ("w2", .f32(6, 2), r),
                                      ("b2", .f32(2), r)], seed: 906) {
-                let hidden = Reference.linear($0[0], $0[1], $0[2], rows: rows, k: k, n: 6).map { Reference.gelu($0) }
-                return Reference.linear(hidden, $0[3], $0[4], rows: rows, k: 6, n: 2)
+                Reference.mlp($0[0], $0[1], $0[2], $0[3], $0[4], rows: rows, k: k, hidden: 6, n: 2)
             },
             try single("mlp n=1", .mlp, [("x", rowsOf(k), r), ("w1", .f32(k, 6), r), ("b1", .f32(6), r), ("w2", .f32(6, 1), r),
                                          ("b2", .f32(1), r)], seed: 907) {
-                let hidden = Reference.linear($0[0], $0[1], $0[2], rows: rows, k: k, n: 6).map { Reference.gelu($0) }
-                return Reference.linear(hidden, $0[3], $0[4], rows: rows, k: 6, n: 1)
+                Reference.mlp($0[0], $0[1], $0[2], $0[3], $0[4], rows: rows, k: k, hidden: 6, n: 1)
             },
         ], gradients: [mlpGradient(out: 2), mlpGradient(out: 1)])
         table[.mlp_grad] = OpCase(existingTests: ["DenseOpTests.testMLPGrad"], fixtures: try [2, 1].map { out in
@@ -236,13 +234,9 @@ enum ExistingCases {
             ("b1", .f32(6), randomFloats(6, seed: 977)), ("w2", .f32(6, out), randomFloats(6 * out, seed: 978)),
             ("b2", .f32(out), randomFloats(out, seed: 979)),
         ]
-        let reference: ([String: [Double]]) -> [Double] = { v in
-            let hidden: [Double] = Reference.linear(v["x"]!, v["w1"]!, v["b1"]!, rows: 6, k: 3, n: 6).map { Reference.gelu($0) }
-            return Reference.linear(hidden, v["w2"]!, v["b2"]!, rows: 6, k: 6, n: out)
-        }
         return GradientCase("mlp n=\(out)", inputs: inputs, wrt: ["x", "w1", "b1", "w2", "b2"],
                             body: { b, v in try b(.mlp, v["x"]!, v["w1"]!, v["b1"]!, v["w2"]!, v["b2"]!) },
-                            reference: reference)
+                            reference: { v in Reference.mlp(v["x"]!, v["w1"]!, v["b1"]!, v["w2"]!, v["b2"]!, rows: 6, k: 3, hidden: 6, n: out) })
     }
 
     /// rfft2 read out through a fixed spectral_mix (mixing channels) and irfft2.

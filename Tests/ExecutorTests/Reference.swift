@@ -254,6 +254,13 @@ enum Reference {
         (0..<n).map { j in (0..<rows).reduce(0.0) { $0 + Double(dy[$1 * n + j]) } }
     }
 
+    /// `mlp`: `gelu(x w1 + b1) w2 + b2` for `rows` rows.
+    static func mlp<T: BinaryFloatingPoint>(_ x: [T], _ w1: [T], _ b1: [T], _ w2: [T], _ b2: [T],
+                                            rows: Int, k: Int, hidden: Int, n: Int) -> [Double] {
+        let h = linear(x, w1, b1, rows: rows, k: k, n: hidden).map { gelu($0) }
+        return linear(h, w2.map(Double.init), b2.map(Double.init), rows: rows, k: hidden, n: n)
+    }
+
     /// `mlp_grad`: the gradients of `mlp(x, w1, b1, w2, b2)` for output gradient `dy`, packed in
     /// input order (dx, dw1, db1, dw2, db2), from the unfused rules in Double.
     static func mlpGrad<T: BinaryFloatingPoint>(_ dy: [T], _ x: [T], _ w1: [T], _ b1: [T], _ w2: [T],
