@@ -19,7 +19,9 @@
                            float, float, float); \
     void m2m_sum_rows_##suffix(const float *, float *, long, long); \
     void m2m_broadcast_rows_##suffix(const float *, float *, long, long); \
-    void m2m_outer_##suffix(const float *, const float *, float *, long, long);
+    void m2m_outer_##suffix(const float *, const float *, float *, long, long); \
+    void m2m_linear_rows_##suffix(const float *, const float *, const float *, const float *, int, const float *, \
+                                  float *, long, long, long);
 
 M2M_DECLARE(baseline)
 #if defined(__x86_64__)
@@ -156,4 +158,9 @@ void m2m_broadcast_rows(const float *b, float *y, long rows, long n) {
 
 void m2m_outer(const float *a, const float *b, float *y, long rows, long n) {
     M2M_DISPATCH(m2m_outer, a, b, y, rows, n);
+}
+
+void m2m_linear_rows(const float *x, const float *w, const float *bias, const float *addend, int gelu,
+                     const float *pre, float *y, long rows, long k, long n) {
+    M2M_DISPATCH(m2m_linear_rows, x, w, bias, addend, gelu, pre, y, rows, k, n);
 }

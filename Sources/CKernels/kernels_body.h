@@ -134,8 +134,11 @@ M2M_TARGET void M2M_NAME(m2m_outer)(const float *a, const float *b, float *y, lo
     }
 }
 
-/* out[i * n + j] += sum over r of x[r * k + i] * dy[r * n + j]: each product rounded, then
- * added to the running sum in row order (r = 0, 1, ...), whatever the blocking below. Blocks
+/* out[i * n + j] += sum over r of x[r * k + i] * dy[r * n + j]: each product added to the
+ * running sum as one fused multiply-add (one rounding; fmaf's bits in every variant: a vfmadd
+ * where the target has FMA, a libm call in the baseline variant), in row order (r = 0, 1, ...),
+ * whatever the blocking below. Fusing lets the multiply and add share one instruction where
+ * products are bound by the multiply ports (measured: 1.3-1.4x over mul then add). Blocks
  * of 4 x 16 outputs stay in 8 vector registers while a chunk of rows (kept in L1 across the
  * blocks) streams past; the edges take the plain loop, in the same order per element. */
 typedef float M2M_NAME(v8) __attribute__((vector_size(32), aligned(4)));
@@ -159,10 +162,10 @@ M2M_TARGET void M2M_NAME(m2m_transposed_product_accumulate)(const float *x, cons
                     const float x0 = xr[0], x1 = xr[1], x2 = xr[2], x3 = xr[3];
                     const v8 s0 = {x0, x0, x0, x0, x0, x0, x0, x0}, s1 = {x1, x1, x1, x1, x1, x1, x1, x1};
                     const v8 s2 = {x2, x2, x2, x2, x2, x2, x2, x2}, s3 = {x3, x3, x3, x3, x3, x3, x3, x3};
-                    a00 = a00 + s0 * d0; a01 = a01 + s0 * d1;
-                    a10 = a10 + s1 * d0; a11 = a11 + s1 * d1;
-                    a20 = a20 + s2 * d0; a21 = a21 + s2 * d1;
-                    a30 = a30 + s3 * d0; a31 = a31 + s3 * d1;
+                    a00 = __builtin_elementwise_fma(s0, d0, a00); a01 = __builtin_elementwise_fma(s0, d1, a01);
+                    a10 = __builtin_elementwise_fma(s1, d0, a10); a11 = __builtin_elementwise_fma(s1, d1, a11);
+                    a20 = __builtin_elementwise_fma(s2, d0, a20); a21 = __builtin_elementwise_fma(s2, d1, a21);
+                    a30 = __builtin_elementwise_fma(s3, d0, a30); a31 = __builtin_elementwise_fma(s3, d1, a31);
                 }
                 *(v8 *)(o) = a00; *(v8 *)(o + 8) = a01;
                 *(v8 *)(o + n) = a10; *(v8 *)(o + n + 8) = a11;
@@ -173,9 +176,71 @@ M2M_TARGET void M2M_NAME(m2m_transposed_product_accumulate)(const float *x, cons
         for (long i = 0; i < k; i++) {
             for (long j = i < k4 ? n16 : 0; j < n; j++) {
                 float a = out[i * n + j];
-                for (long r = first; r < last; r++) a = a + x[r * k + i] * dy[r * n + j];
+                for (long r = first; r < last; r++) a = fmaf(x[r * k + i], dy[r * n + j], a);
                 out[i * n + j] = a;
             }
         }
+    }
+}
+
+/* Rows 0..R-1 of y, columns j..j+8C-1: the bias (or 0), then each product x[r, i] w[i, j]
+ * added in i order as one fused multiply-add (one rounding). R <= 4 rows x C <= 2 vectors:
+ * 8 accumulators stay in registers while w's rows (in L1) stream past. */
+static inline __attribute__((always_inline)) void M2M_NAME(linear_block)(const float *x, const float *w,
+        const float *bias, float *y, long k, long n, long j, const int R, const int C) {
+    typedef M2M_NAME(v8) v8;
+    v8 a[4][2];
+    for (int c = 0; c < C; c++) {
+        const v8 b = bias ? *(const v8 *)(bias + j + 8 * c) : (v8){0, 0, 0, 0, 0, 0, 0, 0};
+        for (int r = 0; r < R; r++) a[r][c] = b;
+    }
+    for (long i = 0; i < k; i++) {
+        const float *wi = w + i * n + j;
+        v8 wv[2];
+        for (int c = 0; c < C; c++) wv[c] = *(const v8 *)(wi + 8 * c);
+        for (int r = 0; r < R; r++) {
+            const float s = x[r * k + i];
+            const v8 sv = {s, s, s, s, s, s, s, s};
+            for (int c = 0; c < C; c++) a[r][c] = __builtin_elementwise_fma(sv, wv[c], a[r][c]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) *(v8 *)(y + r * n + j + 8 * c) = a[r][c];
+}
+
+/* Rows 0..R-1 of y: blocks of 16 columns, then 8, then single columns (fmaf: the same
+ * fused operation per element). */
+static inline __attribute__((always_inline)) void M2M_NAME(linear_rows_block)(const float *x, const float *w,
+        const float *bias, float *y, long k, long n, const int R) {
+    const long n16 = n - n % 16;
+    long j = 0;
+    for (; j < n16; j += 16) M2M_NAME(linear_block)(x, w, bias, y, k, n, j, R, 2);
+    if (n - j >= 8) { M2M_NAME(linear_block)(x, w, bias, y, k, n, j, R, 1); j += 8; }
+    for (; j < n; j++)
+        for (int r = 0; r < R; r++) {
+            float a = bias ? bias[j] : 0.0f;
+            for (long i = 0; i < k; i++) a = fmaf(x[r * k + i], w[i * n + j], a);
+            y[r * n + j] = a;
+        }
+}
+
+M2M_TARGET void M2M_NAME(m2m_linear_rows)(const float *x, const float *w, const float *bias, const float *addend,
+                                          int gelu, const float *pre, float *y, long rows, long k, long n) {
+    const long chunk = n >= 1024 ? 4 : (4096 / n + 3) / 4 * 4;   /* rows in fours, about 16 KiB of y */
+    for (long first = 0; first < rows; first += chunk) {
+        const long count = first + chunk < rows ? chunk : rows - first;
+        const float *xc = x + first * k;
+        float *yc = y + first * n;
+        long r = 0;
+        for (; r + 4 <= count; r += 4) M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 4);
+        switch (count - r) {
+        case 3: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 3); break;
+        case 2: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 2); break;
+        case 1: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 1); break;
+        default: break;
+        }
+        if (addend) M2M_NAME(m2m_add)(yc, addend + first * n, yc, count * n);
+        if (gelu) M2M_NAME(m2m_gelu)(yc, yc, count * n);
+        if (pre) M2M_NAME(m2m_gelu_grad)(pre + first * n, yc, yc, count * n);
     }
 }

@@ -18,10 +18,11 @@ func rowMajorProduct(rows: Int, k: Int, n: Int, _ x: UnsafePointer<Float>, _ w: 
     }
 }
 
-/// `y = x w + b` per row tile (one batch sample): bias broadcast then sgemm with beta 1,
-/// in row blocks small enough that the fused epilogue reads the block while it is still
-/// in cache: `+ r` for `linear_add` (the same rounding as the separate `add`), then gelu
-/// for `linear_gelu` and `linear_add_gelu`.
+/// `y = x w + b` per row tile (one batch sample), and the fused epilogues: `+ r` for
+/// `linear_add` (the same rounding as the separate `add`), then gelu for `linear_gelu` and
+/// `linear_add_gelu`. With 8 or more output columns, one `m2m_linear_rows` call per tile
+/// (the epilogue on each block of rows while it is in L1); with fewer, bias broadcast and
+/// `rowMajorProduct` in row blocks, then the epilogue on each block while it is in cache.
 final class LinearKernel: KernelDeclaration {
     let x, w, b, y: UnsafeMutablePointer<Float>
     /// The addend of `linear_add(_gelu)`.
@@ -29,7 +30,7 @@ final class LinearKernel: KernelDeclaration {
     let rows, k, n: Int
     let tiles: ValidCount
     let appliesGelu: Bool
-    /// Rows per sgemm call: about 256 KiB of output.
+    /// Rows per `rowMajorProduct` call (fewer than 8 columns): about 256 KiB of output.
     let blockRows: Int
     init(_ bind: KernelBinding) {
         (x, w, b, y) = (bind.input(0), bind.input(1), bind.input(2), bind.output)
@@ -44,6 +45,11 @@ final class LinearKernel: KernelDeclaration {
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles.value }
     func run(phase: Int, tile: Int) {
+        let row = tile * rows
+        guard n < linearRowsMinimumColumns else {
+            m2m_linear_rows(x + row * k, w, b, addend.map { $0 + row * n }, appliesGelu ? 1 : 0, nil, y + row * n, rows, k, n)
+            return
+        }
         var first = 0
         while first < rows {
             let count = min(blockRows, rows - first)
@@ -58,12 +64,40 @@ final class LinearKernel: KernelDeclaration {
     }
 }
 
+/// Products with at least this many output columns run `m2m_linear_rows` (vectors of 8 columns;
+/// measured against bias broadcast, OpenBLAS's sgemm and the epilogue pass in the Benchmarks
+/// README); narrower ones keep `rowMajorProduct` (sgemv for one column).
+let linearRowsMinimumColumns = 8
+
+/// `y = x w + b`, then gelu when asked, for row-major `x [rows, k]`, `w [k, n]`: `m2m_linear_rows`
+/// with 8 or more columns, else bias broadcast and `rowMajorProduct`. The same call for the same
+/// shapes gives the same bits.
+@inline(__always)
+func biasedProduct(rows: Int, k: Int, n: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                   bias: UnsafePointer<Float>, gelu: Bool = false, into y: UnsafeMutablePointer<Float>) {
+    if n >= linearRowsMinimumColumns {
+        m2m_linear_rows(x, w, bias, nil, gelu ? 1 : 0, nil, y, rows, k, n)
+    } else {
+        m2m_broadcast_rows(bias, y, rows, n)
+        rowMajorProduct(rows: rows, k: k, n: n, x, w, y)
+        if gelu { m2m_gelu(y, y, rows * n) }
+    }
+}
+
+/// `w^T` of a row-major `w [k, n]` into `out [n, k]`.
+func transpose(_ w: UnsafePointer<Float>, k: Int, n: Int, into out: UnsafeMutablePointer<Float>) {
+    for i in 0..<k { for j in 0..<n { out[j * k + i] = w[i * n + j] } }
+}
+
 /// `dx = dy w^T` per row tile; then, block by block while the rows are in cache,
 /// `dx += r` for `linear_grad_input_add(_gelu)` and `dx *= gelu'(x)` for
 /// `linear_grad_input_gelu` and `linear_grad_input_add_gelu` (each the rounding of the
-/// separate `add` and `gelu_grad`).
+/// separate `add` and `gelu_grad`). With 8 or more result columns the tile first copies
+/// `w^T` into its workspace and makes one `m2m_linear_rows` call.
 final class LinearGradInputKernel: KernelDeclaration {
     let dy, w, dx: UnsafeMutablePointer<Float>
+    /// Per tile `w^T [n, k]` (workspace) when `m2m_linear_rows` runs.
+    let transposedWeights: UnsafeMutablePointer<Float>?
     let addend: UnsafeMutablePointer<Float>?
     let preActivation: UnsafeMutablePointer<Float>?
     let rows, k, n, blockRows: Int
@@ -77,10 +111,24 @@ final class LinearGradInputKernel: KernelDeclaration {
         n = t.shape.last!; k = bind.type(ofInput: 1).shape[0]
         tiles = bind.validCount(capacity: KernelShape.rowTiles(t)); rows = t.elementCount / n / tiles.capacity
         blockRows = preActivation == nil && addend == nil ? rows : max(1, min(rows, (1 << 15) / k))
+        transposedWeights = Self.usesLinearRows(k: k, n: n) ? bind.scratch : nil
+    }
+    static func usesLinearRows(k: Int, n: Int) -> Bool { k >= linearRowsMinimumColumns && n > 1 }
+    /// One `w^T` per row tile when `m2m_linear_rows` runs.
+    static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
+        let (dy, w) = (graph.values[node.inputs[0]].type, graph.values[node.inputs[1]].type)
+        return usesLinearRows(k: w.shape[0], n: w.shape[1]) ? KernelShape.rowTiles(dy) * w.elementCount * 4 : 0
     }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles.value }
     func run(phase: Int, tile: Int) {
+        if let transposedWeights {
+            let (row, wT) = (tile * rows, transposedWeights + tile * k * n)
+            transpose(w, k: k, n: n, into: wT)
+            m2m_linear_rows(dy + row * n, wT, nil, addend.map { $0 + row * k }, 0, preActivation.map { $0 + row * k },
+                            dx + row * k, rows, n, k)
+            return
+        }
         var first = 0
         while first < rows {
             let count = min(blockRows, rows - first), row = tile * rows + first

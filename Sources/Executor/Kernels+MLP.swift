@@ -45,12 +45,8 @@ final class MLPKernel: KernelDeclaration {
         while first < s.rows {
             let count = min(s.blockRows, s.rows - first)
             let row = tile * s.rows + first
-            m2m_broadcast_rows(b1, h, count, s.hidden)
-            rowMajorProduct(rows: count, k: s.k, n: s.hidden, x + row * s.k, w1, h)
-            m2m_gelu(h, h, count * s.hidden)
-            let yb = y + row * s.n
-            m2m_broadcast_rows(b2, yb, count, s.n)
-            rowMajorProduct(rows: count, k: s.hidden, n: s.n, h, w2, yb)
+            biasedProduct(rows: count, k: s.k, n: s.hidden, x + row * s.k, w1, bias: b1, gelu: true, into: h)
+            biasedProduct(rows: count, k: s.hidden, n: s.n, h, w2, bias: b2, into: y + row * s.n)
             first += count
         }
     }
@@ -70,8 +66,9 @@ final class MLPGradKernel: KernelDeclaration {
         (dx, workspace) = (bind.output, bind.scratch)
         s = MLPShape(x: bind.type(ofInput: 1), w1: bind.type(ofInput: 2), w2: bind.type(ofInput: 4))
     }
-    /// A tile's workspace: three blocks of hidden activations (z, gelu(z), dz), then its partials.
-    static func tileFloats(_ s: MLPShape) -> Int { 3 * s.blockFloats + s.parameterFloats }
+    /// A tile's workspace: three blocks of hidden activations (z, gelu(z), dz), its partials,
+    /// then `w1^T` (for `dx = dz w1^T` by `m2m_linear_rows`).
+    static func tileFloats(_ s: MLPShape) -> Int { 3 * s.blockFloats + s.parameterFloats + s.k * s.hidden }
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
         let t = node.inputs.map { graph.values[$0].type }
         let s = MLPShape(x: t[1], w1: t[2], w2: t[4])
@@ -92,13 +89,14 @@ final class MLPGradKernel: KernelDeclaration {
         let (dw1, db1) = (partial, partial + k * width)
         let (dw2, db2) = (db1 + width, db1 + width + width * n)
         partial.update(repeating: 0, count: s.parameterFloats)
+        let w1T = partial + s.parameterFloats
+        if k >= linearRowsMinimumColumns { transpose(w1, k: k, n: width, into: w1T) }
         var first = 0
         while first < s.rows {
             let count = min(s.blockRows, s.rows - first)
             let row = tile * s.rows + first
             let (xb, dyb) = (x + row * k, dy + row * n)
-            m2m_broadcast_rows(b1, z, count, width)
-            rowMajorProduct(rows: count, k: k, n: width, xb, w1, z)
+            biasedProduct(rows: count, k: k, n: width, xb, w1, bias: b1, into: z)
             if n == 1 {
                 m2m_outer(dyb, w2, dz, count, width)
             } else {
@@ -116,8 +114,12 @@ final class MLPGradKernel: KernelDeclaration {
                 m2m_accumulate(db2, dyb + r * n, n)
             }
             m2m_transposed_product_accumulate(xb, dz, dw1, count, k, width)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(k), Int32(width),
-                        1, dz, Int32(width), w1, Int32(width), 0, dx + row * k, Int32(k))
+            if k >= linearRowsMinimumColumns {
+                m2m_linear_rows(dz, w1T, nil, nil, 0, nil, dx + row * k, count, width, k)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(count), Int32(k), Int32(width),
+                            1, dz, Int32(width), w1, Int32(width), 0, dx + row * k, Int32(k))
+            }
             first += count
         }
     }

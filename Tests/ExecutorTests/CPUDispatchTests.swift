@@ -135,8 +135,9 @@ final class CPUDispatchTests: XCTestCase {
         }
     }
 
-    /// x^T dy accumulated into `out` in row order: every block shape (4 x 16 register blocks,
-    /// their edges, row chunks of 32 and a remainder) gives the bits of the plain Float loop.
+    /// x^T dy accumulated into `out` in row order, one fused multiply-add per product: every
+    /// block shape (4 x 16 register blocks, their edges, row chunks of 32 and a remainder) gives
+    /// the bits of the plain Float loop.
     func testTransposedProductAccumulatesInRowOrderUnderEveryISA() {
         for (rows, k, n) in [(1, 1, 1), (7, 3, 5), (33, 4, 16), (100, 9, 37), (256, 32, 128), (70, 32, 1), (65, 8, 32)] {
             let x = Self.inputs(rows * k, seed: UInt64(800 + rows)).map { max(-50, min(50, $0)) }
@@ -146,7 +147,7 @@ final class CPUDispatchTests: XCTestCase {
             for i in 0..<k {
                 for j in 0..<n {
                     var a = start[i * n + j]
-                    for r in 0..<rows { a = a + x[r * k + i] * dy[r * n + j] }
+                    for r in 0..<rows { a = a.addingProduct(x[r * k + i], dy[r * n + j]) }
                     expected[i * n + j] = a
                 }
             }
@@ -155,6 +156,50 @@ final class CPUDispatchTests: XCTestCase {
                 m2m_transposed_product_accumulate(x, dy, &out, rows, k, n)
                 return out
             }, expected, "transposed_product_accumulate \(rows)x\(k)x\(n)")
+        }
+    }
+
+    /// `m2m_linear_rows`: per element the bias (or 0), the products fused-added in k order, then the
+    /// epilogues (add, gelu, gelu') as the separate kernels round them; every register block
+    /// (4 rows x 16 and 8 columns, fewer rows at the end), the scalar column edge and row chunks
+    /// (32 rows at 128 columns, 4 rows from 1024 columns) give the bits of the plain Float loop.
+    func testLinearRowsIsThePlainLoopWithItsEpiloguesUnderEveryISA() {
+        let shapes = [(1, 1, 1), (7, 3, 5), (5, 13, 45), (3, 8, 8), (37, 32, 32), (67, 32, 128), (9, 128, 32), (4, 5, 24), (3, 2, 2050)]
+        for (index, (rows, k, n)) in shapes.enumerated() {
+            let clamp = { (v: [Float]) in v.map { max(-4, min(4, $0)) } }
+            let x = clamp(Self.inputs(rows * k, seed: UInt64(1100 + index)))
+            let w = clamp(Self.inputs(k * n, seed: UInt64(1200 + index)))
+            let bias = clamp(Self.inputs(n, seed: UInt64(1300 + index)))
+            let addend = clamp(Self.inputs(rows * n, seed: UInt64(1400 + index)))
+            let pre = Self.inputs(rows * n, seed: UInt64(1500 + index))
+            for (withBias, withAddend, gelu, withPre) in [(true, false, false, false), (false, false, false, false),
+                                                          (true, true, false, false), (true, true, true, false),
+                                                          (true, false, true, false), (false, true, false, true),
+                                                          (false, false, false, true)] {
+                var expected = [Float](repeating: 0, count: rows * n)
+                for r in 0..<rows {
+                    for j in 0..<n {
+                        var a: Float = withBias ? bias[j] : 0
+                        for i in 0..<k { a = a.addingProduct(x[r * k + i], w[i * n + j]) }
+                        if withAddend { a = a + addend[r * n + j] }
+                        if gelu { a = SwiftFloat.gelu(a) }
+                        if withPre { a = a * SwiftFloat.geluDerivative(pre[r * n + j]) }
+                        expected[r * n + j] = a
+                    }
+                }
+                assertAllEqual(underEveryISA {
+                    var y = [Float](repeating: .nan, count: rows * n)
+                    bias.withUnsafeBufferPointer { b in
+                        addend.withUnsafeBufferPointer { ad in
+                            pre.withUnsafeBufferPointer { p in
+                                m2m_linear_rows(x, w, withBias ? b.baseAddress : nil, withAddend ? ad.baseAddress : nil,
+                                                gelu ? 1 : 0, withPre ? p.baseAddress : nil, &y, rows, k, n)
+                            }
+                        }
+                    }
+                    return y
+                }, expected, "linear_rows \(rows)x\(k)x\(n) bias \(withBias) add \(withAddend) gelu \(gelu) gelu' \(withPre)")
+            }
         }
     }
 

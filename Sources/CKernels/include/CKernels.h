@@ -3,12 +3,14 @@
 
 #include <stddef.h>
 
-/* Hot elementwise kernels of the executor, compiled three times (baseline x86-64,
- * AVX2, AVX-512) and dispatched at run time on the CPU (cpuid), once per process;
- * M2MC_ISA=baseline|avx2|avx512 forces one. Every variant does the same IEEE
- * operations per element in the same order (no FMA contraction, no approximate
- * reciprocal, reductions in a fixed order per element), so all ISAs give identical
- * bits, equal to the Swift reference in FastMath. */
+/* Hot kernels of the executor, compiled three times (baseline x86-64, AVX2, AVX-512) and
+ * dispatched at run time on the CPU (cpuid), once per process; M2MC_ISA=baseline|avx2|avx512
+ * forces one. Every variant does the same IEEE operations per element in the same order (no
+ * FMA contraction of a*b+c, no approximate reciprocal, reductions in a fixed order per
+ * element), so all ISAs give identical bits, equal to the Swift reference in FastMath. The
+ * two products (m2m_transposed_product_accumulate, m2m_linear_rows) add each product as an
+ * explicit fused multiply-add, the IEEE fma operation: a vfmadd instruction under AVX2 and
+ * AVX-512, libm's fmaf per element in the baseline variant (slow there, the same bits). */
 
 typedef enum {
     M2M_ISA_BASELINE = 0,
@@ -40,7 +42,7 @@ void m2m_gelu_grad(const float *x, const float *dy, float *y, long n);
  * m2m_gelu and m2m_gelu_grad. dx may alias dy. */
 void m2m_gelu_and_grad(const float *x, const float *dy, float *h, float *dx, long n);
 /* out[i * n + j] += sum over r in 0..<rows of x[r * k + i] * dy[r * n + j] (x^T dy for row-major
- * x[rows, k], dy[rows, n]), each product rounded and added in row order; out must not overlap
+ * x[rows, k], dy[rows, n]), each product fused-added (fmaf) in row order; out must not overlap
  * x or dy. */
 void m2m_transposed_product_accumulate(const float *x, const float *dy, float *out, long rows, long k, long n);
 /* y = a + b; y may alias a or b. */
@@ -58,5 +60,13 @@ void m2m_sum_rows(const float *src, float *out, long rows, long n);
 void m2m_broadcast_rows(const float *b, float *y, long rows, long n);
 /* y[r * n + c] = a[r] * b[c] (the outer product: an sgemm with K = 1, one rounding each). */
 void m2m_outer(const float *a, const float *b, float *y, long rows, long n);
+/* y[r, :] = epilogue(bias + x[r, :] w) for row-major x [rows, k], w [k, n], y [rows, n]
+ * (bias may be NULL: 0): per element the bias, then each product x[r, i] w[i, j] fused-added
+ * (fmaf) in i order (register blocks of 4 rows x 16 columns, edges in the same order); then,
+ * on each block of rows while it is in L1, y += addend when addend is not NULL (m2m_add's
+ * bits), y = gelu(y) when gelu is nonzero (m2m_gelu's), y *= gelu'(pre) when pre is not NULL
+ * (m2m_gelu_grad's). y must not overlap x, w, bias, addend or pre. */
+void m2m_linear_rows(const float *x, const float *w, const float *bias, const float *addend, int gelu,
+                     const float *pre, float *y, long rows, long k, long n);
 
 #endif
