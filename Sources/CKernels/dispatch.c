@@ -18,6 +18,7 @@
     void m2m_adam_##suffix(float *, const float *, float *, float *, long, float, float, float, float, \
                            float, float, float); \
     void m2m_sum_rows_##suffix(const float *, float *, long, long); \
+    void m2m_accumulate_rows_##suffix(float *, const float *, long, long); \
     void m2m_broadcast_rows_##suffix(const float *, float *, long, long); \
     void m2m_outer_##suffix(const float *, const float *, float *, long, long); \
     void m2m_linear_rows_##suffix(const float *, const float *, const float *, const float *, int, const float *, \
@@ -150,6 +151,10 @@ void m2m_adam(float *param, const float *grad, float *m, float *v, long n, float
 
 void m2m_sum_rows(const float *src, float *out, long rows, long n) {
     M2M_DISPATCH(m2m_sum_rows, src, out, rows, n);
+}
+
+void m2m_accumulate_rows(float *out, const float *src, long rows, long n) {
+    M2M_DISPATCH(m2m_accumulate_rows, out, src, rows, n);
 }
 
 void m2m_broadcast_rows(const float *b, float *y, long rows, long n) {

@@ -54,7 +54,7 @@ final class MLPKernel: KernelDeclaration {
 
 /// `mlp_grad`: the gradients of `mlp`'s inputs, packed in input order (`Op.mlpGrad`). Phase 0
 /// runs per row tile (one sample), in the forward kernel's blocks of rows: it recomputes
-/// `z = x w1 + b1` with the same calls as `MLPKernel` (so the same bits), then
+/// `z = x w1 + b1` with the forward kernel's product (`biasedProduct`, so the same bits), then
 /// `dw2 += gelu(z)^T dy`, `dz = (dy w2^T) * gelu'(z)`, `dw1 += x^T dz`, the bias sums, and
 /// writes `dx = dz w1^T` in place. The parameter partials of each tile are summed over tiles
 /// in tile order in phase 1. Nothing of size `rows x hidden` reaches main memory.
@@ -109,10 +109,8 @@ final class MLPGradKernel: KernelDeclaration {
             } else {
                 m2m_transposed_product_accumulate(hidden, dyb, dw2, count, width, n)
             }
-            for r in 0..<count {
-                m2m_accumulate(db1, dz + r * width, width)
-                m2m_accumulate(db2, dyb + r * n, n)
-            }
+            m2m_accumulate_rows(db1, dz, count, width)
+            m2m_accumulate_rows(db2, dyb, count, n)
             m2m_transposed_product_accumulate(xb, dz, dw1, count, k, width)
             if k >= linearRowsMinimumColumns {
                 m2m_linear_rows(dz, w1T, nil, nil, 0, nil, dx + row * k, count, width, k)

@@ -228,6 +228,15 @@ final class CPUDispatchTests: XCTestCase {
                 m2m_broadcast_rows(a, &y, rows, n)
                 return y
             }, Array([[Float]](repeating: a, count: rows).joined()), "broadcast_rows n=\(n)")
+            // out += each row of src in row order: the bits of `rows` m2m_accumulate calls.
+            let src = Self.inputs(rows * n, seed: UInt64(500 + n))
+            var expected = a
+            for r in 0..<rows { for c in 0..<n { expected[c] = expected[c] + src[r * n + c] } }
+            assertAllEqual(underEveryISA {
+                var y = a
+                m2m_accumulate_rows(&y, src, rows, n)
+                return y
+            }, expected, "accumulate_rows n=\(n)")
         }
     }
 
@@ -302,22 +311,22 @@ private enum SwiftFloat {
         let k = shifted - 12_582_912
         let g = t - k
         let g2 = g * g, g4 = g2 * g2
-        let q01 = 1 + 0.6931471806 * g, q23 = 0.2402265070 + 0.05550410866 * g
-        let q45 = 0.009618129108 + 0.001333355815 * g, q67 = 0.0001540353039 + 0.00001525273380 * g
-        let p = (q01 + g2 * q23) + g4 * (q45 + g2 * q67)
+        let q01 = 1 + 0.6931471825 * g, q23 = 0.2402264625 + 0.05550328642 * g
+        let q45 = 0.009618483484 + 0.001339994371 * g
+        let p = (q01 + g2 * q23) + g4 * (q45 + g2 * 0.0001534728071)
         let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
         return p * Float(bitPattern: exponent)
     }
-    static let geluScale: Float = 0.7978845608, geluCubic: Float = 0.044715
     /// sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), as 1 / (1 + 2^t), t = -2u / ln 2.
     static func sigmoid(_ x: Float) -> Float {
         var t = x * (-2.302208198 + -0.1029432396 * (x * x))
-        t = t < -126 ? -126 : (t > 127 ? 127 : t)
+        t = t > -126 ? t : -126   // max then min (a NaN becomes -126; gelu still returns the NaN of x)
+        t = t < 127 ? t : 127
         return 1 / (1 + exp2Clamped(t))
     }
     static func gelu(_ x: Float) -> Float { x * sigmoid(x) }
     static func geluDerivative(_ x: Float) -> Float {
         let s = sigmoid(x)
-        return s + 2 * x * s * (1 - s) * geluScale * (1 + 3 * geluCubic * (x * x))
+        return s + (x * s * (1 - s)) * (1.5957691216 + 0.2140644488 * (x * x))
     }
 }

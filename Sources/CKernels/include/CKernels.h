@@ -56,6 +56,8 @@ void m2m_adam(float *param, const float *grad, float *m, float *v, long n,
               float step_size, float correction2);
 /* out[c] = sum over r in 0..<rows of src[r * n + c], rows in index order (rows >= 1). */
 void m2m_sum_rows(const float *src, float *out, long rows, long n);
+/* out[c] += src[r * n + c] for r in 0..<rows, in row order (as `rows` calls of m2m_accumulate). */
+void m2m_accumulate_rows(float *out, const float *src, long rows, long n);
 /* Each of `rows` rows of y (n floats each) set to b. */
 void m2m_broadcast_rows(const float *b, float *y, long rows, long n);
 /* y[r * n + c] = a[r] * b[c] (the outer product: an sgemm with K = 1, one rounding each). */
