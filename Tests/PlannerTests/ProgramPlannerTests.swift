@@ -35,8 +35,9 @@ final class ProgramPlannerTests: XCTestCase {
         let plan = try ProgramPlanner.plan(try spectralBlock())
         XCTAssertEqual(plan.schedule, [0, 1, 2, 3])
         XCTAssertEqual(plan.owners, [.value(0), .value(2), .value(3), .value(4), .value(5),
-                                     .workspace(node: 0), .workspace(node: 2)])
+                                     .workspace(node: 0), .workspace(node: 1), .workspace(node: 2)])
         let workspace = 2 * 8 * (8 / 2 + 1) * 3 * 8   // N x H x (W/2+1) x C complex
+        let mixWorkspace = 2 * 4 * 3 * 3 * 4          // 2 tiles of 8 modes, each a [2 Ci, 2 Co] real form of w
         let expected = [
             BufferRequest(size: 1536, firstUse: 0, lastUse: 3),       // input x: a slot, live the whole program
             BufferRequest(size: 576, firstUse: 0, lastUse: 3),        // s: an output, so to the end
@@ -44,12 +45,13 @@ final class ProgramPlannerTests: XCTestCase {
             BufferRequest(size: 1536, firstUse: 2, lastUse: 3),       // y
             BufferRequest(size: 1536, firstUse: 3, lastUse: 3),       // z: output, last step
             BufferRequest(size: workspace, firstUse: 0, lastUse: 0),  // rfft2 scratch
+            BufferRequest(size: mixWorkspace, firstUse: 1, lastUse: 1),  // spectral_mix scratch
             BufferRequest(size: workspace, firstUse: 2, lastUse: 2),  // irfft2 scratch
         ]
         XCTAssertEqual(plan.buffers, expected)
         // Step 2 holds x, s, m, y and the irfft2 workspace.
         XCTAssertEqual(plan.lowerBoundBytes, 1536 + 576 + 576 + 1536 + workspace)
-        XCTAssertEqual(plan.domains, Array(repeating: 0, count: 7))
+        XCTAssertEqual(plan.domains, Array(repeating: 0, count: 8))
         let (requests, layout) = plan.layout(domain: 0)
         assertValidLayout(requests, layout)
     }
@@ -61,8 +63,8 @@ final class ProgramPlannerTests: XCTestCase {
         XCTAssertEqual(values.compactMap { $0?.offset }, Array(plan.offsets.prefix(5)))
         let workspaces = plan.workspaceLocations(nodeCount: 4)
         XCTAssertEqual(workspaces[0]?.offset, plan.offsets[5])
-        XCTAssertNil(workspaces[1])
-        XCTAssertEqual(workspaces[2]?.offset, plan.offsets[6])
+        XCTAssertEqual(workspaces[1]?.offset, plan.offsets[6])
+        XCTAssertEqual(workspaces[2]?.offset, plan.offsets[7])
         XCTAssertNil(workspaces[3])
     }
 
