@@ -45,9 +45,10 @@ final class LinearKernel: KernelDeclaration {
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles.value }
     func run(phase: Int, tile: Int) {
-        let row = tile * rows
         guard n < linearRowsMinimumColumns else {
-            m2m_linear_rows(x + row * k, w, b, addend.map { $0 + row * n }, appliesGelu ? 1 : 0, nil, y + row * n, rows, k, n)
+            let first = tile * rows
+            m2m_linear_rows(x + first * k, w, b, addend.map { $0 + first * n }, appliesGelu ? 1 : 0, nil,
+                            y + first * n, rows, k, n)
             return
         }
         var first = 0

@@ -252,10 +252,11 @@ final class TruncatedSpectralKernel: KernelDeclaration {
 /// `2q + 1` is `i B_q` (`-im, re`) is the complex row `a B`, interleaved. Each tile expands one
 /// mode's `B` at a time into its workspace (16 KiB at 32 x 32 channels, in L1) and runs one
 /// product per mode: each complex product as four fused multiply-adds in a fixed order.
-/// On fno-ns64, spectral_mix and its input gradient went from 5.3 and 5.4 to 4.4 and 5.0 ms per
-/// training step (4 nodes each) with this; the same real form of the weight gradient (`P = A^T D`
-/// on the reals by `m2m_transposed_product_accumulate`, then the complex sums) gained nothing
-/// over cgemm (4.76 against 4.71 ms: 20 rows per product), so that stays.
+/// On fno-ns64 (4 nodes each per training step) spectral_mix went from 4.8-5.3 to 4.4-4.6 ms with
+/// this and its input gradient stayed at 5.0-5.4 (its expansion reads `W` transposed); the same
+/// real form of the weight gradient (`P = A^T D` on the reals by
+/// `m2m_transposed_product_accumulate`, then the complex sums) gained nothing over cgemm (4.76
+/// against 4.71 ms: 20 rows per product), so that stays.
 final class SpectralMixKernel: KernelDeclaration {
     enum Form { case mix, gradInput, gradWeight }
     let a, b, y: UnsafeMutablePointer<Float>
