@@ -222,6 +222,7 @@ final class CompiledModelFileTests: XCTestCase {
         let bytes = file(payload: [UInt8](try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys])))
         let message = decodeError(bytes)
         XCTAssertTrue(message.contains("program 'infer': the stored arena plan does not match its graph"), message)
+        XCTAssertTrue(message.contains("recompile the model"), message)
     }
 
     /// A training rollout other than the config's (bench's one-step programs) round-trips.
