@@ -124,11 +124,7 @@ M2M_TARGET void M2M_NAME(m2m_accumulate_rows)(float *out, const float *src, long
 
 M2M_TARGET void M2M_NAME(m2m_sum_rows)(const float *src, float *out, long rows, long n) {
     memcpy(out, src, (size_t)n * sizeof(float));
-    for (long r = 1; r < rows; r++) {
-        const float *row = src + r * n;
-        M2M_ELEMENTWISE
-        for (long c = 0; c < n; c++) out[c] += row[c];
-    }
+    M2M_NAME(m2m_accumulate_rows)(out, src + n, rows - 1, n);
 }
 
 M2M_TARGET void M2M_NAME(m2m_broadcast_rows)(const float *b, float *y, long rows, long n) {

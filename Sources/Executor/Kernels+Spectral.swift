@@ -298,13 +298,16 @@ final class SpectralMixKernel: KernelDeclaration {
         guard validRows > 0 else { return }
         let (k, n) = (colsA, colsY)           // the complex product [rows, k] x [k, n]
         let ext = expanded + tile * 4 * k * n
+        // B[q][j]: W[q][j] for mix, conj(W[j][q]) for the input gradient (complex strides of q and j in W).
+        let conjugate = form == .gradInput
+        let (qStride, jStride) = conjugate ? (1, colsB) : (colsB, 1)
         for m in tile * Self.modesPerTile..<min(modes, (tile + 1) * Self.modesPerTile) {
             let bm = b + 2 * m * rowsB * colsB
             for q in 0..<k {
                 let row = ext + 4 * q * n, iRow = ext + (4 * q + 2) * n
-                for j in 0..<n {    // B[q][j]: W[q][j] for mix, conj(W[j][q]) for the input gradient
-                    let w = form == .mix ? bm + 2 * (q * colsB + j) : bm + 2 * (j * colsB + q)
-                    let (re, im) = (w[0], form == .mix ? w[1] : -w[1])
+                for j in 0..<n {
+                    let w = bm + 2 * (q * qStride + j * jStride)
+                    let (re, im) = (w[0], conjugate ? -w[1] : w[1])
                     row[2 * j] = re; row[2 * j + 1] = im
                     iRow[2 * j] = -im; iRow[2 * j + 1] = re
                 }
