@@ -13,40 +13,44 @@
 #define M2M_NAME(n) M2M_CAT(n, M2M_SUFFIX)
 
 /* 2^t for t already clamped to [-126, 127]: 2^k by the 1.5 * 2^23 rounding trick, then
- * 2^g on |g| <= 1/2 as a degree-6 polynomial fitted to the relative error of 2^g (within
- * 1.4 ulp in float evaluation, as was the degree-7 Taylor polynomial it replaced, with one
- * multiply fewer), evaluated in Estrin's scheme (a short dependency chain). */
+ * 2^g on |g| <= 1/2 as a degree-6 polynomial fitted to the relative error of 2^g (below
+ * 2e-9 in exact arithmetic), evaluated in Estrin's scheme (a short dependency chain) with
+ * fused multiply-adds (fmaf: one rounding, the same bits in every variant). 2^k is applied
+ * by adding k to the exponent field of p in [0.7, 1.42], one integer add instead of a
+ * multiply: exact wherever the result is a normal float, and below 2^-125, where it is not,
+ * the result only ever meets 1 + e, which rounds to 1 either way. These loops are bound by
+ * the count of vector operations, not by multiplies alone (measured on Zen 4: gelu 1.30 ->
+ * 1.13 ns per element and core against the unfused form with a scale multiply). */
 static inline __attribute__((always_inline)) float M2M_NAME(exp2_clamped)(float t) {
     float shifted = t + 12582912.0f;
     float k = shifted - 12582912.0f;
     float g = t - k;
     float g2 = g * g, g4 = g2 * g2;
-    float q01 = 1.0f + 0.6931471825f * g;
-    float q23 = 0.2402264625f + 0.05550328642f * g;
-    float q45 = 0.009618483484f + 0.001339994371f * g;
-    float p = (q01 + g2 * q23) + g4 * (q45 + g2 * 0.0001534728071f);
-    uint32_t bits;
-    memcpy(&bits, &shifted, 4);
-    uint32_t exponent = (bits - 0x4B400000u + 127u) << 23;
-    float scale;
-    memcpy(&scale, &exponent, 4);
-    return p * scale;
+    float q01 = fmaf(0.6931471825f, g, 1.0f);
+    float q23 = fmaf(0.05550328642f, g, 0.2402264625f);
+    float q45 = fmaf(0.001339994371f, g, 0.009618483484f);
+    float p = fmaf(g4, fmaf(g2, 0.0001534728071f, q45), fmaf(g2, q23, q01));
+    uint32_t shiftedBits, pBits;
+    memcpy(&shiftedBits, &shifted, 4);
+    memcpy(&pBits, &p, 4);
+    pBits += shiftedBits << 23;      /* the low bits of shifted hold k; 0x4B400000 << 23 wraps to 0 */
+    memcpy(&p, &pBits, 4);
+    return p;
 }
 
 /* The exp term of gelu and its derivative, e = exp(-2u) = 2^t with
  * t = x (a + b x^2), a = -2 sqrt(2/pi) / ln 2, b = 0.044715 a. */
 static inline __attribute__((always_inline)) float M2M_NAME(gelu_exp)(float x) {
-    float t = x * (-2.302208198f + -0.1029432396f * (x * x));
+    float t = x * fmaf(-0.1029432396f, x * x, -2.302208198f);
     t = t > -126.0f ? t : -126.0f;   /* vmaxps then vminps (a NaN becomes -126; gelu still returns x's NaN) */
     t = t < 127.0f ? t : 127.0f;
     return M2M_NAME(exp2_clamped)(t);
 }
 
 /* d gelu / dx from s = 1 / (1 + gelu_exp(x)) = sigmoid(2u) and h = x s = gelu(x):
- * s + 2 x s (1 - s) u'(x) = s + h (1 - s) (2 sqrt(2/pi) + 6 sqrt(2/pi) 0.044715 x^2),
- * three multiplies given h. */
+ * s + 2 x s (1 - s) u'(x) = s + h (1 - s) (2 sqrt(2/pi) + 6 sqrt(2/pi) 0.044715 x^2). */
 static inline __attribute__((always_inline)) float M2M_NAME(gelu_derivative_from_sigmoid)(float x, float s, float h) {
-    return s + (h * (1.0f - s)) * (1.5957691216f + 0.2140644488f * (x * x));
+    return fmaf(h * (1.0f - s), fmaf(0.2140644488f, x * x, 1.5957691216f), s);
 }
 
 static inline __attribute__((always_inline)) float M2M_NAME(gelu1)(float x) {

@@ -303,23 +303,22 @@ private struct SplitMix {
     mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
-/// The Swift Float code the C kernels replaced (Executor's FastMath, op for op, no FMA):
-/// the C variants must reproduce its bits.
+/// The Swift Float code of FastMath's GELU, op for op (its multiply-adds fused, as the C
+/// kernels' fmaf): the C variants must reproduce its bits.
 private enum SwiftFloat {
     static func exp2Clamped(_ t: Float) -> Float {
         let shifted = t + 12_582_912
         let k = shifted - 12_582_912
         let g = t - k
         let g2 = g * g, g4 = g2 * g2
-        let q01 = 1 + 0.6931471825 * g, q23 = 0.2402264625 + 0.05550328642 * g
-        let q45 = 0.009618483484 + 0.001339994371 * g
-        let p = (q01 + g2 * q23) + g4 * (q45 + g2 * 0.0001534728071)
-        let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
-        return p * Float(bitPattern: exponent)
+        let q01 = Float(1).addingProduct(0.6931471825, g), q23 = Float(0.2402264625).addingProduct(0.05550328642, g)
+        let q45 = Float(0.009618483484).addingProduct(0.001339994371, g)
+        let p = q01.addingProduct(g2, q23).addingProduct(g4, q45.addingProduct(g2, 0.0001534728071))
+        return Float(bitPattern: p.bitPattern &+ (shifted.bitPattern &<< 23))
     }
     /// sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3), as 1 / (1 + 2^t), t = -2u / ln 2.
     static func sigmoid(_ x: Float) -> Float {
-        var t = x * (-2.302208198 + -0.1029432396 * (x * x))
+        var t = x * Float(-2.302208198).addingProduct(-0.1029432396, x * x)
         t = t > -126 ? t : -126   // max then min (a NaN becomes -126; gelu still returns the NaN of x)
         t = t < 127 ? t : 127
         return 1 / (1 + exp2Clamped(t))
@@ -327,6 +326,6 @@ private enum SwiftFloat {
     static func gelu(_ x: Float) -> Float { x * sigmoid(x) }
     static func geluDerivative(_ x: Float) -> Float {
         let s = sigmoid(x)
-        return s + (x * s * (1 - s)) * (1.5957691216 + 0.2140644488 * (x * x))
+        return s.addingProduct(x * s * (1 - s), Float(1.5957691216).addingProduct(0.2140644488, x * x))
     }
 }
