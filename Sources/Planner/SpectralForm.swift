@@ -49,13 +49,23 @@ public struct SpectralTransform: Sendable, Hashable, Codable, Comparable, Custom
 
 extension SpectralTransforms {
     /// Floats of the GEMM form's DFT matrices (made once at bind time, shared by both
-    /// directions): along W `[2 m2, W]` twice (forward, and the inverse's scaled one),
-    /// along H the kept rows' real-pair matrix `[4 m1, 2 H]`.
-    public var gemmTableFloats: Int { 2 * (2 * modes2 * width) + (4 * modes1) * (2 * height) }
+    /// directions): along W the folded cosines and sines `[m2, W]` twice (forward, and the
+    /// inverse's scaled ones), along H the folded cosines of frequencies `0 ... m1`
+    /// `[m1 + 1, H/2 + 1]` and sines of `1 ... m1` `[m1, (H-1)/2]`, and the transpose of each.
+    public var gemmTableFloats: Int { 2 * (2 * modes2 * width + (modes1 + 1) * (height / 2 + 1) + modes1 * ((height - 1) / 2)) }
 
-    /// Floats of one sample's GEMM workspace: the W products `[2 H, m2 C]` and the kept
-    /// modes as real planes `[4 m1, m2 C]`.
-    public var gemmTileFloats: Int { (2 * height + 4 * modes1) * modes2 * channels }
+    /// Whether the GEMM form's H-stage cosine sums `[m1 + 1, 2 m2 C]` fit in the place of
+    /// the W stage's folded odd rows `[(H-1)/2, 2 m2 C]`, dead once the sine sums are made.
+    public var cosineSumsFitOddRows: Bool { modes1 + 1 <= (height - 1) / 2 }
+
+    /// Floats of one sample's GEMM workspace: the W stage's rows `[H, 2 m2 C]`, then the H
+    /// stage's sine sums `[m1, 2 m2 C]` (and its cosine sums `[m1 + 1, 2 m2 C]` unless they
+    /// fit in the W stage's odd rows), or one folded image row `[W, C]` if that is larger.
+    public var gemmTileFloats: Int {
+        let row = 2 * modes2 * channels
+        let sums = (modes1 + (cosineSumsFitOddRows ? 0 : modes1 + 1)) * row
+        return height * row + max(sums, width * channels)
+    }
 
     /// Floats of one sample's workspace tile in either form (the larger of the two).
     public var workspaceTileFloats: Int { max(fftwTileFloats, gemmTileFloats) }

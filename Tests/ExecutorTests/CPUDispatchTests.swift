@@ -240,6 +240,50 @@ final class CPUDispatchTests: XCTestCase {
         }
     }
 
+    /// The GEMM spectral form's folds: runs j and n - j to their sum and difference (the
+    /// middle run of an even n, and run 0, copied), the unfold its transpose, and the
+    /// butterfly in place; exact Float operations under every ISA.
+    func testFoldUnfoldAndButterflyUnderEveryISA() {
+        for width in [1, 2, 3, 8, 9, 64] {
+            for c in [1, 5, 32] {
+                let x = Self.inputs(width * c, seed: UInt64(700 + width * c))
+                let (even, odd) = (width / 2 + 1, (width - 1) / 2)
+                var folded = [Float](repeating: .nan, count: width * c), unfolded = folded
+                for ch in 0..<c {
+                    folded[ch] = x[ch]; unfolded[ch] = x[ch]
+                    for w in stride(from: 1, through: odd, by: 1) {
+                        let (a, b) = (x[w * c + ch], x[(width - w) * c + ch])
+                        folded[w * c + ch] = a + b; folded[(even + w - 1) * c + ch] = a - b
+                        // x read as folded runs: e = run w, o = run even + w - 1.
+                        let (e, o) = (x[w * c + ch], x[(even + w - 1) * c + ch])
+                        unfolded[w * c + ch] = e + o; unfolded[(width - w) * c + ch] = e - o
+                    }
+                    if width % 2 == 0, width > 1 {
+                        folded[width / 2 * c + ch] = x[width / 2 * c + ch]; unfolded[width / 2 * c + ch] = x[width / 2 * c + ch]
+                    }
+                }
+                assertAllEqual(underEveryISA {
+                    var f = [Float](repeating: .nan, count: width * c)
+                    m2m_fold_row(x, &f, width, c)
+                    return f
+                }, folded, "fold_row width=\(width) c=\(c)")
+                assertAllEqual(underEveryISA {
+                    var y = [Float](repeating: .nan, count: width * c)
+                    m2m_unfold_row(x, &y, width, c)
+                    return y
+                }, unfolded, "unfold_row width=\(width) c=\(c)")
+            }
+        }
+        for n in Self.lengths {
+            let a = Self.inputs(n, seed: UInt64(800 + n)), b = Self.inputs(n, seed: UInt64(900 + n))
+            assertAllEqual(underEveryISA {
+                var (y, z) = (a, b)
+                m2m_butterfly(&y, &z, n)
+                return y + z
+            }, zip(a, b).map { $0 + $1 } + zip(a, b).map { $0 - $1 }, "butterfly n=\(n)")
+        }
+    }
+
     /// Column sums in row order: the fixed order the thread bit-identity relies on.
     func testSumRowsSumsInRowOrderUnderEveryISA() {
         for n in [1, 5, 16, 17, 32, 33, 128, 130] {

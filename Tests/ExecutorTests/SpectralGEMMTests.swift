@@ -9,9 +9,12 @@ import XCTest
 final class SpectralGEMMTests: XCTestCase {
     /// A grid big enough that products and FFTs sum in many different orders.
     let wide = SpectralGrid(n: 3, h: 16, w: 20, c: 5, m1: 5, m2: 7)
+    /// Odd H (its fold without a middle row; W is even in every rfft2) and 8 channels (the
+    /// W stage's products by `m2m_linear_rows`, as at `wide`'s H stage).
+    let odd = SpectralGrid(n: 2, h: 9, w: 12, c: 8, m1: 3, m2: 4)
 
     func testRfft2MatchesDirectDFT() throws {
-        for (i, g) in (spectralGrids + [wide]).enumerated() {
+        for (i, g) in (spectralGrids + [wide, odd]).enumerated() {
             let x = Tensor(g.realType, seed: 130 + UInt64(i))
             assertClose(try runOp(g.forward, [x], spectral: .gemm), Reference.rfft2(x.data, g), tolerance: 2e-6,
                         "gemm rfft2 \(g)")
@@ -19,7 +22,7 @@ final class SpectralGEMMTests: XCTestCase {
     }
 
     func testIrfft2MatchesC2RSemantics() throws {
-        for (i, g) in (spectralGrids + [wide]).enumerated() {
+        for (i, g) in (spectralGrids + [wide, odd]).enumerated() {
             let spectrum = Tensor(g.spectrumType, seed: 140 + UInt64(i))
             assertClose(try runOp(g.inverse, [spectrum], spectral: .gemm),
                         Reference.irfft2(spectrum.data.map(Double.init), g), tolerance: 2e-6, "gemm irfft2 \(g)")
@@ -27,7 +30,7 @@ final class SpectralGEMMTests: XCTestCase {
     }
 
     func testRfft2GradIsGradientOfRfft2() throws {
-        for (i, g) in (spectralGrids + [wide]).enumerated() {
+        for (i, g) in (spectralGrids + [wide, odd]).enumerated() {
             let seed = Tensor(g.spectrumType, seed: 160 + UInt64(i))
             let dx = try runOp(.rfft2Grad(height: g.h, width: g.w, modes1: g.m1, modes2: g.m2), [seed], spectral: .gemm)
             assertClose(dx, Reference.rfft2Gradient(seed.data, g), tolerance: 2e-6, "gemm rfft2_grad \(g)")
@@ -55,7 +58,7 @@ final class SpectralGEMMTests: XCTestCase {
 
     /// The two forms compute the same maps: they agree to float rounding on every op.
     func testAgreesWithFFTWForm() throws {
-        for (i, g) in (spectralGrids + [wide]).enumerated() {
+        for (i, g) in (spectralGrids + [wide, odd]).enumerated() {
             let real = Tensor(g.realType, seed: 190 + UInt64(i)), spectrum = Tensor(g.spectrumType, seed: 200 + UInt64(i))
             let cases: [(Op, Tensor)] = [
                 (g.forward, real), (g.inverse, spectrum),

@@ -56,7 +56,9 @@ final class SpectralFormPlannerTests: XCTestCase {
         XCTAssertEqual(b.fftSpecs, [g.pairedAlongH(forward: false), g.pairedAlongW(forward: false)])
         let mixed = SpectralForms(mode: .auto, choices: [SpectralChoice(a, .gemm), SpectralChoice(b, .fftw)])
         XCTAssertEqual(mixed.fftSpecs([a, b]), Set(b.fftSpecs))
-        XCTAssertEqual(g.gemmTileFloats, (16 + 8) * 3 * 2)
+        // [H, 2 m2 C] rows, then the sine sums [m1, 2 m2 C] (the cosine sums fit the odd rows)
+        XCTAssertTrue(g.cosineSumsFitOddRows)
+        XCTAssertEqual(g.gemmTileFloats, (8 + 2) * 2 * 3 * 2)
         XCTAssertEqual(g.fftwTileFloats, 2 * (8 + 8 * 5))       // complex [W, C/2] row, [H, 2 m2 - 1, C/2]
         XCTAssertEqual(g.workspaceTileFloats, max(2 * (8 + 8 * 5), g.gemmTileFloats))
         let odd = SpectralTransforms(height: 8, width: 8, channels: 3, modes1: 2, modes2: 3)   // the r2c layout
@@ -64,9 +66,11 @@ final class SpectralFormPlannerTests: XCTestCase {
         XCTAssertEqual(SpectralTransform(odd, .forward).fftSpecs, [odd.realToComplexW, odd.complexH(forward: true)])
         XCTAssertEqual(SpectralTransform(odd, .inverse).fftSpecs, [odd.complexH(forward: false), odd.complexToRealW])
         XCTAssertEqual(odd.fftwTileFloats, 2 * 8 * 5 * 3)
-        // 2 m1 = H and the Nyquist column kept: the GEMM planes exceed the FFTW tile.
+        // 2 m1 = H and the Nyquist column kept: the cosine sums do not fit the 3 odd rows, and
+        // the GEMM rows and sums exceed the FFTW tile.
         let full = SpectralTransforms(height: 8, width: 8, channels: 1, modes1: 4, modes2: 5)
-        XCTAssertEqual(full.workspaceTileFloats, (16 + 16) * 5)
+        XCTAssertFalse(full.cosineSumsFitOddRows)
+        XCTAssertEqual(full.workspaceTileFloats, (8 + 4 + 5) * 2 * 5)
     }
 
     /// The paired layout keeps, after the W transforms, the kept columns and their mirrors
