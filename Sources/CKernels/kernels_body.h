@@ -135,32 +135,29 @@ M2M_TARGET void M2M_NAME(m2m_broadcast_rows)(const float *b, float *y, long rows
     for (long r = 0; r < rows; r++) memcpy(y + r * n, b, (size_t)n * sizeof(float));
 }
 
-/* The even/odd fold of a real row of `width` runs of c floats about w = 0, and its
- * transpose (CKernels.h). */
-M2M_TARGET void M2M_NAME(m2m_fold_row)(const float *x, float *f, long width, long c) {
-    const long odd = (width - 1) / 2, even = width / 2 + 1;
-    float *odds = f + even * c;
-    memcpy(f, x, c * sizeof(float));
-    for (long w = 1; w <= odd; w++) {
-        const float *a = x + w * c, *b = x + (width - w) * c;
-        float *e = f + w * c, *o = odds + (w - 1) * c;
+/* The mirror fold of `runs` runs of c floats and its transpose (CKernels.h). */
+M2M_TARGET void M2M_NAME(m2m_mirror_fold)(const float *a, float *f, long runs, long c) {
+    const long pairs = runs / 2, sums = runs - pairs;
+    float *d = f + sums * c;
+    for (long j = 0; j < pairs; j++) {
+        const float *x = a + j * c, *y = a + (runs - 1 - j) * c;
+        float *s = f + j * c, *o = d + j * c;
         M2M_ELEMENTWISE
-        for (long i = 0; i < c; i++) { e[i] = a[i] + b[i]; o[i] = a[i] - b[i]; }
+        for (long i = 0; i < c; i++) { s[i] = x[i] + y[i]; o[i] = x[i] - y[i]; }
     }
-    if (width % 2 == 0 && width > 1) memcpy(f + (width / 2) * c, x + (width / 2) * c, c * sizeof(float));
+    if (runs % 2 == 1) memcpy(f + pairs * c, a + pairs * c, c * sizeof(float));
 }
 
-M2M_TARGET void M2M_NAME(m2m_unfold_row)(const float *f, float *x, long width, long c) {
-    const long odd = (width - 1) / 2, even = width / 2 + 1;
-    const float *odds = f + even * c;
-    memcpy(x, f, c * sizeof(float));
-    for (long w = 1; w <= odd; w++) {
-        const float *e = f + w * c, *o = odds + (w - 1) * c;
-        float *a = x + w * c, *b = x + (width - w) * c;
+M2M_TARGET void M2M_NAME(m2m_mirror_unfold)(const float *f, float *a, long runs, long c) {
+    const long pairs = runs / 2, sums = runs - pairs;
+    const float *d = f + sums * c;
+    for (long j = 0; j < pairs; j++) {
+        const float *s = f + j * c, *o = d + j * c;
+        float *x = a + j * c, *y = a + (runs - 1 - j) * c;
         M2M_ELEMENTWISE
-        for (long i = 0; i < c; i++) { a[i] = e[i] + o[i]; b[i] = e[i] - o[i]; }
+        for (long i = 0; i < c; i++) { x[i] = s[i] + o[i]; y[i] = s[i] - o[i]; }
     }
-    if (width % 2 == 0 && width > 1) memcpy(x + (width / 2) * c, f + (width / 2) * c, c * sizeof(float));
+    if (runs % 2 == 1) memcpy(a + pairs * c, f + pairs * c, c * sizeof(float));
 }
 
 M2M_TARGET void M2M_NAME(m2m_butterfly)(float *a, float *b, long n) {

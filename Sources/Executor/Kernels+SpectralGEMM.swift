@@ -6,15 +6,16 @@ import Planner
 
 /// The DFT matrices of one geometry's GEMM form (as `PatchDFT` does for patches: angles
 /// reduced exactly in integers, computed in Double, rounded to Float), made once at bind
-/// time into memory the program owns (`SpectralTables`). Each stage folds its input first
-/// (`SpectralFold`): `cos` is even and `sin` odd, so with `e_w = x_w + x_{W-w}` and
-/// `o_w = x_w - x_{W-w}` the cosine sums need only the `e` rows and the sine sums only the
-/// `o` rows, half the products. Along H the kept rows `f` and `-f` share their cosine and
-/// sine sums, so those are made for `f = 0 ... m1` only (a quarter of the real-pair
-/// products). Row-major:
-/// - `wCos` `[m2, We]`: `cos(2 pi k w / W)`; `wSin` `[m2, Wo]`: `-sin(2 pi k (j + 1) / W)`;
-/// - `wCosInverse`, `wSinInverse`: the same with row k scaled by `mult(k) / (H W)` (interior
-///   half-spectrum columns count twice in a real inverse, DC and Nyquist once);
+/// time into memory the program owns (`SpectralTables`), for products on folded inputs
+/// (`SpectralFold`, `WFold`): `cos` is even and `sin` odd, so the cosine sums need only
+/// sums `x_j + x_{n-j}` and the sine sums only differences. Along W a second fold about
+/// W/4 (`cos(2 pi k (W/2 - w) / W) = (-1)^k cos(2 pi k w / W)`, and the sines with the
+/// opposite sign) halves them again, even k on one part and odd k on the other. Along H
+/// the kept rows `f` and `-f` share their cosine and sine sums, made for `f = 0 ... m1`
+/// only. Row-major:
+/// - `alongW`: `cos(2 pi k w / W)` and `-sin(2 pi k w / W)` on the W fold's parts
+///   (`WMatrices`); `alongWInverse`: the same with row k scaled by `mult(k) / (H W)`
+///   (interior half-spectrum columns count twice in a real inverse, DC and Nyquist once);
 /// - `hCos` `[m1 + 1, He]`: `cos(2 pi f h / H)` for `f = 0 ... m1`; `hSin` `[m1, Ho]`:
 ///   `sin(2 pi f (j + 1) / H)` for `f = 1 ... m1` (at f = 0 the sines vanish);
 /// - and the transpose of each (`...Transposed`), the row-major left factors of the inverse
@@ -22,34 +23,48 @@ import Planner
 /// The inverse direction is the transpose of these products (and of the folds), so every
 /// gradient is exact.
 struct SpectralDFTMatrices {
+    /// The four W-stage matrices of one direction: cosines of even k `[ke, cosEven]` and odd k
+    /// `[ko, cosOdd]`, minus sines of even k `[ke, sinEven]` and odd k `[ko, sinOdd]` (the
+    /// column counts of `WFold`; transposed in the `...Transposed` sets).
+    struct WMatrices {
+        let cosEven, cosOdd, sinEven, sinOdd: UnsafeMutablePointer<Float>
+    }
     let t: SpectralTransforms
-    let wCos, wSin, wCosInverse, wSinInverse, hCos, hSin: UnsafeMutablePointer<Float>
-    let wCosTransposed, wSinTransposed, wCosInverseTransposed, wSinInverseTransposed,
-        hCosTransposed, hSinTransposed: UnsafeMutablePointer<Float>
+    let alongW, alongWInverse, alongWTransposed, alongWInverseTransposed: WMatrices
+    let hCos, hSin, hCosTransposed, hSinTransposed: UnsafeMutablePointer<Float>
 
     init(_ t: SpectralTransforms, memory: UnsafeMutablePointer<Float>) {
         self.t = t
         let (h, w, m1, m2) = (t.height, t.width, t.modes1, t.modes2)
-        let (fw, fh) = (SpectralFold(width: w), SpectralFold(width: h))
+        let (fw, fh) = (WFold(width: w, modes: m2), SpectralFold(width: h))
         var next = memory
         func take(_ floats: Int) -> UnsafeMutablePointer<Float> { defer { next += floats }; return next }
-        (wCos, wSin) = (take(m2 * fw.even), take(m2 * fw.odd))
-        (wCosInverse, wSinInverse) = (take(m2 * fw.even), take(m2 * fw.odd))
+        func takeW() -> WMatrices {
+            WMatrices(cosEven: take(fw.evenK * fw.cosEven), cosOdd: take(fw.oddK * fw.cosOdd),
+                      sinEven: take(fw.evenK * fw.sinEven), sinOdd: take(fw.oddK * fw.sinOdd))
+        }
+        (alongW, alongWInverse, alongWTransposed, alongWInverseTransposed) = (takeW(), takeW(), takeW(), takeW())
         (hCos, hSin) = (take((m1 + 1) * fh.even), take(m1 * fh.odd))
-        (wCosTransposed, wSinTransposed) = (take(m2 * fw.even), take(m2 * fw.odd))
-        (wCosInverseTransposed, wSinInverseTransposed) = (take(m2 * fw.even), take(m2 * fw.odd))
         (hCosTransposed, hSinTransposed) = (take((m1 + 1) * fh.even), take(m1 * fh.odd))
+        assert(next - memory == t.gemmTableFloats, "the planner's gemmTableFloats disagrees with the tables")
         func angle(_ numerator: Int, _ n: Int) -> Double { 2 * Double.pi * Double(numerator % n) / Double(n) }
         for k in 0..<m2 {
             let multiplicity: Double = k == 0 || 2 * k == w ? 1 : 2
             let scale = multiplicity / Double(h * w)
-            for j in 0..<fw.even {
+            let row = k / 2, even = k % 2 == 0
+            // Columns: the e part's sums (even k) or differences (odd k) are w = j; the o part's
+            // are w = j + 1.
+            let (cosColumns, sinColumns) = even ? (fw.cosEven, fw.sinEven) : (fw.cosOdd, fw.sinOdd)
+            let (cosines, sines) = even ? (alongW.cosEven, alongW.sinEven) : (alongW.cosOdd, alongW.sinOdd)
+            let (scaledCosines, scaledSines) = even ? (alongWInverse.cosEven, alongWInverse.sinEven)
+                                                    : (alongWInverse.cosOdd, alongWInverse.sinOdd)
+            for j in 0..<cosColumns {
                 let c = Foundation.cos(angle(k * j, w))
-                wCos[k * fw.even + j] = Float(c); wCosInverse[k * fw.even + j] = Float(scale * c)
+                cosines[row * cosColumns + j] = Float(c); scaledCosines[row * cosColumns + j] = Float(scale * c)
             }
-            for j in 0..<fw.odd {
+            for j in 0..<sinColumns {
                 let s = -Foundation.sin(angle(k * (j + 1), w))
-                wSin[k * fw.odd + j] = Float(s); wSinInverse[k * fw.odd + j] = Float(scale * s)
+                sines[row * sinColumns + j] = Float(s); scaledSines[row * sinColumns + j] = Float(scale * s)
             }
         }
         for f in 0...m1 {
@@ -58,25 +73,47 @@ struct SpectralDFTMatrices {
         for f in stride(from: 1, through: m1, by: 1) {
             for j in 0..<fh.odd { hSin[(f - 1) * fh.odd + j] = Float(Foundation.sin(angle(f * (j + 1), h))) }
         }
-        for (matrix, transposed, rows, columns) in [
-            (wCos, wCosTransposed, m2, fw.even), (wSin, wSinTransposed, m2, fw.odd),
-            (wCosInverse, wCosInverseTransposed, m2, fw.even), (wSinInverse, wSinInverseTransposed, m2, fw.odd),
-            (hCos, hCosTransposed, m1 + 1, fh.even), (hSin, hSinTransposed, m1, fh.odd),
-        ] {
-            transpose(matrix, k: rows, n: columns, into: transposed)
+        for (set, transposed) in [(alongW, alongWTransposed), (alongWInverse, alongWInverseTransposed)] {
+            transpose(set.cosEven, k: fw.evenK, n: fw.cosEven, into: transposed.cosEven)
+            transpose(set.cosOdd, k: fw.oddK, n: fw.cosOdd, into: transposed.cosOdd)
+            transpose(set.sinEven, k: fw.evenK, n: fw.sinEven, into: transposed.sinEven)
+            transpose(set.sinOdd, k: fw.oddK, n: fw.sinOdd, into: transposed.sinOdd)
         }
+        transpose(hCos, k: m1 + 1, n: fh.even, into: hCosTransposed)
+        transpose(hSin, k: m1, n: fh.odd, into: hSinTransposed)
     }
 }
 
-/// The even/odd fold of n runs about index 0 (`m2m_fold_row` for a row along W; along H
-/// `m2m_butterfly` on the W stage's rows in place): `e_0 = x_0`, `e_j = x_j + x_{n-j}` and
-/// `o_j = x_j - x_{n-j}` for `j = 1 ... (n-1)/2`, and `e_{n/2} = x_{n/2}` when n is even;
-/// `even` e runs, then `odd` o runs (n in all). Unfolding is its transpose.
+/// The even/odd fold of n runs about index 0 (along H, `m2m_butterfly` on the W stage's
+/// rows in place): `e_0 = x_0`, `e_j = x_j + x_{n-j}` and `o_j = x_j - x_{n-j}` for
+/// `j = 1 ... (n-1)/2`, and `e_{n/2} = x_{n/2}` when n is even; `even` e runs, then `odd`
+/// o runs (n in all). Unfolding is its transpose.
 struct SpectralFold {
     let even, odd: Int
     init(width: Int) { (even, odd) = (width / 2 + 1, (width - 1) / 2) }
     /// The run of the folded order that index j's value is stored in before the fold.
     func slot(_ j: Int) -> Int { j < even ? j : even + (even + odd - j) - 1 }
+}
+
+/// The two folds of an image row along W (W even, as every rfft2's): the first,
+/// `m2m_mirror_fold` of runs 1 ... W-1 after run 0, gives `e` (`W/2 + 1` runs, w = 0 ... W/2)
+/// and `o` (`W/2 - 1` runs, w = 1 ... W/2 - 1); the second folds each of those about its
+/// middle (w against W/2 - w). Even k reads the sums of `e` (`cosEven` runs) and the
+/// differences of `o` (`sinEven`), odd k the differences of `e` (`cosOdd`) and the sums of
+/// `o` (`sinOdd`). The W stage's rows list even k first, then odd k (`slot`).
+struct WFold {
+    let width, evenRuns, oddRuns, evenK, oddK: Int
+    init(width: Int, modes: Int) {
+        assert(width % 2 == 0, "rfft2 grids have even widths (the op verifier's rule)")
+        (self.width, evenRuns, oddRuns) = (width, width / 2 + 1, max(width / 2 - 1, 0))
+        (evenK, oddK) = ((modes + 1) / 2, modes / 2)
+    }
+    var cosEven: Int { (evenRuns + 1) / 2 }
+    var cosOdd: Int { evenRuns / 2 }
+    var sinOdd: Int { (oddRuns + 1) / 2 }
+    var sinEven: Int { oddRuns / 2 }
+    /// The row of mode k among a W-stage row's real (or imaginary) parts.
+    func slot(_ k: Int) -> Int { k % 2 == 0 ? k / 2 : evenK + k / 2 }
 }
 
 /// The DFT matrices of every transform geometry a program runs in the GEMM form, in one
@@ -117,10 +154,11 @@ struct SpectralExecution {
 /// (fused multiply-adds in k order, the same bits under every ISA) where the product has
 /// 8 or more columns, single-threaded sgemm otherwise. The workspace tile
 /// (`SpectralTransforms.gemmTileFloats`) holds the W stage's rows `[H, 2 m2 C]` (row h: the
-/// real parts `[m2, C]`, then the imaginary ones) in the H fold's order, then the H stage's
-/// sine sums `Q` `[m1, 2 m2 C]`; its cosine sums `P` `[m1 + 1, 2 m2 C]` take the place of
-/// the folded odd rows once the sine products have read them (after `Q` where they do not
-/// fit there), and the folded image row `[W, C]` that of `Q` during the W stage.
+/// real parts `[m2, C]` in `WFold.slot` order, then the imaginary ones) in the H fold's
+/// order, then the H stage's sine sums `Q` `[m1, 2 m2 C]`; its cosine sums `P`
+/// `[m1 + 1, 2 m2 C]` take the place of the folded odd rows once the sine products have
+/// read them (after `Q` where they do not fit there), and the image row's two folds
+/// `[2, W, C]` that of `Q` during the W stage.
 struct SpectralGEMM {
     let d: SpectralDFTMatrices
     var t: SpectralTransforms { d.t }
@@ -143,12 +181,13 @@ struct SpectralGEMM {
     private struct Layout {
         let rowFloats: Int
         /// The W stage's rows, the sine sums of f = 1 ... m1, the cosine sums of f = 0 ... m1,
-        /// and the folded image row.
+        /// and the image row's two folds `[2, W, C]`.
         let rows, sines, cosines, folded: UnsafeMutablePointer<Float>
-        let fw, fh: SpectralFold
+        let fw: WFold
+        let fh: SpectralFold
         init(_ t: SpectralTransforms, _ workspace: UnsafeMutablePointer<Float>) {
             rowFloats = 2 * t.modes2 * t.channels
-            (fw, fh) = (SpectralFold(width: t.width), SpectralFold(width: t.height))
+            (fw, fh) = (WFold(width: t.width, modes: t.modes2), SpectralFold(width: t.height))
             rows = workspace
             sines = workspace + t.height * rowFloats
             cosines = t.cosineSumsFitOddRows ? rows + fh.even * rowFloats : sines + t.modes1 * rowFloats
@@ -173,12 +212,20 @@ struct SpectralGEMM {
                  workspace: UnsafeMutablePointer<Float>, adjoint: Bool) {
         let (h, w, c, m1, m2) = (t.height, t.width, t.channels, t.modes1, t.modes2)
         let l = Layout(t, workspace), mc = m2 * c
-        let (cosines, sines) = adjoint ? (d.wCosInverse, d.wSinInverse) : (d.wCos, d.wSin)
-        for row in 0..<h {       // T_h [2 m2, C] = A_W [2 m2, W] x_h [W, C], folded
-            let th = l.row(row)
-            m2m_fold_row(x + row * w * c, l.folded, w, c)
-            product(rows: m2, k: l.fw.even, n: c, cosines, l.folded, into: th)
-            product(rows: m2, k: l.fw.odd, n: c, sines, l.folded + l.fw.even * c, into: th + mc)
+        let matrices = adjoint ? d.alongWInverse : d.alongW, fw = l.fw
+        let (first, second) = (l.folded, l.folded + w * c)
+        for row in 0..<h {       // T_h [2 m2, C] = A_W [2 m2, W] x_h [W, C], on the folded row
+            let (th, xh) = (l.row(row), x + row * w * c)
+            first.update(from: xh, count: c)
+            m2m_mirror_fold(xh + c, first + c, w - 1, c)
+            m2m_mirror_fold(first, second, fw.evenRuns, c)
+            m2m_mirror_fold(first + fw.evenRuns * c, second + fw.evenRuns * c, fw.oddRuns, c)
+            let (eSums, eDifferences) = (second, second + fw.cosEven * c)
+            let (oSums, oDifferences) = (second + fw.evenRuns * c, second + (fw.evenRuns + fw.sinOdd) * c)
+            product(rows: fw.evenK, k: fw.cosEven, n: c, matrices.cosEven, eSums, into: th)
+            product(rows: fw.oddK, k: fw.cosOdd, n: c, matrices.cosOdd, eDifferences, into: th + fw.evenK * c)
+            product(rows: fw.evenK, k: fw.sinEven, n: c, matrices.sinEven, oDifferences, into: th + mc)
+            product(rows: fw.oddK, k: fw.sinOdd, n: c, matrices.sinOdd, oSums, into: th + mc + fw.evenK * c)
         }
         l.butterflies()
         product(rows: m1, k: l.fh.odd, n: l.rowFloats, d.hSin, l.rows + l.fh.even * l.rowFloats, into: l.sines)
@@ -187,14 +234,15 @@ struct SpectralGEMM {
             let f = r < m1 ? r : 2 * m1 - r     // kept row r is frequency f, or -f from m1 on
             let p = l.cosines + f * l.rowFloats
             for k in 0..<m2 {
-                let (pre, pim) = (p + k * c, p + mc + k * c)
+                let column = l.fw.slot(k) * c
+                let (pre, pim) = (p + column, p + mc + column)
                 let dst = y + ((r * m2 + k) * samples + n) * 2 * c
                 guard f > 0 else {
                     for ch in 0..<c { dst[2 * ch] = pre[ch]; dst[2 * ch + 1] = pim[ch] }
                     continue
                 }
                 let q = l.sines + (f - 1) * l.rowFloats
-                let (qre, qim) = (q + k * c, q + mc + k * c)
+                let (qre, qim) = (q + column, q + mc + column)
                 if r < m1 {
                     for ch in 0..<c { dst[2 * ch] = pre[ch] + qim[ch]; dst[2 * ch + 1] = pim[ch] - qre[ch] }
                 } else {
@@ -211,17 +259,18 @@ struct SpectralGEMM {
                  workspace: UnsafeMutablePointer<Float>, adjoint: Bool) {
         let (h, w, c, m1, m2) = (t.height, t.width, t.channels, t.modes1, t.modes2)
         let l = Layout(t, workspace), mc = m2 * c
-        let (cosines, sines) = adjoint ? (d.wCosTransposed, d.wSinTransposed)
-                                       : (d.wCosInverseTransposed, d.wSinInverseTransposed)
+        let matrices = adjoint ? d.alongWTransposed : d.alongWInverseTransposed, fw = l.fw
         func mode(_ r: Int, _ k: Int) -> UnsafePointer<Float> { spectrum + ((r * m2 + k) * samples + n) * 2 * c }
         for k in 0..<m2 {        // the forward's last step transposed: modes f and -f -> P_f, Q_f
-            let (pre, pim) = (l.cosines + k * c, l.cosines + mc + k * c), a = mode(0, k)
+            let column = l.fw.slot(k) * c
+            let (pre, pim) = (l.cosines + column, l.cosines + mc + column), a = mode(0, k)
             for ch in 0..<c { pre[ch] = a[2 * ch]; pim[ch] = a[2 * ch + 1] }
         }
         for f in stride(from: 1, through: m1, by: 1) {
             let p = l.cosines + f * l.rowFloats, q = l.sines + (f - 1) * l.rowFloats
             for k in 0..<m2 {
-                let (pre, pim, qre, qim) = (p + k * c, p + mc + k * c, q + k * c, q + mc + k * c)
+                let column = l.fw.slot(k) * c
+                let (pre, pim, qre, qim) = (p + column, p + mc + column, q + column, q + mc + column)
                 let b = mode(2 * m1 - f, k)
                 if f < m1 {
                     let a = mode(f, k)
@@ -237,11 +286,19 @@ struct SpectralGEMM {
         product(rows: l.fh.even, k: m1 + 1, n: l.rowFloats, d.hCosTransposed, l.cosines, into: l.rows)
         product(rows: l.fh.odd, k: m1, n: l.rowFloats, d.hSinTransposed, l.sines, into: l.rows + l.fh.even * l.rowFloats)
         l.butterflies()
-        for row in 0..<h {       // x_h [W, C] = A_W^T [W, 2 m2] U_h [2 m2, C], folded
-            let uh = l.row(row)
-            product(rows: l.fw.even, k: m2, n: c, cosines, uh, into: l.folded)
-            product(rows: l.fw.odd, k: m2, n: c, sines, uh + mc, into: l.folded + l.fw.even * c)
-            m2m_unfold_row(l.folded, x + row * w * c, w, c)
+        let (first, second) = (l.folded, l.folded + w * c)
+        for row in 0..<h {       // x_h [W, C] = A_W^T [W, 2 m2] U_h [2 m2, C], then the folds' transposes
+            let (uh, xh) = (l.row(row), x + row * w * c)
+            let (eSums, eDifferences) = (second, second + fw.cosEven * c)
+            let (oSums, oDifferences) = (second + fw.evenRuns * c, second + (fw.evenRuns + fw.sinOdd) * c)
+            product(rows: fw.cosEven, k: fw.evenK, n: c, matrices.cosEven, uh, into: eSums)
+            product(rows: fw.cosOdd, k: fw.oddK, n: c, matrices.cosOdd, uh + fw.evenK * c, into: eDifferences)
+            product(rows: fw.sinEven, k: fw.evenK, n: c, matrices.sinEven, uh + mc, into: oDifferences)
+            product(rows: fw.sinOdd, k: fw.oddK, n: c, matrices.sinOdd, uh + mc + fw.evenK * c, into: oSums)
+            m2m_mirror_unfold(second, first, fw.evenRuns, c)
+            m2m_mirror_unfold(second + fw.evenRuns * c, first + fw.evenRuns * c, fw.oddRuns, c)
+            xh.update(from: first, count: c)
+            m2m_mirror_unfold(first + c, xh + c, w - 1, c)
         }
     }
 }

@@ -49,10 +49,11 @@ public struct SpectralTransform: Sendable, Hashable, Codable, Comparable, Custom
 
 extension SpectralTransforms {
     /// Floats of the GEMM form's DFT matrices (made once at bind time, shared by both
-    /// directions): along W the folded cosines and sines `[m2, W]` twice (forward, and the
-    /// inverse's scaled ones), along H the folded cosines of frequencies `0 ... m1`
-    /// `[m1 + 1, H/2 + 1]` and sines of `1 ... m1` `[m1, (H-1)/2]`, and the transpose of each.
-    public var gemmTableFloats: Int { 2 * (2 * modes2 * width + (modes1 + 1) * (height / 2 + 1) + modes1 * ((height - 1) / 2)) }
+    /// directions): along W the twice folded cosines and sines, `m2 W / 2` floats, twice
+    /// (forward, and the inverse's scaled ones), along H the folded cosines of frequencies
+    /// `0 ... m1` `[m1 + 1, H/2 + 1]` and sines of `1 ... m1` `[m1, (H-1)/2]`, and the
+    /// transpose of each.
+    public var gemmTableFloats: Int { 2 * (modes2 * width + (modes1 + 1) * (height / 2 + 1) + modes1 * ((height - 1) / 2)) }
 
     /// Whether the GEMM form's H-stage cosine sums `[m1 + 1, 2 m2 C]` fit in the place of
     /// the W stage's folded odd rows `[(H-1)/2, 2 m2 C]`, dead once the sine sums are made.
@@ -60,11 +61,11 @@ extension SpectralTransforms {
 
     /// Floats of one sample's GEMM workspace: the W stage's rows `[H, 2 m2 C]`, then the H
     /// stage's sine sums `[m1, 2 m2 C]` (and its cosine sums `[m1 + 1, 2 m2 C]` unless they
-    /// fit in the W stage's odd rows), or one folded image row `[W, C]` if that is larger.
+    /// fit in the W stage's odd rows), or the image row's two folds `[2, W, C]` if larger.
     public var gemmTileFloats: Int {
         let row = 2 * modes2 * channels
         let sums = (modes1 + (cosineSumsFitOddRows ? 0 : modes1 + 1)) * row
-        return height * row + max(sums, width * channels)
+        return height * row + max(sums, 2 * width * channels)
     }
 
     /// Floats of one sample's workspace tile in either form (the larger of the two).

@@ -240,38 +240,35 @@ final class CPUDispatchTests: XCTestCase {
         }
     }
 
-    /// The GEMM spectral form's folds: runs j and n - j to their sum and difference (the
-    /// middle run of an even n, and run 0, copied), the unfold its transpose, and the
-    /// butterfly in place; exact Float operations under every ISA.
-    func testFoldUnfoldAndButterflyUnderEveryISA() {
-        for width in [1, 2, 3, 8, 9, 64] {
+    /// The GEMM spectral form's folds: runs j and n-1-j to their sum and difference (the
+    /// middle run of an odd count copied), the unfold its transpose, and the butterfly in
+    /// place; exact Float operations under every ISA.
+    func testMirrorFoldUnfoldAndButterflyUnderEveryISA() {
+        for runs in [1, 2, 3, 8, 9, 63] {
             for c in [1, 5, 32] {
-                let x = Self.inputs(width * c, seed: UInt64(700 + width * c))
-                let (even, odd) = (width / 2 + 1, (width - 1) / 2)
-                var folded = [Float](repeating: .nan, count: width * c), unfolded = folded
+                let a = Self.inputs(runs * c, seed: UInt64(700 + runs * c))
+                let (pairs, sums) = (runs / 2, runs - runs / 2)
+                var folded = [Float](repeating: .nan, count: runs * c), unfolded = folded
                 for ch in 0..<c {
-                    folded[ch] = x[ch]; unfolded[ch] = x[ch]
-                    for w in stride(from: 1, through: odd, by: 1) {
-                        let (a, b) = (x[w * c + ch], x[(width - w) * c + ch])
-                        folded[w * c + ch] = a + b; folded[(even + w - 1) * c + ch] = a - b
-                        // x read as folded runs: e = run w, o = run even + w - 1.
-                        let (e, o) = (x[w * c + ch], x[(even + w - 1) * c + ch])
-                        unfolded[w * c + ch] = e + o; unfolded[(width - w) * c + ch] = e - o
+                    for j in 0..<pairs {
+                        let (x, y) = (a[j * c + ch], a[(runs - 1 - j) * c + ch])
+                        folded[j * c + ch] = x + y; folded[(sums + j) * c + ch] = x - y
+                        // a read as folded runs: sum j, difference sums + j.
+                        let (s, d) = (a[j * c + ch], a[(sums + j) * c + ch])
+                        unfolded[j * c + ch] = s + d; unfolded[(runs - 1 - j) * c + ch] = s - d
                     }
-                    if width % 2 == 0, width > 1 {
-                        folded[width / 2 * c + ch] = x[width / 2 * c + ch]; unfolded[width / 2 * c + ch] = x[width / 2 * c + ch]
-                    }
+                    if runs % 2 == 1 { folded[pairs * c + ch] = a[pairs * c + ch]; unfolded[pairs * c + ch] = a[pairs * c + ch] }
                 }
                 assertAllEqual(underEveryISA {
-                    var f = [Float](repeating: .nan, count: width * c)
-                    m2m_fold_row(x, &f, width, c)
+                    var f = [Float](repeating: .nan, count: runs * c)
+                    m2m_mirror_fold(a, &f, runs, c)
                     return f
-                }, folded, "fold_row width=\(width) c=\(c)")
+                }, folded, "mirror_fold runs=\(runs) c=\(c)")
                 assertAllEqual(underEveryISA {
-                    var y = [Float](repeating: .nan, count: width * c)
-                    m2m_unfold_row(x, &y, width, c)
+                    var y = [Float](repeating: .nan, count: runs * c)
+                    m2m_mirror_unfold(a, &y, runs, c)
                     return y
-                }, unfolded, "unfold_row width=\(width) c=\(c)")
+                }, unfolded, "mirror_unfold runs=\(runs) c=\(c)")
             }
         }
         for n in Self.lengths {

@@ -60,14 +60,14 @@ void m2m_sum_rows(const float *src, float *out, long rows, long n);
 void m2m_accumulate_rows(float *out, const float *src, long rows, long n);
 /* Each of `rows` rows of y (n floats each) set to b. */
 void m2m_broadcast_rows(const float *b, float *y, long rows, long n);
-/* The fold of a real row x [width, c] about w = 0 into f [width, c]: f's first width/2 + 1
- * runs are e_0 = x_0, e_w = x_w + x_{width-w} (w = 1 ... (width-1)/2) and, for even width,
- * e_{width/2} = x_{width/2}; then the (width-1)/2 runs o_w = x_w - x_{width-w}. f must not
- * overlap x. */
-void m2m_fold_row(const float *x, float *f, long width, long c);
-/* Its transpose: x_0 = e_0, x_w = e_w + o_w, x_{width-w} = e_w - o_w (and x_{width/2} =
- * e_{width/2} for even width). x must not overlap f. */
-void m2m_unfold_row(const float *f, float *x, long width, long c);
+/* The mirror fold of `runs` runs a_0 ... a_{runs-1} of c floats each (a [runs, c]) into
+ * f [runs, c]: first the ceil(runs/2) sums s_j = a_j + a_{runs-1-j} (for odd runs the
+ * middle run alone, copied), then the floor(runs/2) differences d_j = a_j - a_{runs-1-j}.
+ * f must not overlap a. */
+void m2m_mirror_fold(const float *a, float *f, long runs, long c);
+/* Its transpose: a_j = s_j + d_j, a_{runs-1-j} = s_j - d_j (the middle run copied). a must
+ * not overlap f. */
+void m2m_mirror_unfold(const float *f, float *a, long runs, long c);
 /* (a, b) <- (a + b, a - b), elementwise; a and b must not overlap. */
 void m2m_butterfly(float *a, float *b, long n);
 /* y[r * n + c] = a[r] * b[c] (the outer product: an sgemm with K = 1, one rounding each). */
