@@ -7,7 +7,7 @@ import Planner
 /// The DFT matrices of one geometry's GEMM form (as `PatchDFT` does for patches: angles
 /// reduced exactly in integers, computed in Double, rounded to Float), made once at bind
 /// time into memory the program owns (`SpectralTables`), for products on folded inputs
-/// (`SpectralFold`, `WFold`): `cos` is even and `sin` odd, so the cosine sums need only
+/// (`HFold`, `WFold`): `cos` is even and `sin` odd, so the cosine sums need only
 /// sums `x_j + x_{n-j}` and the sine sums only differences. Along W a second fold about
 /// W/4 (`cos(2 pi k (W/2 - w) / W) = (-1)^k cos(2 pi k w / W)`, and the sines with the
 /// opposite sign) halves them again, even k on one part and odd k on the other. Along H
@@ -36,7 +36,7 @@ struct SpectralDFTMatrices {
     init(_ t: SpectralTransforms, memory: UnsafeMutablePointer<Float>) {
         self.t = t
         let (h, w, m1, m2) = (t.height, t.width, t.modes1, t.modes2)
-        let (fw, fh) = (WFold(width: w, modes: m2), SpectralFold(width: h))
+        let (fw, fh) = (WFold(width: w, modes: m2), HFold(height: h))
         var next = memory
         func take(_ floats: Int) -> UnsafeMutablePointer<Float> { defer { next += floats }; return next }
         func takeW() -> WMatrices {
@@ -84,14 +84,14 @@ struct SpectralDFTMatrices {
     }
 }
 
-/// The even/odd fold of n runs about index 0 (along H, `m2m_butterfly` on the W stage's
-/// rows in place): `e_0 = x_0`, `e_j = x_j + x_{n-j}` and `o_j = x_j - x_{n-j}` for
-/// `j = 1 ... (n-1)/2`, and `e_{n/2} = x_{n/2}` when n is even; `even` e runs, then `odd`
-/// o runs (n in all). Unfolding is its transpose.
-struct SpectralFold {
+/// The fold of the W stage's H rows about row 0 (`m2m_butterfly` on rows h and H - h, in
+/// place): `e_0 = T_0`, `e_h = T_h + T_{H-h}` and `o_h = T_h - T_{H-h}` for
+/// `h = 1 ... (H-1)/2`, and `e_{H/2} = T_{H/2}` when H is even; `even` e rows, then `odd`
+/// o rows (H in all). Unfolding is its transpose (the same butterflies).
+struct HFold {
     let even, odd: Int
-    init(width: Int) { (even, odd) = (width / 2 + 1, (width - 1) / 2) }
-    /// The run of the folded order that index j's value is stored in before the fold.
+    init(height: Int) { (even, odd) = (height / 2 + 1, (height - 1) / 2) }
+    /// The row of the folded order that row j is stored in before the fold.
     func slot(_ j: Int) -> Int { j < even ? j : even + (even + odd - j) - 1 }
 }
 
@@ -184,10 +184,10 @@ struct SpectralGEMM {
         /// and the image row's two folds `[2, W, C]`.
         let rows, sines, cosines, folded: UnsafeMutablePointer<Float>
         let fw: WFold
-        let fh: SpectralFold
+        let fh: HFold
         init(_ t: SpectralTransforms, _ workspace: UnsafeMutablePointer<Float>) {
             rowFloats = 2 * t.modes2 * t.channels
-            (fw, fh) = (WFold(width: t.width, modes: t.modes2), SpectralFold(width: t.height))
+            (fw, fh) = (WFold(width: t.width, modes: t.modes2), HFold(height: t.height))
             rows = workspace
             sines = workspace + t.height * rowFloats
             cosines = t.cosineSumsFitOddRows ? rows + fh.even * rowFloats : sines + t.modes1 * rowFloats
