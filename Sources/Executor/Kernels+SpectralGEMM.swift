@@ -102,10 +102,10 @@ struct HFold {
 /// differences of `o` (`sinEven`), odd k the differences of `e` (`cosOdd`) and the sums of
 /// `o` (`sinOdd`). The W stage's rows list even k first, then odd k (`slot`).
 struct WFold {
-    let width, evenRuns, oddRuns, evenK, oddK: Int
+    let evenRuns, oddRuns, evenK, oddK: Int
     init(width: Int, modes: Int) {
         assert(width % 2 == 0, "rfft2 grids have even widths (the op verifier's rule)")
-        (self.width, evenRuns, oddRuns) = (width, width / 2 + 1, max(width / 2 - 1, 0))
+        (evenRuns, oddRuns) = (width / 2 + 1, max(width / 2 - 1, 0))
         (evenK, oddK) = ((modes + 1) / 2, modes / 2)
     }
     var cosEven: Int { (evenRuns + 1) / 2 }
@@ -179,28 +179,49 @@ struct SpectralGEMM {
 
     /// Where one sample's stages live in its workspace tile.
     private struct Layout {
-        let rowFloats: Int
-        /// The W stage's rows, the sine sums of f = 1 ... m1, the cosine sums of f = 0 ... m1,
-        /// and the image row's two folds `[2, W, C]`.
-        let rows, sines, cosines, folded: UnsafeMutablePointer<Float>
+        let width, channels, rowFloats: Int
+        /// The W stage's rows, the sine sums of f = 1 ... m1, the cosine sums of f = 0 ... m1.
+        let rows, sines, cosines: UnsafeMutablePointer<Float>
+        /// The image row's first fold (`e`, then `o`), and its second: the sums and differences
+        /// of `e`, then those of `o`.
+        let folded, eSums, eDifferences, oSums, oDifferences: UnsafeMutablePointer<Float>
         let fw: WFold
         let fh: HFold
         init(_ t: SpectralTransforms, _ workspace: UnsafeMutablePointer<Float>) {
-            rowFloats = 2 * t.modes2 * t.channels
+            (width, channels, rowFloats) = (t.width, t.channels, 2 * t.modes2 * t.channels)
             (fw, fh) = (WFold(width: t.width, modes: t.modes2), HFold(height: t.height))
             rows = workspace
             sines = workspace + t.height * rowFloats
             cosines = t.cosineSumsFitOddRows ? rows + fh.even * rowFloats : sines + t.modes1 * rowFloats
             folded = sines
+            let c = t.channels, second = folded + t.width * c
+            (eSums, eDifferences) = (second, second + fw.cosEven * c)
+            (oSums, oDifferences) = (second + fw.evenRuns * c, second + (fw.evenRuns + fw.sinOdd) * c)
         }
         /// Row h of the W stage (in the H fold's order).
         func row(_ h: Int) -> UnsafeMutablePointer<Float> { rows + fh.slot(h) * rowFloats }
-        /// The H fold in place: rows j and H - j (slots j and `even + j - 1`) become their
-        /// sum and difference; its own transpose.
+        /// The H fold in place: rows j and H - j become their sum and difference; its own transpose.
         func butterflies() {
             for j in stride(from: 1, through: fh.odd, by: 1) {
-                m2m_butterfly(rows + j * rowFloats, rows + (fh.even + j - 1) * rowFloats, rowFloats)
+                m2m_butterfly(row(j), row(fh.even + fh.odd - j), rowFloats)
             }
+        }
+        /// Both W folds of image row x `[W, C]`: runs 1 ... W-1 about the middle after run 0,
+        /// then `e` and `o` each about theirs.
+        func fold(_ x: UnsafePointer<Float>) {
+            let c = channels
+            folded.update(from: x, count: c)
+            m2m_mirror_fold(x + c, folded + c, width - 1, c)
+            m2m_mirror_fold(folded, eSums, fw.evenRuns, c)
+            m2m_mirror_fold(folded + fw.evenRuns * c, oSums, fw.oddRuns, c)
+        }
+        /// The transpose of `fold`, into image row x.
+        func unfold(into x: UnsafeMutablePointer<Float>) {
+            let c = channels
+            m2m_mirror_unfold(eSums, folded, fw.evenRuns, c)
+            m2m_mirror_unfold(oSums, folded + fw.evenRuns * c, fw.oddRuns, c)
+            x.update(from: folded, count: c)
+            m2m_mirror_unfold(folded + c, x + c, width - 1, c)
         }
     }
 
@@ -213,19 +234,13 @@ struct SpectralGEMM {
         let (h, w, c, m1, m2) = (t.height, t.width, t.channels, t.modes1, t.modes2)
         let l = Layout(t, workspace), mc = m2 * c
         let matrices = adjoint ? d.alongWInverse : d.alongW, fw = l.fw
-        let (first, second) = (l.folded, l.folded + w * c)
         for row in 0..<h {       // T_h [2 m2, C] = A_W [2 m2, W] x_h [W, C], on the folded row
-            let (th, xh) = (l.row(row), x + row * w * c)
-            first.update(from: xh, count: c)
-            m2m_mirror_fold(xh + c, first + c, w - 1, c)
-            m2m_mirror_fold(first, second, fw.evenRuns, c)
-            m2m_mirror_fold(first + fw.evenRuns * c, second + fw.evenRuns * c, fw.oddRuns, c)
-            let (eSums, eDifferences) = (second, second + fw.cosEven * c)
-            let (oSums, oDifferences) = (second + fw.evenRuns * c, second + (fw.evenRuns + fw.sinOdd) * c)
-            product(rows: fw.evenK, k: fw.cosEven, n: c, matrices.cosEven, eSums, into: th)
-            product(rows: fw.oddK, k: fw.cosOdd, n: c, matrices.cosOdd, eDifferences, into: th + fw.evenK * c)
-            product(rows: fw.evenK, k: fw.sinEven, n: c, matrices.sinEven, oDifferences, into: th + mc)
-            product(rows: fw.oddK, k: fw.sinOdd, n: c, matrices.sinOdd, oSums, into: th + mc + fw.evenK * c)
+            let th = l.row(row)
+            l.fold(x + row * w * c)
+            product(rows: fw.evenK, k: fw.cosEven, n: c, matrices.cosEven, l.eSums, into: th)
+            product(rows: fw.oddK, k: fw.cosOdd, n: c, matrices.cosOdd, l.eDifferences, into: th + fw.evenK * c)
+            product(rows: fw.evenK, k: fw.sinEven, n: c, matrices.sinEven, l.oDifferences, into: th + mc)
+            product(rows: fw.oddK, k: fw.sinOdd, n: c, matrices.sinOdd, l.oSums, into: th + mc + fw.evenK * c)
         }
         l.butterflies()
         product(rows: m1, k: l.fh.odd, n: l.rowFloats, d.hSin, l.rows + l.fh.even * l.rowFloats, into: l.sines)
@@ -286,19 +301,13 @@ struct SpectralGEMM {
         product(rows: l.fh.even, k: m1 + 1, n: l.rowFloats, d.hCosTransposed, l.cosines, into: l.rows)
         product(rows: l.fh.odd, k: m1, n: l.rowFloats, d.hSinTransposed, l.sines, into: l.rows + l.fh.even * l.rowFloats)
         l.butterflies()
-        let (first, second) = (l.folded, l.folded + w * c)
         for row in 0..<h {       // x_h [W, C] = A_W^T [W, 2 m2] U_h [2 m2, C], then the folds' transposes
-            let (uh, xh) = (l.row(row), x + row * w * c)
-            let (eSums, eDifferences) = (second, second + fw.cosEven * c)
-            let (oSums, oDifferences) = (second + fw.evenRuns * c, second + (fw.evenRuns + fw.sinOdd) * c)
-            product(rows: fw.cosEven, k: fw.evenK, n: c, matrices.cosEven, uh, into: eSums)
-            product(rows: fw.cosOdd, k: fw.oddK, n: c, matrices.cosOdd, uh + fw.evenK * c, into: eDifferences)
-            product(rows: fw.sinEven, k: fw.evenK, n: c, matrices.sinEven, uh + mc, into: oDifferences)
-            product(rows: fw.sinOdd, k: fw.oddK, n: c, matrices.sinOdd, uh + mc + fw.evenK * c, into: oSums)
-            m2m_mirror_unfold(second, first, fw.evenRuns, c)
-            m2m_mirror_unfold(second + fw.evenRuns * c, first + fw.evenRuns * c, fw.oddRuns, c)
-            xh.update(from: first, count: c)
-            m2m_mirror_unfold(first + c, xh + c, w - 1, c)
+            let uh = l.row(row)
+            product(rows: fw.cosEven, k: fw.evenK, n: c, matrices.cosEven, uh, into: l.eSums)
+            product(rows: fw.cosOdd, k: fw.oddK, n: c, matrices.cosOdd, uh + fw.evenK * c, into: l.eDifferences)
+            product(rows: fw.sinEven, k: fw.evenK, n: c, matrices.sinEven, uh + mc, into: l.oDifferences)
+            product(rows: fw.sinOdd, k: fw.oddK, n: c, matrices.sinOdd, uh + mc + fw.evenK * c, into: l.oSums)
+            l.unfold(into: x + row * w * c)
         }
     }
 }
