@@ -21,9 +21,9 @@
     void m2m_accumulate_rows_##suffix(float *, const float *, long, long); \
     void m2m_broadcast_rows_##suffix(const float *, float *, long, long); \
     void m2m_outer_##suffix(const float *, const float *, float *, long, long); \
-    void m2m_mirror_fold_##suffix(const float *, float *, long, long); \
+    void m2m_width_fold_##suffix(const float *, float *, long, long); \
     void m2m_butterfly_##suffix(float *, float *, long); \
-    void m2m_mirror_unfold_##suffix(const float *, float *, long, long); \
+    void m2m_width_unfold_##suffix(const float *, float *, long, long); \
     void m2m_linear_rows_##suffix(const float *, const float *, const float *, const float *, int, const float *, \
                                   float *, long, long, long);
 
@@ -168,16 +168,16 @@ void m2m_outer(const float *a, const float *b, float *y, long rows, long n) {
     M2M_DISPATCH(m2m_outer, a, b, y, rows, n);
 }
 
-void m2m_mirror_fold(const float *a, float *f, long runs, long c) {
-    M2M_DISPATCH(m2m_mirror_fold, a, f, runs, c);
+void m2m_width_fold(const float *x, float *f, long width, long c) {
+    M2M_DISPATCH(m2m_width_fold, x, f, width, c);
 }
 
 void m2m_butterfly(float *a, float *b, long n) {
     M2M_DISPATCH(m2m_butterfly, a, b, n);
 }
 
-void m2m_mirror_unfold(const float *f, float *a, long runs, long c) {
-    M2M_DISPATCH(m2m_mirror_unfold, f, a, runs, c);
+void m2m_width_unfold(const float *f, float *x, long width, long c) {
+    M2M_DISPATCH(m2m_width_unfold, f, x, width, c);
 }
 
 void m2m_linear_rows(const float *x, const float *w, const float *bias, const float *addend, int gelu,

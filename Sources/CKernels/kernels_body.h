@@ -135,29 +135,68 @@ M2M_TARGET void M2M_NAME(m2m_broadcast_rows)(const float *b, float *y, long rows
     for (long r = 0; r < rows; r++) memcpy(y + r * n, b, (size_t)n * sizeof(float));
 }
 
-/* The mirror fold of `runs` runs of c floats and its transpose (CKernels.h). */
-M2M_TARGET void M2M_NAME(m2m_mirror_fold)(const float *a, float *f, long runs, long c) {
-    const long pairs = runs / 2, sums = runs - pairs;
-    float *d = f + sums * c;
-    for (long j = 0; j < pairs; j++) {
-        const float *x = a + j * c, *y = a + (runs - 1 - j) * c;
-        float *s = f + j * c, *o = d + j * c;
+/* Both folds of an image row along W and their transpose (CKernels.h). Run w of x is
+ * x + w * c; e_w = x_w + x_{W-w} (x_0 and x_{W/2} alone), o_w = x_w - x_{W-w}. */
+M2M_TARGET void M2M_NAME(m2m_width_fold)(const float *restrict x, float *restrict f, long width, long c) {
+    const long half = width / 2, evenRuns = half + 1, oddRuns = half - 1;
+    const long evenPairs = evenRuns / 2, oddPairs = oddRuns / 2, oddSums = oddRuns - oddPairs;
+    float *es = f, *ed = f + (evenRuns - evenPairs) * c, *os = f + evenRuns * c, *od = os + oddSums * c;
+    {   /* e_0 and e_{W/2}: single runs */
+        const float *a = x, *b = x + half * c;
         M2M_ELEMENTWISE
-        for (long i = 0; i < c; i++) { s[i] = x[i] + y[i]; o[i] = x[i] - y[i]; }
+        for (long i = 0; i < c; i++) { es[i] = a[i] + b[i]; ed[i] = a[i] - b[i]; }
     }
-    if (runs % 2 == 1) memcpy(f + pairs * c, a + pairs * c, c * sizeof(float));
+    for (long j = 1; j < evenPairs; j++) {   /* e_j against e_{W/2-j} */
+        const float *a = x + j * c, *b = x + (width - j) * c, *p = x + (half - j) * c, *q = x + (half + j) * c;
+        float *s = es + j * c, *d = ed + j * c;
+        M2M_ELEMENTWISE
+        for (long i = 0; i < c; i++) { const float u = a[i] + b[i], v = p[i] + q[i]; s[i] = u + v; d[i] = u - v; }
+    }
+    if (evenRuns % 2 == 1) {   /* the middle of e, w = W/4 */
+        const float *a = x + evenPairs * c, *b = x + (width - evenPairs) * c;
+        float *s = es + evenPairs * c;
+        M2M_ELEMENTWISE
+        for (long i = 0; i < c; i++) s[i] = a[i] + b[i];
+    }
+    for (long j = 0; j < oddPairs; j++) {    /* o_{1+j} against o_{W/2-1-j} */
+        const long w1 = 1 + j, w2 = half - 1 - j;
+        const float *a = x + w1 * c, *b = x + (width - w1) * c, *p = x + w2 * c, *q = x + (width - w2) * c;
+        float *s = os + j * c, *d = od + j * c;
+        M2M_ELEMENTWISE
+        for (long i = 0; i < c; i++) { const float u = a[i] - b[i], v = p[i] - q[i]; s[i] = u + v; d[i] = u - v; }
+    }
+    if (oddRuns % 2 == 1) {    /* the middle of o */
+        const float *a = x + (1 + oddPairs) * c, *b = x + (width - 1 - oddPairs) * c;
+        float *s = os + oddPairs * c;
+        M2M_ELEMENTWISE
+        for (long i = 0; i < c; i++) s[i] = a[i] - b[i];
+    }
 }
 
-M2M_TARGET void M2M_NAME(m2m_mirror_unfold)(const float *f, float *a, long runs, long c) {
-    const long pairs = runs / 2, sums = runs - pairs;
-    const float *d = f + sums * c;
-    for (long j = 0; j < pairs; j++) {
-        const float *s = f + j * c, *o = d + j * c;
-        float *x = a + j * c, *y = a + (runs - 1 - j) * c;
+M2M_TARGET void M2M_NAME(m2m_width_unfold)(const float *restrict f, float *restrict x, long width, long c) {
+    const long half = width / 2, evenRuns = half + 1, oddRuns = half - 1;
+    const long evenPairs = evenRuns / 2, oddPairs = oddRuns / 2, oddSums = oddRuns - oddPairs;
+    const float *es = f, *ed = f + (evenRuns - evenPairs) * c, *os = f + evenRuns * c, *od = os + oddSums * c;
+    {   /* x_0 = e_0, x_{W/2} = e_{W/2} */
+        float *a = x, *b = x + half * c;
         M2M_ELEMENTWISE
-        for (long i = 0; i < c; i++) { x[i] = s[i] + o[i]; y[i] = s[i] - o[i]; }
+        for (long i = 0; i < c; i++) { a[i] = es[i] + ed[i]; b[i] = es[i] - ed[i]; }
     }
-    if (runs % 2 == 1) memcpy(a + pairs * c, f + pairs * c, c * sizeof(float));
+    for (long j = 1; j < evenPairs; j++) {   /* x_j, x_{W-j} from e_j, o_j; x_{W/2-j}, x_{W/2+j} from e_{W/2-j}, o_{W/2-j} */
+        float *a = x + j * c, *b = x + (width - j) * c, *p = x + (half - j) * c, *q = x + (half + j) * c;
+        const float *s = es + j * c, *d = ed + j * c, *t = os + (j - 1) * c, *u = od + (j - 1) * c;
+        M2M_ELEMENTWISE
+        for (long i = 0; i < c; i++) {
+            const float e1 = s[i] + d[i], e2 = s[i] - d[i], o1 = t[i] + u[i], o2 = t[i] - u[i];
+            a[i] = e1 + o1; b[i] = e1 - o1; p[i] = e2 + o2; q[i] = e2 - o2;
+        }
+    }
+    if (evenRuns % 2 == 1) {   /* w = W/4: the middles of e and of o */
+        float *a = x + evenPairs * c, *b = x + (width - evenPairs) * c;
+        const float *s = es + evenPairs * c, *t = os + oddPairs * c;
+        M2M_ELEMENTWISE
+        for (long i = 0; i < c; i++) { a[i] = s[i] + t[i]; b[i] = s[i] - t[i]; }
+    }
 }
 
 M2M_TARGET void M2M_NAME(m2m_butterfly)(float *a, float *b, long n) {
@@ -229,7 +268,7 @@ M2M_TARGET void M2M_NAME(m2m_transposed_product_accumulate)(const float *x, cons
 static inline __attribute__((always_inline)) void M2M_NAME(linear_block)(const float *x, const float *w,
         const float *bias, float *y, long k, long n, long j, const int R, const int C) {
     typedef M2M_NAME(v8) v8;
-    v8 a[4][2];
+    v8 a[6][2];
     for (int c = 0; c < C; c++) {
         const v8 b = bias ? *(const v8 *)(bias + j + 8 * c) : (v8){0, 0, 0, 0, 0, 0, 0, 0};
         for (int r = 0; r < R; r++) a[r][c] = b;
@@ -266,14 +305,16 @@ static inline __attribute__((always_inline)) void M2M_NAME(linear_rows_block)(co
 
 M2M_TARGET void M2M_NAME(m2m_linear_rows)(const float *x, const float *w, const float *bias, const float *addend,
                                           int gelu, const float *pre, float *y, long rows, long k, long n) {
-    const long chunk = n >= 1024 ? 4 : (4096 / n + 3) / 4 * 4;   /* rows in fours, about 16 KiB of y */
+    const long chunk = n >= 1024 ? 6 : (4096 / n + 5) / 6 * 6;   /* rows in sixes, about 16 KiB of y */
     for (long first = 0; first < rows; first += chunk) {
         const long count = first + chunk < rows ? chunk : rows - first;
         const float *xc = x + first * k;
         float *yc = y + first * n;
         long r = 0;
-        for (; r + 4 <= count; r += 4) M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 4);
+        for (; r + 6 <= count; r += 6) M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 6);
         switch (count - r) {
+        case 5: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 5); break;
+        case 4: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 4); break;
         case 3: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 3); break;
         case 2: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 2); break;
         case 1: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 1); break;

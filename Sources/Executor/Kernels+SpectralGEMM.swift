@@ -95,12 +95,12 @@ struct HFold {
     func slot(_ j: Int) -> Int { j < even ? j : even + (even + odd - j) - 1 }
 }
 
-/// The two folds of an image row along W (W even, as every rfft2's): the first,
-/// `m2m_mirror_fold` of runs 1 ... W-1 after run 0, gives `e` (`W/2 + 1` runs, w = 0 ... W/2)
-/// and `o` (`W/2 - 1` runs, w = 1 ... W/2 - 1); the second folds each of those about its
-/// middle (w against W/2 - w). Even k reads the sums of `e` (`cosEven` runs) and the
-/// differences of `o` (`sinEven`), odd k the differences of `e` (`cosOdd`) and the sums of
-/// `o` (`sinOdd`). The W stage's rows list even k first, then odd k (`slot`).
+/// The two folds of an image row along W (W even, as every rfft2's), made in one pass by
+/// `m2m_width_fold`: the first gives `e` (`W/2 + 1` runs, w = 0 ... W/2: `x_w + x_{W-w}`)
+/// and `o` (`W/2 - 1` runs, w = 1 ... W/2 - 1: `x_w - x_{W-w}`); the second folds each of
+/// those about its middle (w against W/2 - w). Even k reads the sums of `e` (`cosEven` runs)
+/// and the differences of `o` (`sinEven`), odd k the differences of `e` (`cosOdd`) and the
+/// sums of `o` (`sinOdd`). The W stage's rows list even k first, then odd k (`slot`).
 struct WFold {
     let evenRuns, oddRuns, evenK, oddK: Int
     init(width: Int, modes: Int) {
@@ -157,8 +157,8 @@ struct SpectralExecution {
 /// real parts `[m2, C]` in `WFold.slot` order, then the imaginary ones) in the H fold's
 /// order, then the H stage's sine sums `Q` `[m1, 2 m2 C]`; its cosine sums `P`
 /// `[m1 + 1, 2 m2 C]` take the place of the folded odd rows once the sine products have
-/// read them (after `Q` where they do not fit there), and the image row's two folds
-/// `[2, W, C]` that of `Q` during the W stage.
+/// read them (after `Q` where they do not fit there), and the folded image row `[W, C]`
+/// that of `Q` during the W stage.
 struct SpectralGEMM {
     let d: SpectralDFTMatrices
     var t: SpectralTransforms { d.t }
@@ -182,9 +182,8 @@ struct SpectralGEMM {
         let width, channels, rowFloats: Int
         /// The W stage's rows, the sine sums of f = 1 ... m1, the cosine sums of f = 0 ... m1.
         let rows, sines, cosines: UnsafeMutablePointer<Float>
-        /// The image row's first fold (`e`, then `o`), and its second: the sums and differences
-        /// of `e`, then those of `o`.
-        let folded, eSums, eDifferences, oSums, oDifferences: UnsafeMutablePointer<Float>
+        /// The folded image row (`m2m_width_fold`): the sums and differences of `e`, then those of `o`.
+        let eSums, eDifferences, oSums, oDifferences: UnsafeMutablePointer<Float>
         let fw: WFold
         let fh: HFold
         init(_ t: SpectralTransforms, _ workspace: UnsafeMutablePointer<Float>) {
@@ -193,10 +192,9 @@ struct SpectralGEMM {
             rows = workspace
             sines = workspace + t.height * rowFloats
             cosines = t.cosineSumsFitOddRows ? rows + fh.even * rowFloats : sines + t.modes1 * rowFloats
-            folded = sines
-            let c = t.channels, second = folded + t.width * c
-            (eSums, eDifferences) = (second, second + fw.cosEven * c)
-            (oSums, oDifferences) = (second + fw.evenRuns * c, second + (fw.evenRuns + fw.sinOdd) * c)
+            let c = t.channels
+            (eSums, eDifferences) = (sines, sines + fw.cosEven * c)
+            (oSums, oDifferences) = (sines + fw.evenRuns * c, sines + (fw.evenRuns + fw.sinOdd) * c)
         }
         /// Row h of the W stage (in the H fold's order).
         func row(_ h: Int) -> UnsafeMutablePointer<Float> { rows + fh.slot(h) * rowFloats }
@@ -206,23 +204,10 @@ struct SpectralGEMM {
                 m2m_butterfly(row(j), row(fh.even + fh.odd - j), rowFloats)
             }
         }
-        /// Both W folds of image row x `[W, C]`: runs 1 ... W-1 about the middle after run 0,
-        /// then `e` and `o` each about theirs.
-        func fold(_ x: UnsafePointer<Float>) {
-            let c = channels
-            folded.update(from: x, count: c)
-            m2m_mirror_fold(x + c, folded + c, width - 1, c)
-            m2m_mirror_fold(folded, eSums, fw.evenRuns, c)
-            m2m_mirror_fold(folded + fw.evenRuns * c, oSums, fw.oddRuns, c)
-        }
+        /// Both W folds of image row x `[W, C]`.
+        func fold(_ x: UnsafePointer<Float>) { m2m_width_fold(x, eSums, width, channels) }
         /// The transpose of `fold`, into image row x.
-        func unfold(into x: UnsafeMutablePointer<Float>) {
-            let c = channels
-            m2m_mirror_unfold(eSums, folded, fw.evenRuns, c)
-            m2m_mirror_unfold(oSums, folded + fw.evenRuns * c, fw.oddRuns, c)
-            x.update(from: folded, count: c)
-            m2m_mirror_unfold(folded + c, x + c, width - 1, c)
-        }
+        func unfold(into x: UnsafeMutablePointer<Float>) { m2m_width_unfold(eSums, x, width, channels) }
     }
 
     /// x `[H, W, C]` -> kept modes of sample n in `[M, samples, C]`. `adjoint` (irfft2_grad)

@@ -61,11 +61,11 @@ extension SpectralTransforms {
 
     /// Floats of one sample's GEMM workspace: the W stage's rows `[H, 2 m2 C]`, then the H
     /// stage's sine sums `[m1, 2 m2 C]` (and its cosine sums `[m1 + 1, 2 m2 C]` unless they
-    /// fit in the W stage's odd rows), or the image row's two folds `[2, W, C]` if larger.
+    /// fit in the W stage's odd rows), or the folded image row `[W, C]` if larger.
     public var gemmTileFloats: Int {
         let row = 2 * modes2 * channels
         let sums = (modes1 + (cosineSumsFitOddRows ? 0 : modes1 + 1)) * row
-        return height * row + max(sums, 2 * width * channels)
+        return height * row + max(sums, width * channels)
     }
 
     /// Floats of one sample's workspace tile in either form (the larger of the two).

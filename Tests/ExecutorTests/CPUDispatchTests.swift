@@ -240,35 +240,57 @@ final class CPUDispatchTests: XCTestCase {
         }
     }
 
-    /// The GEMM spectral form's folds: runs j and n-1-j to their sum and difference (the
-    /// middle run of an odd count copied), the unfold its transpose, and the butterfly in
-    /// place; exact Float operations under every ISA.
-    func testMirrorFoldUnfoldAndButterflyUnderEveryISA() {
-        for runs in [1, 2, 3, 8, 9, 63] {
+    /// The mirror fold of `runs` runs of c floats: the sums of runs j and runs-1-j (the middle
+    /// run of an odd count alone), then their differences; and its transpose.
+    static func mirrorFold(_ a: [Float], runs: Int, c: Int) -> [Float] {
+        let (pairs, sums) = (runs / 2, runs - runs / 2)
+        var f = [Float](repeating: .nan, count: runs * c)
+        for ch in 0..<c {
+            for j in 0..<pairs {
+                let (x, y) = (a[j * c + ch], a[(runs - 1 - j) * c + ch])
+                f[j * c + ch] = x + y; f[(sums + j) * c + ch] = x - y
+            }
+            if runs % 2 == 1 { f[pairs * c + ch] = a[pairs * c + ch] }
+        }
+        return f
+    }
+    static func mirrorUnfold(_ f: [Float], runs: Int, c: Int) -> [Float] {
+        let (pairs, sums) = (runs / 2, runs - runs / 2)
+        var a = [Float](repeating: .nan, count: runs * c)
+        for ch in 0..<c {
+            for j in 0..<pairs {
+                let (s, d) = (f[j * c + ch], f[(sums + j) * c + ch])
+                a[j * c + ch] = s + d; a[(runs - 1 - j) * c + ch] = s - d
+            }
+            if runs % 2 == 1 { a[pairs * c + ch] = f[pairs * c + ch] }
+        }
+        return a
+    }
+
+    /// The GEMM spectral form's folds along W, against their definition as three mirror
+    /// folds (runs 1 ... W-1 after run 0 into `e` and `o`, then each of those about its
+    /// middle) and unfolds, the butterfly in place; exact Float operations under every ISA.
+    func testWidthFoldUnfoldAndButterflyUnderEveryISA() {
+        for width in [2, 4, 6, 8, 10, 12, 64] {
             for c in [1, 5, 32] {
-                let a = Self.inputs(runs * c, seed: UInt64(700 + runs * c))
-                let (pairs, sums) = (runs / 2, runs - runs / 2)
-                var folded = [Float](repeating: .nan, count: runs * c), unfolded = folded
-                for ch in 0..<c {
-                    for j in 0..<pairs {
-                        let (x, y) = (a[j * c + ch], a[(runs - 1 - j) * c + ch])
-                        folded[j * c + ch] = x + y; folded[(sums + j) * c + ch] = x - y
-                        // a read as folded runs: sum j, difference sums + j.
-                        let (s, d) = (a[j * c + ch], a[(sums + j) * c + ch])
-                        unfolded[j * c + ch] = s + d; unfolded[(runs - 1 - j) * c + ch] = s - d
-                    }
-                    if runs % 2 == 1 { folded[pairs * c + ch] = a[pairs * c + ch]; unfolded[pairs * c + ch] = a[pairs * c + ch] }
-                }
+                let a = Self.inputs(width * c, seed: UInt64(700 + width * c))
+                let (evenRuns, oddRuns) = (width / 2 + 1, width / 2 - 1)
+                let first = Array(a[0..<c]) + Self.mirrorFold(Array(a[c...]), runs: width - 1, c: c)
+                let folded = Self.mirrorFold(Array(first[0..<(evenRuns * c)]), runs: evenRuns, c: c)
+                    + Self.mirrorFold(Array(first[(evenRuns * c)...]), runs: oddRuns, c: c)
+                let halves = Self.mirrorUnfold(Array(a[0..<(evenRuns * c)]), runs: evenRuns, c: c)
+                    + Self.mirrorUnfold(Array(a[(evenRuns * c)...]), runs: oddRuns, c: c)
+                let unfolded = Array(halves[0..<c]) + Self.mirrorUnfold(Array(halves[c...]), runs: width - 1, c: c)
                 assertAllEqual(underEveryISA {
-                    var f = [Float](repeating: .nan, count: runs * c)
-                    m2m_mirror_fold(a, &f, runs, c)
+                    var f = [Float](repeating: .nan, count: width * c)
+                    m2m_width_fold(a, &f, width, c)
                     return f
-                }, folded, "mirror_fold runs=\(runs) c=\(c)")
+                }, folded, "width_fold width=\(width) c=\(c)")
                 assertAllEqual(underEveryISA {
-                    var y = [Float](repeating: .nan, count: runs * c)
-                    m2m_mirror_unfold(a, &y, runs, c)
+                    var y = [Float](repeating: .nan, count: width * c)
+                    m2m_width_unfold(a, &y, width, c)
                     return y
-                }, unfolded, "mirror_unfold runs=\(runs) c=\(c)")
+                }, unfolded, "width_unfold width=\(width) c=\(c)")
             }
         }
         for n in Self.lengths {

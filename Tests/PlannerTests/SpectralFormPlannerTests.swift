@@ -57,9 +57,9 @@ final class SpectralFormPlannerTests: XCTestCase {
         let mixed = SpectralForms(mode: .auto, choices: [SpectralChoice(a, .gemm), SpectralChoice(b, .fftw)])
         XCTAssertEqual(mixed.fftSpecs([a, b]), Set(b.fftSpecs))
         // [H, 2 m2 C] rows, then the sine sums [m1, 2 m2 C] (the cosine sums fit the odd rows)
-        // or, larger here, the image row's two folds [2, W, C]
+        // or, as large here, the folded image row [W, C]
         XCTAssertTrue(g.cosineSumsFitOddRows)
-        XCTAssertEqual(g.gemmTileFloats, 8 * 2 * 3 * 2 + max(2 * 2 * 3 * 2, 2 * 8 * 2))
+        XCTAssertEqual(g.gemmTileFloats, 8 * 2 * 3 * 2 + max(2 * 2 * 3 * 2, 8 * 2))
         XCTAssertEqual(g.fftwTileFloats, 2 * (8 + 8 * 5))       // complex [W, C/2] row, [H, 2 m2 - 1, C/2]
         XCTAssertEqual(g.workspaceTileFloats, max(2 * (8 + 8 * 5), g.gemmTileFloats))
         let odd = SpectralTransforms(height: 8, width: 8, channels: 3, modes1: 2, modes2: 3)   // the r2c layout

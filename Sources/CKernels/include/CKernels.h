@@ -60,14 +60,16 @@ void m2m_sum_rows(const float *src, float *out, long rows, long n);
 void m2m_accumulate_rows(float *out, const float *src, long rows, long n);
 /* Each of `rows` rows of y (n floats each) set to b. */
 void m2m_broadcast_rows(const float *b, float *y, long rows, long n);
-/* The mirror fold of `runs` runs a_0 ... a_{runs-1} of c floats each (a [runs, c]) into
- * f [runs, c]: first the ceil(runs/2) sums s_j = a_j + a_{runs-1-j} (for odd runs the
- * middle run alone, copied), then the floor(runs/2) differences d_j = a_j - a_{runs-1-j}.
- * f must not overlap a. */
-void m2m_mirror_fold(const float *a, float *f, long runs, long c);
-/* Its transpose: a_j = s_j + d_j, a_{runs-1-j} = s_j - d_j (the middle run copied). a must
- * not overlap f. */
-void m2m_mirror_unfold(const float *f, float *a, long runs, long c);
+/* Both folds of an image row x [width, c] (width even) along W, for DFTs along W on
+ * folded inputs: with e_w = x_w + x_{W-w} for w = 1 ... W/2-1 (e_0 = x_0, e_{W/2} = x_{W/2})
+ * and o_w = x_w - x_{W-w} (w = 1 ... W/2-1), f [width, c] holds, run by run, the sums
+ * e_j + e_{W/2-j} (the middle run e_{W/4} alone when W/2+1 is odd), the differences
+ * e_j - e_{W/2-j}, the sums o_{1+j} + o_{W/2-1-j} (the middle run alone when W/2-1 is odd),
+ * then the differences o_{1+j} - o_{W/2-1-j}. f must not overlap x. */
+void m2m_width_fold(const float *x, float *f, long width, long c);
+/* Its transpose (e from the sums plus and minus the differences, then x_w = e_w + o_w and
+ * x_{W-w} = e_w - o_w), into x [width, c]; x must not overlap f. */
+void m2m_width_unfold(const float *f, float *x, long width, long c);
 /* (a, b) <- (a + b, a - b), elementwise; a and b must not overlap. */
 void m2m_butterfly(float *a, float *b, long n);
 /* y[r * n + c] = a[r] * b[c] (the outer product: an sgemm with K = 1, one rounding each). */
