@@ -305,11 +305,16 @@ final class SpectralMixKernel: KernelDeclaration {
             let bm = b + 2 * m * rowsB * colsB
             for q in 0..<k {
                 let row = ext + 4 * q * n, iRow = ext + (4 * q + 2) * n
-                for j in 0..<n {
-                    let w = bm + 2 * (q * qStride + j * jStride)
-                    let (re, im) = (w[0], conjugate ? -w[1] : w[1])
-                    row[2 * j] = re; row[2 * j + 1] = im
-                    iRow[2 * j] = -im; iRow[2 * j + 1] = re
+                if conjugate {
+                    for j in 0..<n {
+                        let w = bm + 2 * (q * qStride + j * jStride)
+                        row[2 * j] = w[0]; row[2 * j + 1] = -w[1]
+                        iRow[2 * j] = w[1]; iRow[2 * j + 1] = w[0]
+                    }
+                } else {     // W's row q as it is, and i times it
+                    let w = bm + 2 * q * qStride
+                    row.update(from: w, count: 2 * n)
+                    for j in 0..<n { iRow[2 * j] = -w[2 * j + 1]; iRow[2 * j + 1] = w[2 * j] }
                 }
             }
             m2m_linear_rows(a + 2 * m * rowsA * colsA, ext, nil, nil, 0, nil, y + 2 * m * batch * colsY,
