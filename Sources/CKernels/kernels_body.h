@@ -263,8 +263,8 @@ M2M_TARGET void M2M_NAME(m2m_transposed_product_accumulate)(const float *x, cons
 }
 
 /* Rows 0..R-1 of y, columns j..j+8C-1: the bias (or 0), then each product x[r, i] w[i, j]
- * added in i order as one fused multiply-add (one rounding). R <= 4 rows x C <= 2 vectors:
- * 8 accumulators stay in registers while w's rows (in L1) stream past. */
+ * added in i order as one fused multiply-add (one rounding). R <= 6 rows x C <= 2 vectors:
+ * 12 accumulators (of 16 AVX2 registers) stay in registers while w's rows (in L1) stream past. */
 static inline __attribute__((always_inline)) void M2M_NAME(linear_block)(const float *x, const float *w,
         const float *bias, float *y, long k, long n, long j, const int R, const int C) {
     typedef M2M_NAME(v8) v8;

@@ -76,7 +76,7 @@ void m2m_butterfly(float *a, float *b, long n);
 void m2m_outer(const float *a, const float *b, float *y, long rows, long n);
 /* y[r, :] = epilogue(bias + x[r, :] w) for row-major x [rows, k], w [k, n], y [rows, n]
  * (bias may be NULL: 0): per element the bias, then each product x[r, i] w[i, j] fused-added
- * (fmaf) in i order (register blocks of 4 rows x 16 columns, edges in the same order); then,
+ * (fmaf) in i order (register blocks of 6 rows x 16 columns, edges in the same order); then,
  * on each block of rows while it is in L1, y += addend when addend is not NULL (m2m_add's
  * bits), y = gelu(y) when gelu is nonzero (m2m_gelu's), y *= gelu'(pre) when pre is not NULL
  * (m2m_gelu_grad's). y must not overlap x, w, bias, addend or pre. */
