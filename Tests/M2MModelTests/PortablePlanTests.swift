@@ -43,6 +43,9 @@ final class PortablePlanTests: XCTestCase {
         }
     }
 
+    /// `verify-placement --steps 3` of tiny-m2m compiled `--portable --fftw estimate`.
+    static let recordedDigest = "digest: 99de81b8984e91d6 (inference c0c30719f82a34de)"
+
     func testEveryKernelISAGivesTheSameBits() throws {
         guard KernelISA.avx2.isSupported else { throw XCTSkip("this CPU has no AVX2: portable plans do not run here") }
         let plan = folder + "/portable.m2m"
@@ -62,6 +65,12 @@ final class PortablePlanTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(digests.count, 2)
         XCTAssertEqual(Set(digests.values).count, 1, "\(digests)")
         XCTAssertNotNil(digests.values.first ?? nil)
+        // Across machines: the digest an AVX-512 host (AMD EPYC, Zen 4: baseline, AVX2 and
+        // AVX-512 paths, debug and release builds alike) computed on 2026-11-28. Any x86-64-v3
+        // host must reproduce it. A change that alters the numerics on purpose records the
+        // new digest here and says so in its commit.
+        XCTAssertEqual(digests.values.first ?? nil, Self.recordedDigest,
+                       "this host's portable bits differ from those recorded on another machine")
         // m2mc pinned OpenBLAS itself (it relaunches with OPENBLAS_CORETYPE set).
         let bench = try TestSupport.runM2MC(["bench", plan, "--steps", "1", "--warmup", "0", "--json"])
         XCTAssertEqual(bench.status, 0, bench.stderr)
