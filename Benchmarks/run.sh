@@ -8,6 +8,9 @@
 # M2MC_ISA (forces the kernels' ISA for both binaries: baseline, avx2, avx512), THREADS (default 2:
 # every process is pinned to CPUs 0..THREADS-1 with taskset, m2mc and torch get --threads THREADS,
 # JAX/XLA uses the CPUs it is given).
+# M2M (default "m2m-ns64 m2m-dense-ns64"; "" skips): M2M configs run against Benchmarks/m2m_torch.py
+# (PyTorch eager + tcmalloc, the same model), which gets m2mc's mean routed counts of the same
+# round as its per-expert capacities, so that both steps route as many patches to each expert.
 # Builds the plain release binary (`swift build -c release`, no CPU flag: what a SwiftPM user gets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +48,27 @@ for round in $(seq "$ROUNDS"); do
         *) echo "run.sh: unknown PEER_KINDS entry '$kind' (eager, compile, jax)" >&2; exit 2 ;;
       esac
     done
+  done
+  for config in ${M2M-m2m-ns64 m2m-dense-ns64}; do
+    "${PIN[@]}" $M2MC bench "configs/$config.json" --json --steps 30 --threads "$THREADS" > "$OUT/m2mc-$config-$round.json"
+    # m2mc's routed fractions -> counts that add up to the patches (largest remainders first).
+    caps=$(python3 - "$OUT/m2mc-$config-$round.json" "configs/$config.json" <<'PY'
+import json, math, sys
+bench, cfg = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+patches = cfg["batch"] * cfg["m2m"]["scale"] ** 2
+def counts(fractions):
+    raw = [f * patches for f in fractions]
+    n = [math.floor(r) for r in raw]
+    for e in sorted(range(len(raw)), key=lambda e: n[e] - raw[e])[:patches - sum(n)]:
+        n[e] += 1
+    return ",".join(map(str, n))
+if not cfg["m2m"].get("dense", False):
+    print(f"--capacities {counts(bench['routed_fraction'])} --infer-capacities {counts(bench['infer_routed_fraction'])}")
+PY
+)
+    LD_PRELOAD=$([ -f $TC ] && echo $TC) "${PIN[@]}" "$PY" Benchmarks/m2m_torch.py --config "configs/$config.json" $caps \
+      --steps 30 --threads "$THREADS" --json "$OUT/torchm2m-$config-$round.json" > "$OUT/torchm2m-$config-$round.log" 2>&1 \
+      || echo "M2M PyTorch peer failed: see $OUT/torchm2m-$config-$round.log" >&2
   done
 done
 python3 - "$OUT" <<'PY'
@@ -84,4 +108,24 @@ for res in sorted({p.split("res")[1].split("-")[0] for p in glob.glob(os.path.jo
         for r in [[x for x in (pick(d, "peak_rss_mb") for d in runs) if x is not None]] if r))
     print(f"  allocations per step: {ours[0]['allocations_per_step']}, arena/lower bound: "
           f"{ours[0]['arena_bytes'] / ours[0]['arena_lower_bound_bytes']:.3f}")
+configs = sorted({os.path.basename(p)[5:].rsplit("-", 1)[0] for p in glob.glob(os.path.join(out, "m2mc-m2m*.json"))})
+for config in configs:
+    ours, peer = load(f"m2mc-{config}-*.json"), load(f"torchm2m-{config}-*.json")
+    print(f"{config}, {ours[0].get('threads', '?')} threads: {len(ours)} m2mc runs, {len(peer)} PyTorch eager+tcmalloc "
+          f"runs (Benchmarks/m2m_torch.py), interleaved")
+    for kind in ("train", "infer"):
+        m = statistics.median(o[f"{kind}_ms_median"] for o in ours)
+        line = f"  {kind}: m2mc {m:.1f} ms"
+        if peer:
+            tm = statistics.median(d[f"{kind}_ms"]["median"] for d in peer)
+            line += f"; torch eager+tcmalloc {tm:.1f} ms: ratio peer/m2mc {tm / m:.2f}x (m2mc at {m / tm:.2f} of its time)"
+        print(line)
+    if "routed_fraction" in ours[0]:
+        print("  routed counts per round (m2mc fractions of the patches -> the peer's capacities = its routed counts): "
+              + "; ".join(f"train {[round(f, 3) for f in o['routed_fraction']]} -> {d.get('train_routed_mean')}, "
+                          f"infer {[round(f, 3) for f in o['infer_routed_fraction']]} -> {d.get('infer_routed')}"
+                          for o, d in zip(ours, peer)))
+    print(f"  parameters: m2mc {ours[0]['parameters']}" + (f", peer {peer[0]['params']}" if peer else "")
+          + f"; peak RSS: m2mc {statistics.median(o['peak_rss_bytes'] for o in ours) / 2**20:.0f} MB"
+          + (f", peer {statistics.median(d['peak_rss_mb'] for d in peer):.0f} MB" if peer else ""))
 PY

@@ -14,7 +14,9 @@ struct BenchCommand: ParsableCommand {
             The training step benchmarked is one-step training (rollout 1), the peers' step. For a routed \
             model (m2m), training moves the routing from step to step: flops_per_train_step_routed is the \
             mean over the timed steps of each step's FLOPs at its own routed counts, \
-            train_routed_gflops_per_s their sum over the summed step times, and train_ms_mean the mean step.
+            train_routed_gflops_per_s their sum over the summed step times, and train_ms_mean the mean step; \
+            routed_fraction is each expert's share of the slots over the timed training steps (the \
+            first rollout step's routing), infer_routed_fraction that of the inference step.
             """)
 
     @Argument(help: "Model config (JSON) or compiled plan (.m2m).") var model: String
@@ -65,6 +67,11 @@ struct BenchCommand: ParsableCommand {
                 let flops = try compiled.inference.graph.analyticFLOPs(routedCounts: try program.routedCounts())
                 figures.merge(t.figures(prefix: "infer", flops: flops)) { a, _ in a }
                 figures["flops_per_inference_routed"] = flops
+                if let table = program.indexBuffer(Programs.inferenceRoute), let m2m = runtime.model as? M2MNet {
+                    var statistics = RoutingStatistics(experts: m2m.m2m.experts)
+                    statistics.add(table, layout: m2m.routeTable)
+                    figures["infer_routed_fraction"] = statistics.fractions
+                }
                 figures.merge(try placementFigures(runtime, program, prefix: CompiledModel.inferenceName)) { a, _ in a }
                 if profile { printProfile(program) }
             }
@@ -76,20 +83,19 @@ struct BenchCommand: ParsableCommand {
                 // the timed and allocation-counted interval).
                 var stepFLOPs = [Double](repeating: 0, count: steps)
                 var countError: Error?
+                let table = program.indexBuffer(Programs.route(0)), m2m = runtime.model as? M2MNet
+                var statistics = RoutingStatistics(experts: m2m?.m2m.experts ?? 0)
                 let t = time({ scalars[1] += 1; program.run() }, allocations: &allocations, bytes: &allocatedBytes) { i in
                     do { stepFLOPs[i] = try compiled.training.graph.analyticFLOPs(routedCounts: try program.routedCounts()) }
                     catch { countError = error }
+                    if let table, let m2m { statistics.add(table, layout: m2m.routeTable) }
                 }
                 if let countError { throw countError }
                 let flops = stepFLOPs.reduce(0, +) / Double(steps)
                 figures.merge(t.figures(prefix: "train", flops: flops)) { a, _ in a }
                 figures["flops_per_train_step_routed"] = flops
                 figures["train_routed_gflops_per_s"] = stepFLOPs.reduce(0, +) / (t.milliseconds.reduce(0, +) * 1e6)
-                if let table = program.indexBuffer(Programs.route(0)), let m2m = runtime.model as? M2MNet {
-                    var statistics = RoutingStatistics(experts: m2m.m2m.experts)
-                    statistics.add(table, layout: m2m.routeTable)
-                    figures["routed_fraction"] = statistics.fractions
-                }
+                if table != nil, m2m != nil { figures["routed_fraction"] = statistics.fractions }
                 figures["final_loss"] = Double(program.buffer(Programs.loss)![0])
                 figures.merge(try placementFigures(runtime, program, prefix: CompiledModel.trainingName)) { a, _ in a }
                 if profile { printProfile(program) }

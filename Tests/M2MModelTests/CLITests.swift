@@ -85,6 +85,30 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(reported, Double(loss), accuracy: 1e-5 * Double(loss))
     }
 
+    /// A routed model's bench reports each expert's share of the slots: the mean over the timed
+    /// training steps, and the inference step's. tiny-m2m: 2 samples x 4 patches, k = 1, two
+    /// experts of capacity ceil(0.5 x 8 / 2) = 2, so each share is a count over 8 x steps slots
+    /// (over 8 for inference) and at most 2 of 8 per step.
+    func testBenchReportsRoutedFractionsOfARoutedModel() throws {
+        let steps = 3
+        let config = TestSupport.repoRoot.appendingPathComponent("configs/tiny-m2m.json").path
+        let run = try TestSupport.runM2MC(["bench", config, "--steps", "\(steps)", "--warmup", "1", "--fftw", "estimate", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        for (key, slots) in [("routed_fraction", 8 * steps), ("infer_routed_fraction", 8)] {
+            let shares = try XCTUnwrap(o[key] as? [Double], key)
+            XCTAssertEqual(shares.count, 2, key)
+            for share in shares {
+                let count = share * Double(slots)
+                XCTAssertEqual(count, count.rounded(), accuracy: 1e-9, "\(key): \(shares)")
+                XCTAssertLessThanOrEqual(count.rounded(), Double(2 * slots / 8), "\(key): \(shares)")
+            }
+        }
+        XCTAssertNil(try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try TestSupport.runM2MC(
+            ["bench", TestSupport.tinyConfigPath, "--steps", "1", "--warmup", "0", "--fftw", "estimate", "--json"]).stdout.utf8))
+            as? [String: Any])["routed_fraction"], "an FNO has no routing")
+    }
+
     func testBenchInferenceReportsZeroAllocations() throws {
         let run = try TestSupport.runM2MC(["bench", TestSupport.tinyConfigPath, "--infer", "--steps", "3", "--warmup", "1",
                                            "--fftw", "estimate", "--json"])
