@@ -25,7 +25,8 @@
     void m2m_butterfly_##suffix(float *, float *, long); \
     void m2m_width_unfold_##suffix(const float *, float *, long, long); \
     void m2m_linear_rows_##suffix(const float *, const float *, const float *, const float *, int, const float *, \
-                                  float *, long, long, long);
+                                  float *, long, long, long); \
+    void m2m_product_accumulate_##suffix(const float *, const float *, float *, long, long, long);
 
 M2M_DECLARE(baseline)
 #if defined(__x86_64__)
@@ -183,4 +184,8 @@ void m2m_width_unfold(const float *f, float *x, long width, long c) {
 void m2m_linear_rows(const float *x, const float *w, const float *bias, const float *addend, int gelu,
                      const float *pre, float *y, long rows, long k, long n) {
     M2M_DISPATCH(m2m_linear_rows, x, w, bias, addend, gelu, pre, y, rows, k, n);
+}
+
+void m2m_product_accumulate(const float *x, const float *w, float *y, long rows, long k, long n) {
+    M2M_DISPATCH(m2m_product_accumulate, x, w, y, rows, k, n);
 }

@@ -262,16 +262,17 @@ M2M_TARGET void M2M_NAME(m2m_transposed_product_accumulate)(const float *x, cons
     }
 }
 
-/* Rows 0..R-1 of y, columns j..j+8C-1: the bias (or 0), then each product x[r, i] w[i, j]
- * added in i order as one fused multiply-add (one rounding). R <= 6 rows x C <= 2 vectors:
- * 12 accumulators (of 16 AVX2 registers) stay in registers while w's rows (in L1) stream past. */
+/* Rows 0..R-1 of y, columns j..j+8C-1: the start (y's own value when `from_y`, else the bias
+ * or 0), then each product x[r, i] w[i, j] added in i order as one fused multiply-add (one
+ * rounding). R <= 6 rows x C <= 2 vectors: 12 accumulators (of 16 AVX2 registers) stay in
+ * registers while w's rows (in L1) stream past. */
 static inline __attribute__((always_inline)) void M2M_NAME(linear_block)(const float *x, const float *w,
-        const float *bias, float *y, long k, long n, long j, const int R, const int C) {
+        const float *bias, float *y, long k, long n, long j, const int R, const int C, const int from_y) {
     typedef M2M_NAME(v8) v8;
     v8 a[6][2];
     for (int c = 0; c < C; c++) {
         const v8 b = bias ? *(const v8 *)(bias + j + 8 * c) : (v8){0, 0, 0, 0, 0, 0, 0, 0};
-        for (int r = 0; r < R; r++) a[r][c] = b;
+        for (int r = 0; r < R; r++) a[r][c] = from_y ? *(const v8 *)(y + r * n + j + 8 * c) : b;
     }
     for (long i = 0; i < k; i++) {
         const float *wi = w + i * n + j;
@@ -288,19 +289,43 @@ static inline __attribute__((always_inline)) void M2M_NAME(linear_block)(const f
 }
 
 /* Rows 0..R-1 of y: blocks of 16 columns, then 8, then single columns (fmaf: the same
- * fused operation per element). */
+ * fused operation per element; the R rows' sums of a column run side by side, R independent
+ * chains, each still in i order). */
 static inline __attribute__((always_inline)) void M2M_NAME(linear_rows_block)(const float *x, const float *w,
-        const float *bias, float *y, long k, long n, const int R) {
+        const float *bias, float *y, long k, long n, const int R, const int from_y) {
     const long n16 = n - n % 16;
     long j = 0;
-    for (; j < n16; j += 16) M2M_NAME(linear_block)(x, w, bias, y, k, n, j, R, 2);
-    if (n - j >= 8) { M2M_NAME(linear_block)(x, w, bias, y, k, n, j, R, 1); j += 8; }
-    for (; j < n; j++)
-        for (int r = 0; r < R; r++) {
-            float a = bias ? bias[j] : 0.0f;
-            for (long i = 0; i < k; i++) a = fmaf(x[r * k + i], w[i * n + j], a);
-            y[r * n + j] = a;
+    for (; j < n16; j += 16) M2M_NAME(linear_block)(x, w, bias, y, k, n, j, R, 2, from_y);
+    if (n - j >= 8) { M2M_NAME(linear_block)(x, w, bias, y, k, n, j, R, 1, from_y); j += 8; }
+    for (; j < n; j++) {
+        float a[6];
+        for (int r = 0; r < R; r++) a[r] = from_y ? y[r * n + j] : bias ? bias[j] : 0.0f;
+        for (long i = 0; i < k; i++) {
+            const float wij = w[i * n + j];
+            for (int r = 0; r < R; r++) a[r] = fmaf(x[r * k + i], wij, a[r]);
         }
+        for (int r = 0; r < R; r++) y[r * n + j] = a[r];
+    }
+}
+
+/* Rows first ..< first + count of y, in blocks of 6 rows and a tail of 1-5. */
+static inline __attribute__((always_inline)) void M2M_NAME(linear_rows_range)(const float *x, const float *w,
+        const float *bias, float *y, long count, long k, long n, const int from_y) {
+    long r = 0;
+    for (; r + 6 <= count; r += 6) M2M_NAME(linear_rows_block)(x + r * k, w, bias, y + r * n, k, n, 6, from_y);
+    switch (count - r) {
+    case 5: M2M_NAME(linear_rows_block)(x + r * k, w, bias, y + r * n, k, n, 5, from_y); break;
+    case 4: M2M_NAME(linear_rows_block)(x + r * k, w, bias, y + r * n, k, n, 4, from_y); break;
+    case 3: M2M_NAME(linear_rows_block)(x + r * k, w, bias, y + r * n, k, n, 3, from_y); break;
+    case 2: M2M_NAME(linear_rows_block)(x + r * k, w, bias, y + r * n, k, n, 2, from_y); break;
+    case 1: M2M_NAME(linear_rows_block)(x + r * k, w, bias, y + r * n, k, n, 1, from_y); break;
+    default: break;
+    }
+}
+
+M2M_TARGET void M2M_NAME(m2m_product_accumulate)(const float *x, const float *w, float *y, long rows, long k,
+                                                 long n) {
+    M2M_NAME(linear_rows_range)(x, w, 0, y, rows, k, n, 1);
 }
 
 M2M_TARGET void M2M_NAME(m2m_linear_rows)(const float *x, const float *w, const float *bias, const float *addend,
@@ -310,16 +335,7 @@ M2M_TARGET void M2M_NAME(m2m_linear_rows)(const float *x, const float *w, const 
         const long count = first + chunk < rows ? chunk : rows - first;
         const float *xc = x + first * k;
         float *yc = y + first * n;
-        long r = 0;
-        for (; r + 6 <= count; r += 6) M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 6);
-        switch (count - r) {
-        case 5: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 5); break;
-        case 4: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 4); break;
-        case 3: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 3); break;
-        case 2: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 2); break;
-        case 1: M2M_NAME(linear_rows_block)(xc + r * k, w, bias, yc + r * n, k, n, 1); break;
-        default: break;
-        }
+        M2M_NAME(linear_rows_range)(xc, w, bias, yc, count, k, n, 0);
         if (addend) M2M_NAME(m2m_add)(yc, addend + first * n, yc, count * n);
         if (gelu) M2M_NAME(m2m_gelu)(yc, yc, count * n);
         if (pre) M2M_NAME(m2m_gelu_grad)(pre + first * n, yc, yc, count * n);

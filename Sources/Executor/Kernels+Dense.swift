@@ -3,15 +3,17 @@ import COpenBLAS
 import GraphIR
 import Planner
 
-/// `y += x w` for row-major `x [rows, k]`, `w [k, n]`, `y [rows, n]`: sgemm, or sgemv when
-/// `n` is 1 (OpenBLAS 0.3.21's sgemm takes about 4x as long for one column; measured in
-/// the Benchmarks README). Each kernel calls it the same way for the same shapes, so the
-/// bits depend only on the shapes.
+/// `y += x w` for row-major `x [rows, k]`, `w [k, n]`, `y [rows, n]`: sgemv when `n` is 1
+/// (OpenBLAS 0.3.21's sgemm takes about 4x as long for one column; measured in the Benchmarks
+/// README), `m2m_product_accumulate` below `narrowProductColumns`, sgemm from there. Each
+/// kernel calls it the same way for the same shapes, so the bits depend only on the shapes.
 @inline(__always)
 func rowMajorProduct(rows: Int, k: Int, n: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                      _ y: UnsafeMutablePointer<Float>) {
     if n == 1 {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(k), 1, x, Int32(k), w, 1, 1, y, 1)
+    } else if n < narrowProductColumns {
+        m2m_product_accumulate(x, w, y, rows, k, n)
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n), Int32(k),
                     1, x, Int32(k), w, Int32(n), 1, y, Int32(n))
@@ -64,6 +66,14 @@ final class LinearKernel: KernelDeclaration {
         }
     }
 }
+
+/// Row-major `x w` products (no transposes) with fewer result columns than this never reach
+/// OpenBLAS's sgemm: on AVX-512 hosts OpenBLAS 0.3.21 (core types SkylakeX, Cooperlake) hands
+/// them to its small-matrix kernel, which calls malloc on every call (found by `bench`'s
+/// allocation count on a Zen 4 host: the M2M router's logits and the CNO's narrow convolutions;
+/// measured in the Benchmarks README: from 16 columns on, and for the transposed forms, it does
+/// not). `m2m_product_accumulate` runs them instead (the same bits on every ISA).
+let narrowProductColumns = 16
 
 /// Products with at least this many output columns run `m2m_linear_rows` (vectors of 8 columns;
 /// measured against bias broadcast, OpenBLAS's sgemm and the epilogue pass in the Benchmarks

@@ -1,5 +1,4 @@
 import CKernels
-import COpenBLAS
 import Foundation
 import GraphIR
 import Planner
@@ -169,11 +168,8 @@ struct SpectralGEMM {
         if rows == 0 { return }
         if k == 0 {
             c.update(repeating: 0, count: rows * n)
-        } else if n >= linearRowsMinimumColumns {
-            m2m_linear_rows(a, b, nil, nil, 0, nil, c, rows, k, n)
         } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n), Int32(k), 1, a, Int32(k),
-                        b, Int32(n), 0, c, Int32(n))
+            m2m_linear_rows(a, b, nil, nil, 0, nil, c, rows, k, n)
         }
     }
 

@@ -203,6 +203,32 @@ final class CPUDispatchTests: XCTestCase {
         }
     }
 
+    /// `m2m_product_accumulate`: `y += x w`, per element y's own value, then the products
+    /// fused-added in k order; the narrow shapes it runs for (2-15 columns: the scalar column
+    /// edge with 1-6 rows side by side), and wider ones through the register blocks.
+    func testProductAccumulateStartsFromYAndAddsInKOrderUnderEveryISA() {
+        let shapes = [(1, 1, 1), (80, 32, 3), (7, 6, 2), (13, 12, 15), (6, 33, 7), (11, 16, 16), (5, 9, 40), (4, 0, 3)]
+        for (index, (rows, k, n)) in shapes.enumerated() {
+            let clamp = { (v: [Float]) in v.map { max(-4, min(4, $0)) } }
+            let x = clamp(Self.inputs(rows * k, seed: UInt64(1600 + index)))
+            let w = clamp(Self.inputs(k * n, seed: UInt64(1700 + index)))
+            let start = clamp(Self.inputs(rows * n, seed: UInt64(1800 + index)))
+            var expected = start
+            for r in 0..<rows {
+                for j in 0..<n {
+                    var a = start[r * n + j]
+                    for i in 0..<k { a = a.addingProduct(x[r * k + i], w[i * n + j]) }
+                    expected[r * n + j] = a
+                }
+            }
+            assertAllEqual(underEveryISA {
+                var y = start
+                m2m_product_accumulate(x, w, &y, rows, k, n)
+                return y
+            }, expected, "product_accumulate \(rows)x\(k)x\(n)")
+        }
+    }
+
     func testAddAccumulateAndBroadcastAreExactFloatOperations() {
         for n in Self.lengths {
             let a = Self.inputs(n, seed: UInt64(300 + n)), b = Self.inputs(n, seed: UInt64(400 + n))

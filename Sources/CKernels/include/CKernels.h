@@ -82,5 +82,11 @@ void m2m_outer(const float *a, const float *b, float *y, long rows, long n);
  * (m2m_gelu_grad's). y must not overlap x, w, bias, addend or pre. */
 void m2m_linear_rows(const float *x, const float *w, const float *bias, const float *addend, int gelu,
                      const float *pre, float *y, long rows, long k, long n);
+/* y += x w for row-major x [rows, k], w [k, n], y [rows, n]: per element y's value, then each
+ * product x[r, i] w[i, j] fused-added (fmaf) in i order (m2m_linear_rows' blocks with y as
+ * the start). For the narrow products OpenBLAS 0.3.21 would hand to its SkylakeX/Cooperlake
+ * small-matrix kernel, which calls malloc on every call (Executor's rowMajorProduct). y must not
+ * overlap x or w. */
+void m2m_product_accumulate(const float *x, const float *w, float *y, long rows, long k, long n);
 
 #endif
