@@ -34,32 +34,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.environ.get("PEERS_DIR", os.path.join(HERE, "..", "..", "shared", "peers")))
 import common  # noqa: E402  (../shared/peers/common.py: data, timing statistics, JSON)
+from fno_torch import SpectralConv2d  # noqa: E402  (the peers' spectral convolution, the same layer)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-
-
-class SpectralConv2d(nn.Module):
-    """The kept modes (rows 0..m1-1 and H-m1..H-1, columns 0..m2-1 of the half spectrum),
-    each multiplied by its own complex width x width matrix."""
-
-    def __init__(self, width, modes1, modes2):
-        super().__init__()
-        self.width, self.modes1, self.modes2 = width, modes1, modes2
-        scale = 1.0 / (width * width)
-        self.weight = nn.Parameter(scale * torch.rand(width, width, 2 * modes1, modes2, dtype=torch.cfloat))
-
-    def forward(self, x):
-        b, _, h, w = x.shape
-        m1, m2 = self.modes1, self.modes2
-        spec = torch.fft.rfft2(x)
-        low = torch.cat((spec[:, :, :m1, :m2], spec[:, :, h - m1:, :m2]), dim=2)
-        mixed = torch.einsum("bixy,ioxy->boxy", low, self.weight)
-        gap = torch.zeros(b, self.width, h - 2 * m1, m2, dtype=mixed.dtype)
-        cols = torch.cat((mixed[:, :, :m1], gap, mixed[:, :, m1:]), dim=2)
-        return torch.fft.irfft2(F.pad(cols, (0, w // 2 + 1 - m2)), s=(h, w))
 
 
 class FNO2d(nn.Module):
@@ -70,7 +50,7 @@ class FNO2d(nn.Module):
         super().__init__()
         self.layers = layers
         self.lift = nn.Linear(c_in, width)
-        self.spectral = nn.ModuleList([SpectralConv2d(width, modes1, modes2) for _ in range(layers)])
+        self.spectral = nn.ModuleList([SpectralConv2d(width, width, modes1, modes2) for _ in range(layers)])
         self.pointwise = nn.ModuleList([nn.Conv2d(width, width, 1) for _ in range(layers)])
         self.proj1 = nn.Linear(width, hidden)
         self.proj2 = nn.Linear(hidden, 1)

@@ -145,17 +145,10 @@ final class Conv2dKernel: KernelDeclaration {
             case .forward, .gradInput:
                 let matrices = form == .forward ? weight! : extra
                 if form == .forward { m2m_broadcast_rows(other!, output, rows * padded, n) }
-                if form == .gradInput && n < narrowProductColumns { output.update(repeating: 0, count: Int(m) * n) }
+                if form == .gradInput { output.update(repeating: 0, count: Int(m) * n) }
                 for offset in 0..<(k * k) {
                     let (dh, dw) = (offset / k, offset % k)
-                    let shifted = input + (dh * padded + dw) * c
-                    if n < narrowProductColumns {   // OpenBLAS's small-matrix kernel would malloc (narrowProductColumns)
-                        m2m_product_accumulate(shifted, matrices + offset * c * n, output, Int(m), c, n)
-                    } else {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, Int32(n), Int32(c),
-                                    1, shifted, Int32(c), matrices + offset * c * n, Int32(n),
-                                    form == .forward || offset > 0 ? 1 : 0, output, Int32(n))
-                    }
+                    rowMajorProduct(rows: Int(m), k: c, n: n, input + (dh * padded + dw) * c, matrices + offset * c * n, output)
                 }
                 let y = out + (sample * height + first) * width * n
                 for r in 0..<rows { (y + r * width * n).update(from: output + r * padded * n, count: width * n) }

@@ -60,6 +60,7 @@ struct BenchCommand: ParsableCommand {
             figures["numa_placed"] = runtime.nodeMap.isPlaced
             figures["node_bytes"] = nodeBytes(runtime)
             var allocations = 0, allocatedBytes = 0
+            let m2m = runtime.model as? M2MNet   // a routed model: bench reports its routed shares
             if doInfer {
                 let program = try runtime.program(CompiledModel.inferenceName)
                 fillRandom(program.buffer(Programs.input)!, count: program.type(of: Programs.input)!.elementCount, seed: 1)
@@ -67,7 +68,7 @@ struct BenchCommand: ParsableCommand {
                 let flops = try compiled.inference.graph.analyticFLOPs(routedCounts: try program.routedCounts())
                 figures.merge(t.figures(prefix: "infer", flops: flops)) { a, _ in a }
                 figures["flops_per_inference_routed"] = flops
-                if let table = program.indexBuffer(Programs.inferenceRoute), let m2m = runtime.model as? M2MNet {
+                if let table = program.indexBuffer(Programs.inferenceRoute), let m2m {
                     var statistics = RoutingStatistics(experts: m2m.m2m.experts)
                     statistics.add(table, layout: m2m.routeTable)
                     figures["infer_routed_fraction"] = statistics.fractions
@@ -83,7 +84,7 @@ struct BenchCommand: ParsableCommand {
                 // the timed and allocation-counted interval).
                 var stepFLOPs = [Double](repeating: 0, count: steps)
                 var countError: Error?
-                let table = program.indexBuffer(Programs.route(0)), m2m = runtime.model as? M2MNet
+                let table = program.indexBuffer(Programs.route(0))
                 var statistics = RoutingStatistics(experts: m2m?.m2m.experts ?? 0)
                 let t = time({ scalars[1] += 1; program.run() }, allocations: &allocations, bytes: &allocatedBytes) { i in
                     do { stepFLOPs[i] = try compiled.training.graph.analyticFLOPs(routedCounts: try program.routedCounts()) }
