@@ -26,7 +26,7 @@ public struct KernelTable: KernelRequirements {
         case .linearGradWeight: return Entry(LinearGradWeightKernel.self) { LinearGradWeightKernel($0) }
         case .sumRows: return Entry(SumRowsKernel.self) { SumRowsKernel($0) }
         case .mlpGrad: return Entry(MLPGradKernel.self) { MLPGradKernel($0) }
-        case .sliceFlat(let start, _): return Entry(SliceFlatKernel.self) { SliceFlatKernel($0, start: start) }
+        case .sliceFlat(let start, _, _): return Entry(SliceFlatKernel.self) { SliceFlatKernel($0, start: start) }
         case .gelu: return elementwise(.gelu)
         case .geluGrad: return elementwise(.geluGrad)
         case .leakyRelu(let slope): return elementwise(.leakyRelu(Float(slope)))

@@ -57,14 +57,19 @@ final class MLPKernel: KernelDeclaration {
 /// `z = x w1 + b1` with the forward kernel's product (`biasedProduct`, so the same bits), then
 /// `dw2 += gelu(z)^T dy`, `dz = (dy w2^T) * gelu'(z)`, `dw1 += x^T dz`, the bias sums, and
 /// writes `dx = dz w1^T` in place. The parameter partials of each tile are summed over tiles
-/// in tile order in phase 1. Nothing of size `rows x hidden` reaches main memory.
+/// in tile order in phase 1. Nothing of size `rows x hidden` reaches main memory. Over an
+/// expert's bounded rows, only the valid tiles run and are summed (no valid tile: zero gradients).
 final class MLPGradKernel: KernelDeclaration {
     let dy, x, w1, b1, w2, dx, workspace: UnsafeMutablePointer<Float>
     let s: MLPShape
+    let tiles: ValidCount
+    /// The tiles of the current run (read when phase 0 starts); the partials of these only are summed.
+    private var validTiles = 0
     init(_ bind: KernelBinding) {
         (dy, x, w1, b1, w2) = (bind.input(0), bind.input(1), bind.input(2), bind.input(3), bind.input(4))
         (dx, workspace) = (bind.output, bind.scratch)
         s = MLPShape(x: bind.type(ofInput: 1), w1: bind.type(ofInput: 2), w2: bind.type(ofInput: 4))
+        tiles = bind.validCount(capacity: s.tiles)
     }
     /// A tile's workspace: three blocks of hidden activations (z, gelu(z), dz), its partials,
     /// then `w1^T` (for `dx = dz w1^T` by `m2m_linear_rows`).
@@ -75,11 +80,14 @@ final class MLPGradKernel: KernelDeclaration {
         return s.tiles * tileFloats(s) * 4
     }
     var phaseCount: Int { 2 }
-    func tileCount(phase: Int) -> Int { phase == 0 ? s.tiles : chunks(s.parameterFloats) }
+    func tileCount(phase: Int) -> Int {
+        if phase == 0 { validTiles = tiles.value; return validTiles }
+        return chunks(s.parameterFloats)
+    }
     func run(phase: Int, tile: Int) {
         let (k, width, n, tileFloats) = (s.k, s.hidden, s.n, Self.tileFloats(s))
-        guard phase == 0 else {   // the packed result's tail: the partials summed in tile order
-            reducePartials(workspace + 3 * s.blockFloats, tiles: s.tiles, elements: s.parameterFloats,
+        guard phase == 0 else {   // the packed result's tail: the valid tiles' partials summed in tile order
+            reducePartials(workspace + 3 * s.blockFloats, tiles: validTiles, elements: s.parameterFloats,
                            into: dx + s.tiles * s.rows * k, chunk: tile, stride: tileFloats)
             return
         }
@@ -123,16 +131,25 @@ final class MLPGradKernel: KernelDeclaration {
     }
 }
 
-/// `slice_flat`: one contiguous run of a flat tensor, copied in chunks.
+/// `slice_flat`: one contiguous run of a flat tensor, copied in chunks; of a bounded
+/// result, only the valid rows.
 final class SliceFlatKernel: KernelDeclaration {
     let x, y: UnsafeMutablePointer<Float>
-    let count: Int
+    let rows: ValidCount
+    let rowFloats: Int
+    /// The floats of the current run (read when the phase starts).
+    private var count = 0
     init(_ bind: KernelBinding, start: Int) {
         (x, y) = (bind.input(0) + start, bind.output)
-        count = bind.resultType.elementCount
+        let type = bind.resultType
+        rows = bind.validCount(capacity: type.shape[0])
+        rowFloats = type.elementCount / type.shape[0]
     }
     var phaseCount: Int { 1 }
-    func tileCount(phase: Int) -> Int { chunks(count) }
+    func tileCount(phase: Int) -> Int {
+        count = rows.value * rowFloats
+        return count == 0 ? 0 : chunks(count)
+    }
     func run(phase: Int, tile: Int) {
         let start = tile * elementwiseChunk
         (y + start).update(from: x + start, count: min(elementwiseChunk, count - start))

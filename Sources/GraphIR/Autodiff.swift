@@ -69,14 +69,15 @@ public enum GradientRules {
             }
         case .mlp:
             // One mlp_grad for all five gradients (it recomputes the pre-activations), then
-            // each needed part of its packed result, which lists them in input order.
+            // each needed part of its packed result, which lists them in input order (x's
+            // gradient bounded as x is: an expert's routed rows).
             return { b, node, dy, needs in
                 let packed = try b(.mlpGrad, dy, node.inputs[0], node.inputs[1], node.inputs[2], node.inputs[3])
                 var start = 0
                 return try node.inputs.enumerated().map { i, input in
-                    let shape = b.type(of: input).shape
-                    defer { start += shape.reduce(1, *) }
-                    return needs[i] ? try b(.sliceFlat(start: start, shape: shape), packed) : nil
+                    let type = b.type(of: input)
+                    defer { start += type.shape.reduce(1, *) }
+                    return needs[i] ? try b(.sliceFlat(start: start, shape: type.shape, bounded: type.isBounded), packed) : nil
                 }
             }
         case .gelu:

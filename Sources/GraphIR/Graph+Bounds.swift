@@ -10,7 +10,8 @@ public struct BoundedExtent: Sendable, Hashable {
 extension Graph {
     /// The extent source of every bounded value, and of every node that reads or writes
     /// one (by node index). A `dispatch` or `combine_grad_expert` node starts a bounded
-    /// value whose count is its expert's entry in the route table; other nodes pass the
+    /// value whose count is its expert's entry in the route table; a bounded `slice_flat`
+    /// takes the source of the node whose packed result it slices; other nodes pass the
     /// source of their first bounded operand on. Throws when a node mixes two sources.
     public func boundedExtents() throws -> (values: [ValueID: BoundedExtent], nodes: [Int: BoundedExtent]) {
         var values: [ValueID: BoundedExtent] = [:]
@@ -26,6 +27,12 @@ extension Graph {
                 let table = RouteTable(length: self.values[node.inputs[1]].type.shape[0],
                                        patches: self.values[node.inputs[0]].type.shape[0], k: k)!
                 source = BoundedExtent(table: node.inputs[1], index: table.countIndex(expert), expert: expert)
+            case .sliceFlat(_, _, true):
+                // A bounded part of a packed result: the extent of the node that packed it.
+                guard case .result(let producer) = self.values[node.inputs[0]].kind, let s = nodeExtents[producer] else {
+                    throw GraphError("node \(k) (\(node.op.name)): a bounded slice of %\(node.inputs[0]), which no bounded node produced")
+                }
+                source = s
             case .linear, .linearGelu, .mlp, .linearAdd, .linearAddGelu, .gelu, .leakyRelu, .leakyReluGrad, .conv2d,
                  .conv2dGradInput, .conv2dGradWeight, .add, .sub, .mul, .div, .affine, .exp, .log, .sqrt, .tanh, .reduceSum,
                  .reduceMax, .broadcast, .reshape, .stopGradient, .fill, .appendCoordinates, .sliceChannels,

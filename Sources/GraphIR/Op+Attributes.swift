@@ -38,7 +38,8 @@ extension Op {
         case .reduceSum(let axis), .reduceMax(let axis): return [("axis", .int(axis))]
         case .broadcast(let axis, let size): return [("axis", .int(axis)), ("size", .int(size))]
         case .reshape(let shape): return [("shape", .ints(shape))]
-        case .sliceFlat(let start, let shape): return [("start", .int(start)), ("shape", .ints(shape))]
+        case .sliceFlat(let start, let shape, let bounded):
+            return [("start", .int(start)), ("shape", .ints(shape))] + (bounded ? [("bounded", .bool(true))] : [])
         case .sliceChannels(let s, let c): return [("start", .int(s)), ("count", .int(c))]
         case .padChannels(let s, let t): return [("start", .int(s)), ("total", .int(t))]
         case .rfft2(let m1, let m2), .irfft2Grad(let m1, let m2):
@@ -153,7 +154,9 @@ extension Op {
         case .linear_grad_weight: self = .linearGradWeight
         case .sum_rows: self = .sumRows
         case .mlp_grad: self = .mlpGrad
-        case .slice_flat: self = .sliceFlat(start: try int("start"), shape: try ints("shape"))
+        case .slice_flat:
+            let bounded = attributes["bounded"] == nil ? false : try bool("bounded")   // absent: a static result
+            self = .sliceFlat(start: try int("start"), shape: try ints("shape"), bounded: bounded)
         case .gelu_grad: self = .geluGrad
         case .leaky_relu_grad: self = .leakyReluGrad(slope: try double("slope"))
         case .conv2d_grad_input: self = .conv2dGradInput(kernel: try int("kernel"), periodic: try bool("periodic"))

@@ -22,7 +22,11 @@ extension Op {
                 throw fail("operands must be bounded alike")
             }
         case .move, .consume:
-            break
+            // mlp_grad reads dy and x row by row: bounded alike, on the row-tile axis 0.
+            if case .mlpGrad = self, inputs[0].boundedAxis != inputs[1].boundedAxis || (inputs[0].boundedAxis ?? 0) != 0
+                || bounded.contains(where: { $0 > 1 }) || (inputs[1].isBounded && inputs[1].rank < 2) {
+                throw fail("only dy and x may be bounded, alike and on axis 0")
+            }
         }
         guard let type = try staticResultType(inputs.map { $0.bounded(nil) }, fail) else { return nil }
         switch rule {
@@ -65,7 +69,7 @@ extension Op {
         case move(from: Int, to: Int)
         /// Bounded operands are reduced (only their valid rows count); the result is static.
         case consume
-        /// Static operands; the result's axis 0 is a capacity (`dispatch`).
+        /// Static operands; the result's axis 0 is a capacity (`dispatch`, a bounded `slice_flat`).
         case introduce
     }
 
@@ -84,8 +88,10 @@ extension Op {
         case .dispatch, .combineGradExpert: return .introduce
         case .reduceSum, .reduceMax, .broadcast, .reshape, .fill, .bandEnergies, .spectralCentroid, .extractPatches,
              .mergePatches, .route, .gatherGates, .relativeL2Loss, .bandEnergiesGrad, .extractPatchesGrad,
-             .mergePatchesGrad, .gatherGatesGrad, .relativeL2LossGrad, .adam, .mlpGrad, .sliceFlat:
+             .mergePatchesGrad, .gatherGatesGrad, .relativeL2LossGrad, .adam:
             return .none
+        case .mlpGrad: return .consume
+        case .sliceFlat(_, _, let bounded): return bounded ? .introduce : .none
         }
     }
 
@@ -344,7 +350,7 @@ extension Op {
                 packed = sum
             }
             return TensorType(.f32, [packed])
-        case .sliceFlat(let start, let shape):
+        case .sliceFlat(let start, let shape, _):
             try require(t[0].dtype == .f32 && t[0].rank == 1, "x must be flat f32[P]")
             try require(shape.allSatisfy { $0 >= 1 }, "shape \(shape) must be positive")
             let count = TensorType(.f32, shape).checkedElementCount

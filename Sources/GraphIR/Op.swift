@@ -138,7 +138,9 @@ public enum Op: Sendable, Hashable {
     case linearGradWeight
     /// `dy[..., N] -> [N]`: column sums in a fixed order (bias gradient).
     case sumRows
-    /// `dy[..., N], x[..., K], w1[K, H], b1[H], w2[H, N] -> f32[R K + K H + H + H N + N]` (R rows):
+    /// `dy[..., N], x[..., K], w1[K, H], b1[H], w2[H, N] -> f32[R K + K H + H + H N + N]` (R rows;
+    /// dy and x may be bounded alike on axis 0, and then only their valid rows are read and
+    /// only the valid rows of the `dx` part are written):
     /// the gradients of `mlp`'s five inputs, in input order and each in its own layout, packed
     /// into one flat result (a node has one result; `slice_flat` takes them apart). One pass over
     /// blocks of rows recomputes `z = x w1 + b1` in cache as the forward pass computed it, then
@@ -146,8 +148,10 @@ public enum Op: Sendable, Hashable {
     /// `gelu(z)^T dy` and the column sums, summed over samples in a fixed order.
     case mlpGrad
     /// `x[P] -> [shape]`: elements `start ..< start + prod(shape)` of a flat tensor (a part of
-    /// `mlp_grad`'s packed result).
-    case sliceFlat(start: Int, shape: [Int])
+    /// `mlp_grad`'s packed result). `bounded`: the result's axis 0 is bounded by the extent of
+    /// the node that produced `x` (the input gradient of an `mlp` over an expert's routed rows),
+    /// and only its valid rows are copied.
+    case sliceFlat(start: Int, shape: [Int], bounded: Bool)
     /// `x, dy -> dy * gelu'(x)`.
     case geluGrad
     /// `x, dy -> dy` where `x > 0`, else `slope * dy`.

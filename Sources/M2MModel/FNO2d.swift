@@ -89,9 +89,7 @@ public struct FNO2d: OperatorModel {
         let (w1, b1) = (p[pre + "projection.hidden.weight"]!, p[pre + "projection.hidden.bias"]!)
         let (w2, b2) = (p[pre + "projection.out.weight"]!, p[pre + "projection.out.bias"]!)
         // The projection as one `mlp`: its hidden activations (4x the width) never reach memory,
-        // in training too (`mlp_grad` recomputes them). An expert's bounded rows take the
-        // unfused ops, which `mlp_grad` does not handle.
-        if !b.type(of: v).isBounded { return try b(.mlp, v, w1, b1, w2, b2) }
-        return try b(.linear, try b(.gelu, try b(.linear, v, w1, b1)), w2, b2)
+        // in training too (`mlp_grad` recomputes them), also over an expert's routed rows.
+        return try b(.mlp, v, w1, b1, w2, b2)
     }
 }

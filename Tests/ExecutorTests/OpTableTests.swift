@@ -39,6 +39,11 @@ final class OpTableTests: XCTestCase {
             table[code]?.fixtures += extra.fixtures
             table[code]?.gradients += extra.gradients
         }
+        // An expert's projection on its routed rows (mlp, mlp_grad, a bounded slice_flat).
+        for (code, extra) in try BoundedMLPCases.all() {
+            table[code]?.fixtures += extra.fixtures
+            table[code]?.gradients += extra.gradients
+        }
         // The elementwise primitives on bounded rows (a dispatch's run-time count).
         let bounded = try RoutingCases.boundedChainFixture()
         for code: OpCode in [.sub, .mul, .div, .affine, .exp, .log, .sqrt, .stop_gradient, .gelu, .add] {

@@ -27,6 +27,31 @@ final class GraphVerifyTests: XCTestCase {
         XCTAssertNoThrow(try SampleGraphs.everyOp().verify())
     }
 
+    /// A bounded `slice_flat` takes its extent from the node that packed its input: a packed
+    /// value of static operands has none.
+    func testBoundedSliceNeedsABoundedProducer() throws {
+        var b = GraphBuilder(name: "slice")
+        let x = b.input("x", .f32(12))
+        let packed = try b(.affine(scale: 2, shift: 0), x)
+        b.output("y", try b(.sliceFlat(start: 0, shape: [3, 2], bounded: true), packed))
+        XCTAssertEqual(b.graph.values.last?.type.description, "f32[<=3,2]")
+        assertRejected(b.graph, "node 1 (slice_flat): a bounded slice of %1, which no bounded node produced")
+    }
+
+    /// mlp_grad reads dy and x row by row: bounded alike or not at all.
+    func testMLPGradNeedsRowsBoundedAlike() throws {
+        var b = GraphBuilder(name: "mlp")
+        let p = b.input("p", .f32(4, 2))
+        let route = try b(.route(k: 1, capacity: 3), p)
+        let x = try b(.dispatch(expert: 0, k: 1, capacity: 3), b.input("x", .f32(4, 5, 2)), route)
+        let (w1, b1, w2) = (b.parameter("w1", .f32(2, 4)), b.parameter("b1", .f32(4)), b.parameter("w2", .f32(4, 1)))
+        let dy = b.input("dy", .f32(3, 5, 1))
+        XCTAssertThrowsError(try b(.mlpGrad, dy, x, w1, b1, w2)) { error in
+            XCTAssertEqual((error as? GraphError)?.message, "mlp_grad: only dy and x may be bounded, alike and on axis 0 "
+                           + "(inputs f32[3,5,1], f32[<=3,5,2], f32[2,4], f32[4], f32[4,1])")
+        }
+    }
+
     func testTypeMismatch() {
         var graph = SampleGraphs.gelu()
         graph.values[1].type = .f32(2, 4)

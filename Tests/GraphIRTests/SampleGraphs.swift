@@ -54,7 +54,7 @@ enum SampleGraphs {
         let w2 = b.parameter("mlp.weight", .f32(4, 2)), b2 = b.parameter("mlp.bias", .f32(2))
         let mlp = try b(.mlp, a, w0, b0, w2, b2)
         let mlpGrad = try b(.mlpGrad, mlp, a, w0, b0, w2)
-        let dMLPWeight = try b(.sliceFlat(start: 2 * 4 * 4 * 3, shape: [3, 4]), mlpGrad)
+        let dMLPWeight = try b(.sliceFlat(start: 2 * 4 * 4 * 3, shape: [3, 4], bounded: false), mlpGrad)
         let residual = try b(.linearAdd, a, w0, b0, h)
         let residualGelu = try b(.linearAddGelu, a, w0, b0, residual)
 
@@ -73,6 +73,11 @@ enum SampleGraphs {
         let gates = try b(.gatherGates(k: 2, renormalize: true), probabilities, route)
         let experts = try (0..<3).map { try b(.dispatch(expert: $0, k: 2, capacity: 3), patches, route) }
         let outputs = [try b(.gelu, experts[0]), try b(.mul, experts[1], experts[1]), experts[2]]
+        // An expert's projection gradient on its routed rows, x's part bounded as x is.
+        let expertW1 = b.parameter("expert.w1", .f32(1, 4)), expertB1 = b.parameter("expert.b1", .f32(4))
+        let expertW2 = b.parameter("expert.w2", .f32(4, 1))
+        let expertGrad = try b(.mlpGrad, experts[2], experts[2], expertW1, expertB1, expertW2)
+        b.output("m2m.d.expert.x", try b(.sliceFlat(start: 0, shape: [3, 6, 6, 1], bounded: true), expertGrad))
         let combined = try b.apply(.combine(k: 2, capacity: 3, halo: 1), [gates, route] + outputs)!
         let merged = try b(.mergePatches(scale: 2, halo: 0), combined)
         let dPatches = try b(.dispatchGrad(expert: 0, k: 2, capacity: 3, patches: 4), outputs[0], route)

@@ -25,18 +25,18 @@ final class ArenaPlanTests: XCTestCase {
     }
 
     /// The FNO projection trains as one `mlp` whose gradient recomputes the hidden activations:
-    /// no tensor of the hidden width is stored. An M2M expert's bounded rows keep the unfused
-    /// ops (`mlp_grad` takes static rows only).
+    /// no tensor of the hidden width is stored, in the FNO and in each M2M expert (on its
+    /// bounded, routed rows).
     func testFNOProjectionTrainsWithoutStoringItsHiddenActivations() throws {
-        let config = try ModelConfig.load("\(Self.configs)/fno-ns64.json")
-        let graph = try Programs.training(config, rollout: 1)
-        XCTAssertEqual(graph.nodes.filter { $0.op == .mlp }.count, 1)
-        XCTAssertEqual(graph.nodes.filter { $0.op == .mlpGrad }.count, 1)
-        let hidden = config.projectionHidden
-        XCTAssertFalse(graph.values.contains { $0.type.rank == 4 && $0.type.shape.last == hidden },
-                       "a [N, H, W, \(hidden)] activation is stored")
-        let m2m = try Programs.training(try ModelConfig.load("\(Self.configs)/m2m-ns64.json"), rollout: 1)
-        XCTAssertFalse(m2m.nodes.contains { $0.op == .mlp || $0.op == .mlpGrad }, "the sparse experts' rows are bounded")
-        XCTAssertNoThrow(try ProgramPlanner.plan(m2m))
+        for (name, projections) in [("fno-ns64", 1), ("m2m-ns64", 3)] {
+            let config = try ModelConfig.load("\(Self.configs)/\(name).json")
+            let graph = try Programs.training(config, rollout: 1)
+            XCTAssertEqual(graph.nodes.filter { $0.op == .mlp }.count, projections, name)
+            XCTAssertEqual(graph.nodes.filter { $0.op == .mlpGrad }.count, projections, name)
+            let hidden = config.projectionHidden
+            XCTAssertFalse(graph.values.contains { $0.type.rank == 4 && $0.type.shape.last == hidden },
+                           "\(name): a [N, H, W, \(hidden)] activation is stored")
+            XCTAssertNoThrow(try ProgramPlanner.plan(graph), name)
+        }
     }
 }
