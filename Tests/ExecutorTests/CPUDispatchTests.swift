@@ -139,7 +139,8 @@ final class CPUDispatchTests: XCTestCase {
     /// block shape (4 x 16 register blocks, their edges, row chunks of 32 and a remainder) gives
     /// the bits of the plain Float loop.
     func testTransposedProductAccumulatesInRowOrderUnderEveryISA() {
-        for (rows, k, n) in [(1, 1, 1), (7, 3, 5), (33, 4, 16), (100, 9, 37), (256, 32, 128), (70, 32, 1), (65, 8, 32)] {
+        for (rows, k, n) in [(1, 1, 1), (7, 3, 5), (33, 4, 16), (100, 9, 37), (256, 32, 128), (70, 32, 1), (65, 8, 32),
+                             (40, 11, 16), (20, 7, 48), (13, 6, 20), (9, 2, 16)] {
             let x = Self.inputs(rows * k, seed: UInt64(800 + rows)).map { max(-50, min(50, $0)) }
             let dy = Self.inputs(rows * n, seed: UInt64(900 + n)).map { max(-50, min(50, $0)) }
             let start = Self.inputs(k * n, seed: UInt64(1000 + k)).map { max(-50, min(50, $0)) }
