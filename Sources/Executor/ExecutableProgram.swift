@@ -24,6 +24,12 @@ public final class ExecutableProgram: @unchecked Sendable {
     /// (placement `replicate`); empty otherwise.
     private let replicas: [ContiguousArray<Kernel>]
     private let replicaStore: ReplicaStore?
+    /// The sample chains run tile by tile (`ProgramPlanner.sampleChains`), their worker
+    /// groups, and for each scheduled kernel the chain it starts (-1: none). A chain whose
+    /// members run on different worker groups, or with weight replicas, runs node by node.
+    private let chains: [ContiguousArray<Kernel>]
+    private let chainGroups: [Int]
+    private let chainStarting: [Int]
     /// The program updates persistent tensors (optimizer nodes have no result).
     private let writesPersistent: Bool
     private let fftPlans: [FFTPlanSpec: FFTPlan]
@@ -111,6 +117,20 @@ public final class ExecutableProgram: @unchecked Sendable {
             replicas = []
             groups = plan.schedule.map { nodeMap.group(domain: plan.nodeDomains[$0], groupCount: pool.groups.count) }
         }
+        var chains: [ContiguousArray<Kernel>] = [], chainGroups: [Int] = []
+        var chainStarting = [Int](repeating: -1, count: plan.schedule.count)
+        let position = Dictionary(uniqueKeysWithValues: plan.schedule.enumerated().map { ($1, $0) })
+        let (kernels, groups, replicated) = (self.kernels, self.groups, !self.replicas.isEmpty)
+        for chain in plan.chains ?? [] {
+            guard let first = chain.first.flatMap({ position[$0] }), !replicated,
+                  chain.enumerated().allSatisfy({ position[$1] == first + $0 && groups[first + $0] == groups[first] }) else {
+                continue
+            }
+            chainStarting[first] = chains.count
+            chains.append(ContiguousArray(chain.indices.map { kernels[first + $0] }))
+            chainGroups.append(groups[first])
+        }
+        (self.chains, self.chainGroups, self.chainStarting) = (chains, chainGroups, chainStarting)
     }
 
     /// The memory domain whose workers run the i-th scheduled kernel (nil: every worker).
@@ -122,7 +142,17 @@ public final class ExecutableProgram: @unchecked Sendable {
         defer { if writesPersistent { store.markWritten() } }
         // Indices, not `for kernel in kernels`: unoptimized builds iterate an array of
         // existentials through a generic read coroutine that mallocs its frame.
-        for i in kernels.indices { runScheduled(i) }
+        var i = 0
+        while i < kernels.count {
+            let c = chainStarting[i]
+            if c < 0 {
+                runScheduled(i)
+                i += 1
+            } else {
+                pool.run(chain: chains[c], group: chainGroups[c])
+                i += chains[c].count
+            }
+        }
     }
 
     @inline(__always) private func runScheduled(_ i: Int) {
@@ -130,7 +160,8 @@ public final class ExecutableProgram: @unchecked Sendable {
     }
 
     /// Executes the schedule once, adding each scheduled node's wall time (seconds)
-    /// to `seconds[i]` for the i-th node of the schedule.
+    /// to `seconds[i]` for the i-th node of the schedule. Sample chains run node by node here
+    /// (the same bits), so each node is timed alone.
     public func runProfiled(_ seconds: UnsafeMutablePointer<Double>) {
         replicaStore?.refresh(from: store)
         defer { if writesPersistent { store.markWritten() } }

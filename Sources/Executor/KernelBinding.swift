@@ -71,10 +71,21 @@ protocol KernelDeclaration: Kernel {
     static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec]
     /// The truncated spectral transforms it executes for `node` (none by default).
     static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform]
+    /// The samples N when it runs one phase of one tile per sample, tile i touching only
+    /// sample i of its arena operands and result (nil by default; see `sampleChains`).
+    static func sampleTiles(_ node: Node, in graph: Graph) -> Int?
 }
 
 extension KernelDeclaration {
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { 0 }
     static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { [] }
     static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform] { [] }
+    static func sampleTiles(_ node: Node, in graph: Graph) -> Int? { nil }
+
+    /// `sampleTiles` of a kernel whose tiles are the row tiles of input `input` (one per
+    /// index of axis 0, `KernelShape.rowTiles`), when it has a sample axis.
+    static func rowSampleTiles(_ node: Node, in graph: Graph, input: Int) -> Int? {
+        let t = graph.values[node.inputs[input]].type
+        return t.rank >= 2 ? KernelShape.rowTiles(t) : nil
+    }
 }

@@ -44,6 +44,7 @@ final class LinearKernel: KernelDeclaration {
         addend = op == .linearAdd || op == .linearAddGelu ? bind.input(3) : nil
         blockRows = max(1, min(rows, (1 << 16) / n))
     }
+    static func sampleTiles(_ node: Node, in graph: Graph) -> Int? { rowSampleTiles(node, in: graph, input: 0) }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles.value }
     func run(phase: Int, tile: Int) {
@@ -125,6 +126,7 @@ final class LinearGradInputKernel: KernelDeclaration {
         transposedWeights = Self.usesLinearRows(k: k, n: n) ? bind.scratch : nil
     }
     static func usesLinearRows(k: Int, n: Int) -> Bool { k >= linearRowsMinimumColumns && n > 1 }
+    static func sampleTiles(_ node: Node, in graph: Graph) -> Int? { rowSampleTiles(node, in: graph, input: 0) }
     /// One `w^T` per row tile when `m2m_linear_rows` runs.
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
         let (dy, w) = (graph.values[node.inputs[0]].type, graph.values[node.inputs[1]].type)

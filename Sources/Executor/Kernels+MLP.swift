@@ -37,6 +37,7 @@ final class MLPKernel: KernelDeclaration {
         let s = MLPShape(x: t[0], w1: t[1], w2: t[3])
         return s.tiles * s.blockFloats * 4
     }
+    static func sampleTiles(_ node: Node, in graph: Graph) -> Int? { rowSampleTiles(node, in: graph, input: 0) }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { tiles.value }
     func run(phase: Int, tile: Int) {

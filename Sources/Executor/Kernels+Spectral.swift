@@ -208,6 +208,10 @@ final class TruncatedSpectralKernel: KernelDeclaration {
     let isAdjoint: Bool
     let samples: ValidCount
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int { SpectralRequirements.workspaceBytes(node, in: graph) }
+    /// One tile per sample: sample n of the field, and the sample-n entries of the spectrum.
+    static func sampleTiles(_ node: Node, in graph: Graph) -> Int? {
+        (direction(of: node) == .forward ? graph.values[node.inputs[0]].type : graph.values[node.result!].type).shape[0]
+    }
     static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { SpectralRequirements.plans(node, in: graph) }
     static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform] {
         SpectralRequirements.spectral(node, in: graph, direction(of: node))

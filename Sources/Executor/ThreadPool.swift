@@ -94,6 +94,42 @@ public final class ThreadPool: @unchecked Sendable {
         run(replicas[0], replicas: replicas, group: -1)
     }
 
+    /// Runs single-phase kernels over the same tiles tile by tile (a sample chain): each
+    /// thread runs, for each tile of its static share, every kernel's tile in order, with no
+    /// barrier between the kernels. Tile t of a kernel may read what tile t of an earlier one
+    /// wrote (the same thread ran it just before). Kernels whose tile counts differ in this
+    /// run (they never should: one extent) run one after another instead.
+    public func run(chain: ContiguousArray<Kernel>, group: Int) {
+        let count = chain[0].tileCount(phase: 0)
+        var sameCount = true
+        for k in chain.indices.dropFirst() where chain[k].tileCount(phase: 0) != count { sameCount = false }
+        var members = threadCount, callerRuns = true
+        if group >= 0 { (members, callerRuns) = (groupSizes[group], callerInGroup[group]) }
+        if !sameCount {
+            for k in chain.indices { run(chain[k], group: group) }
+            return
+        }
+        if threadCount == 1 || ((count == 1 || members == 1) && callerRuns) {
+            for t in 0..<count { for k in chain.indices { chain[k].run(phase: 0, tile: t) } }
+            return
+        }
+        shared.kernel = chain[0]
+        shared.chain = chain
+        shared.group = group
+        shared.phase = 0
+        shared.tiles = count
+        shared.pending.store(threadCount - 1, ordering: .relaxed)
+        shared.broadcast()
+        shared.runShare(thread: 0)
+        var spins = 0
+        while shared.pending.load(ordering: .acquiring) != 0 {
+            spins += 1
+            if spins > 1000 { sched_yield() }
+        }
+        shared.kernel = nil
+        shared.chain = nil
+    }
+
     private func run(_ kernel: Kernel, replicas: ContiguousArray<Kernel>?, group: Int) {
         // No `||` here: its autoclosure allocates a context in unoptimized builds.
         var members = threadCount, callerRuns = true
@@ -141,6 +177,8 @@ public final class ThreadPool: @unchecked Sendable {
         // The job being run; written by the caller before `generation` is bumped.
         unowned(unsafe) var kernel: Kernel?
         var replicas: ContiguousArray<Kernel>?
+        /// A sample chain run tile by tile (`run(chain:group:)`), else nil.
+        var chain: ContiguousArray<Kernel>?
         var group = -1
         var phase = 0
         var tiles = 0
@@ -186,6 +224,12 @@ public final class ThreadPool: @unchecked Sendable {
             } else {
                 guard groupOfThread[thread] == group else { return }
                 (rank, members) = (rankInGroup[thread], groups[group].count)
+            }
+            if let chain {
+                for t in KernelShape.partition(tiles: tiles, threads: members, thread: rank) {
+                    for k in chain.indices { chain[k].run(phase: 0, tile: t) }
+                }
+                return
             }
             if let replicas { share = replicas[groupOfThread[thread]] } else { share = kernel }
             for t in KernelShape.partition(tiles: tiles, threads: members, thread: rank) {

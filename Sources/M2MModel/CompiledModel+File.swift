@@ -146,9 +146,11 @@ extension CompiledModel {
             }
             for p in programs where try ProgramPlanner.plan(p.graph, placement: placement) != p.plan {
                 // Files without spectral forms predate the GEMM form, whose workspace is larger
-                // on some geometries (half the rows kept): those plans changed, recompiling fixes them.
+                // on some geometries (half the rows kept), and files without sample chains predate
+                // them (chains extend liveness): those plans changed, recompiling fixes them.
                 // Otherwise the likely cause is an m2mc whose kernels declared other workspaces.
                 let old = payload.spectralTransform == nil ? " (written before the GEMM spectral form: recompile the model)"
+                    : p.plan.chains == nil ? " (written before sample chains: recompile the model)"
                     : " (written by an m2mc whose kernels needed other workspaces? recompile the model)"
                 throw fail("program '\(p.name)': the stored arena plan does not match its graph" + old)
             }

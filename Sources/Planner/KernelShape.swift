@@ -11,6 +11,10 @@ public protocol KernelRequirements {
     /// The truncated spectral transforms the kernel of `node` executes (FFTW or GEMM form,
     /// chosen per transform at compile time; see `SpectralFormPlanner`).
     func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform]
+    /// The sample count N when the kernel of `node` runs one phase of one tile per sample,
+    /// tile i reading and writing only sample i of its arena operands and its result (nil
+    /// otherwise). Consecutive such kernels may then run tile by tile (`sampleChains`).
+    func sampleTiles(_ node: Node, in graph: Graph) -> Int?
 }
 
 /// Tiles fixed by shapes alone (never by the thread count), so partial results and

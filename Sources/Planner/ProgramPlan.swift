@@ -39,6 +39,9 @@ public struct ProgramPlan: Sendable, Hashable, Codable {
     public var nodeDomains: [Int]
     /// Every distinct transform the program executes (planned once each).
     public var transforms: [FFTPlanSpec]
+    /// Runs of consecutive nodes (node indices) executed tile by tile (`sampleChains`); nil
+    /// in plans written before chains, which the loader refuses as not what the planner derives.
+    public var chains: [[Int]]?
 
     /// Bytes of all domains' arenas together.
     public var arenaBytes: Int { arenas.reduce(0) { $0 + $1.arenaBytes } }
@@ -105,29 +108,35 @@ public enum ProgramPlanner {
                                       strategy: layout.strategy))
         }
         return ProgramPlan(schedule: schedule, owners: owners, buffers: buffers, domains: domains, offsets: offsets,
-                           arenas: arenas, nodeDomains: assigned.nodes, transforms: transforms)
+                           arenas: arenas, nodeDomains: assigned.nodes, transforms: transforms,
+                           chains: sampleChains(graph, kernels: kernels))
     }
 
     /// The arena buffers of `graph` run in node order: one per arena value (inputs live
     /// throughout; a result from its node to its last reader, or to the end if it is an output)
-    /// and one per kernel workspace (live at its node), each with its owner.
+    /// and one per kernel workspace (live at its node), each with its owner. A node of a
+    /// sample chain counts as running from the chain's first node to its last.
     public static func bufferRequests(_ graph: Graph, kernels: KernelRequirements)
         -> (owners: [BufferOwner], buffers: [BufferRequest]) {
         // The schedule is the node order: step s runs node s.
         let end = max(graph.nodes.count - 1, 0)
         // Liveness of arena values: from definition to last read. Inputs are slots the
         // caller fills before a run and may read or refill after it: live throughout.
+        var span = graph.nodes.indices.map { $0...$0 }   // the steps each node occupies
+        for chain in sampleChains(graph, kernels: kernels) {
+            for n in chain { span[n] = chain.first!...chain.last! }
+        }
         var first = [Int?](repeating: nil, count: graph.values.count)
         var last = [Int](repeating: 0, count: graph.values.count)
         for (v, value) in graph.values.enumerated() {
             switch value.kind {
             case .input: first[v] = 0; last[v] = end
-            case .result(let node): first[v] = node; last[v] = node
+            case .result(let node): first[v] = span[node].lowerBound; last[v] = span[node].upperBound
             case .parameter, .state: break
             }
         }
         for (n, node) in graph.nodes.enumerated() {
-            for v in node.inputs { last[v] = max(last[v], n) }
+            for v in node.inputs { last[v] = max(last[v], span[n].upperBound) }
         }
         for (_, v) in graph.outputs { last[v] = end }
 
@@ -142,7 +151,7 @@ public enum ProgramPlanner {
             let bytes = kernels.workspaceBytes(node, in: graph)
             if bytes > 0 {
                 owners.append(.workspace(node: n))
-                buffers.append(BufferRequest(size: bytes, firstUse: n, lastUse: n))
+                buffers.append(BufferRequest(size: bytes, firstUse: span[n].lowerBound, lastUse: span[n].upperBound))
             }
         }
         return (owners, buffers)

@@ -77,6 +77,12 @@ struct InspectCommand: ParsableCommand {
                 }
                 print("  FFT plans:")
                 for t in plan.transforms { print("    \(t)") }
+                let chains = plan.chains ?? []
+                print("  sample chains (nodes run tile by tile, each sample's tiles in a row): \(chains.count)")
+                for chain in chains {
+                    print("    nodes \(chain.first!)-\(chain.last!): "
+                          + chain.map { program.graph.nodes[$0].op.name }.joined(separator: " > "))
+                }
                 print("  arena map (buffer, domain, offset, bytes, first/last step):")
                 for (i, owner) in plan.owners.enumerated() {
                     let b = plan.buffers[i]

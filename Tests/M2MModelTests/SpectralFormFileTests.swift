@@ -98,6 +98,23 @@ final class SpectralFormFileTests: XCTestCase {
                                        + "before the GEMM spectral form: recompile the model)"), message)
     }
 
+    /// A file written before sample chains (its plans have no `chains`) is refused the
+    /// same way: chains extend liveness, so its arena offsets may overlap a chain's buffers.
+    func testFileWithoutSampleChainsSaysRecompile() throws {
+        let model = try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 2)
+        var p = try payload(model)
+        var programs = p["programs"] as! [[String: Any]]
+        for i in programs.indices {
+            var plan = programs[i]["plan"] as! [String: Any]
+            XCTAssertNotNil(plan.removeValue(forKey: "chains"))
+            programs[i]["plan"] = plan
+        }
+        p["programs"] = programs
+        let message = decodeError(try file(p))
+        XCTAssertTrue(message.contains("program 'infer': the stored arena plan does not match its graph (written "
+                                       + "before sample chains: recompile the model)"), message)
+    }
+
     func testTamperedChoicesAreRefused() throws {
         let model = try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 2,
                                               spectralMode: .gemm)
