@@ -14,6 +14,8 @@ final class ElementwiseKernel: KernelDeclaration {
     /// Floats per leading index, and the leading extent (valid rows at run time).
     let floatsPerRow: Int
     let rows: ValidCount
+    /// One tile per sample (`perSampleTiles`), else chunks of `elementwiseChunk` floats.
+    let tilesAreSamples: Bool
     private var count = 0
     init(_ bind: KernelBinding, _ form: Form) {
         self.form = form
@@ -23,17 +25,30 @@ final class ElementwiseKernel: KernelDeclaration {
         // Floats, not elements: a c64 add (the summed gradient of a spectral weight used
         // by several rollout steps) covers both the real and the imaginary parts.
         let t = bind.resultType
-        let leadingBound = t.boundedAxis == 0
-        rows = leadingBound ? bind.validCount(capacity: t.shape[0]) : ValidCount(source: nil, capacity: 1)
-        floatsPerRow = leadingBound ? t.floatCount / t.shape[0] : t.floatCount
+        tilesAreSamples = Self.perSampleTiles(t) != nil
+        let perRow = t.boundedAxis == 0 || tilesAreSamples
+        rows = perRow ? bind.validCount(capacity: t.shape[0]) : ValidCount(source: nil, capacity: 1)
+        floatsPerRow = perRow ? t.floatCount / t.shape[0] : t.floatCount
     }
+    /// An f32 field whose samples hold at least a chunk each runs one tile per sample (the
+    /// values do not depend on the tiling), so it may join a sample chain (`sampleChains`):
+    /// an FNO training layer's `gelu` between its `linear_add` and the next `rfft2`.
+    static func perSampleTiles(_ t: TensorType) -> Int? {
+        guard t.dtype == .f32, t.rank >= 2, (t.boundedAxis ?? 0) == 0, t.floatCount / t.shape[0] >= elementwiseChunk else {
+            return nil
+        }
+        return t.shape[0]
+    }
+    static func sampleTiles(_ node: Node, in graph: Graph) -> Int? { perSampleTiles(graph.values[node.result!].type) }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int {
         count = rows.value * floatsPerRow
+        if tilesAreSamples { return rows.value }
         return count == 0 ? 0 : chunks(count)
     }
     func run(phase: Int, tile: Int) {
-        let start = tile * elementwiseChunk, n = min(count, start + elementwiseChunk) - start
+        let chunk = tilesAreSamples ? floatsPerRow : elementwiseChunk
+        let start = tile * chunk, n = min(count, start + chunk) - start
         let a = self.a + start, b = self.b + start, y = self.y + start
         switch form {
         case .gelu: m2m_gelu(a, y, n)
@@ -65,6 +80,7 @@ final class AppendCoordinatesKernel: KernelDeclaration {
         samples = bind.validCount(capacity: s[0])
         (h, w, c) = (s[1], s[2], s[3])
     }
+    static func sampleTiles(_ node: Node, in graph: Graph) -> Int? { rowSampleTiles(node, in: graph, input: 0) }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { samples.value }
     func run(phase: Int, tile: Int) {
@@ -100,6 +116,7 @@ final class ChannelCopyKernel: KernelDeclaration {
         cb = bind.inputs.count > 1 ? bind.type(ofInput: 1).shape.last! : 0
         cy = bind.resultType.shape.last!
     }
+    static func sampleTiles(_ node: Node, in graph: Graph) -> Int? { rowSampleTiles(node, in: graph, input: 0) }
     var phaseCount: Int { 1 }
     func tileCount(phase: Int) -> Int { samples.value }
     func run(phase: Int, tile: Int) {

@@ -19,6 +19,11 @@ final class BoundedRowsTests: XCTestCase {
         try checkStaleRowsAreIgnored(try BoundedMLPCases.fixture(), gradients: names)
     }
 
+    /// An elementwise op tiled by sample (`RoutingCases.boundedPerSampleFixture`).
+    func testPerSampleElementwiseTilesIgnoreStaleRows() throws {
+        try checkStaleRowsAreIgnored(try RoutingCases.boundedPerSampleFixture(), gradients: [])
+    }
+
     /// Runs `fixture` after a routing of every patch to expert 0, checks it, and requires the
     /// fully defined `gradients` bit-identical to a fresh program's.
     private func checkStaleRowsAreIgnored(_ fixture: OpFixture, gradients: [String]) throws {

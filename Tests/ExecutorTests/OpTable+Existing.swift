@@ -65,6 +65,10 @@ enum ExistingCases {
         ])
         table[.gelu] = OpCase(existingTests: ["ElementwiseOpTests.testGelu"], fixtures: [
             try single("gelu", .gelu, [("x", .f32(2, 3, 5), -6...6)], seed: 911) { $0[0].map { Reference.gelu($0) } },
+            // Samples of at least a chunk (32768 floats): one tile per sample.
+            try single("gelu per-sample tiles", .gelu, [("x", .f32(3, 128, 257), -6...6)], seed: 921) {
+                $0[0].map { Reference.gelu($0) }
+            },
         ], gradients: [
             GradientCase("gelu", inputs: [("x", .f32(2, 3, 5), randomFloats(30, seed: 912, in: -3...3))], wrt: ["x"],
                          body: { b, v in try b(.gelu, v["x"]!) }, reference: { $0["x"]!.map { Reference.gelu($0) } }),
@@ -72,6 +76,9 @@ enum ExistingCases {
         table[.add] = OpCase(existingTests: ["ElementwiseOpTests.testAdd"], fixtures: [
             try single("add", .add, [("a", .f32(2, 3, 5), r), ("b", .f32(2, 3, 5), r)], seed: 913) { zip($0[0], $0[1]).map(+) },
             try single("add c64", .add, [("a", .c64(4, 3), r), ("b", .c64(4, 3), r)], seed: 915) { zip($0[0], $0[1]).map(+) },
+            try single("add per-sample tiles", .add, [("a", .f32(3, 128, 257), r), ("b", .f32(3, 128, 257), r)], seed: 922) {
+                zip($0[0], $0[1]).map(+)
+            },
         ], gradients: [
             GradientCase("add", inputs: [("a", .f32(2, 3, 5), randomFloats(30, seed: 917)),
                                          ("b", .f32(2, 3, 5), randomFloats(30, seed: 918))],

@@ -376,3 +376,23 @@ enum RoutingCases {
 func XCTAssertEqualTables(_ a: [Int32], _ b: [Int32], _ label: String) {
     precondition(a == b, "\(label): the route oracle gives \(a), the hand-derived table is \(b)")
 }
+
+extension RoutingCases {
+    /// `gelu` on an expert's routed samples of a chunk each (one tile per valid sample, as an
+    /// M2M expert's activations at 32 x 32 x 32): k = 1 with room (counts 4, 1, 1 of 6).
+    static func boundedPerSampleFixture() throws -> OpFixture {
+        let c = roomK1
+        let sampleShape = [128, 256], rowFloats = 128 * 256
+        var fb = FixtureBuilder("gelu on bounded samples of a chunk each \(c.label)")
+        let p = fb.input("p", c.pType, c.p)
+        let (x, xd) = fb.input("x", TensorType(.f32, [c.patches] + sampleShape), seed: 1720, in: -4...4)
+        let route = try fb.b(c.routeOp, p)
+        let r = c.routing
+        for e in 0..<c.experts {
+            let d = try fb.b(.dispatch(expert: e, k: c.k, capacity: c.capacity), x, route)
+            fb.expect("y\(e)", try fb.b(.gelu, d), .floats(Oracle.dispatch(xd, rowFloats: rowFloats, r, expert: e)
+                .map { Reference.gelu($0) }, valid: r.counts[e] * rowFloats))
+        }
+        return fb.fixture()
+    }
+}

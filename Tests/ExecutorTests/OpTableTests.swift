@@ -44,6 +44,7 @@ final class OpTableTests: XCTestCase {
             table[code]?.fixtures += extra.fixtures
             table[code]?.gradients += extra.gradients
         }
+        table[.gelu]?.fixtures.append(try RoutingCases.boundedPerSampleFixture())
         // The elementwise primitives on bounded rows (a dispatch's run-time count).
         let bounded = try RoutingCases.boundedChainFixture()
         for code: OpCode in [.sub, .mul, .div, .affine, .exp, .log, .sqrt, .stop_gradient, .gelu, .add] {

@@ -9,15 +9,21 @@ import XCTest
 /// chain's buffers never share memory, and that running chains tile by tile gives the bits
 /// of running the same program node by node (`runProfiled` runs every node alone).
 final class SampleChainTests: XCTestCase {
-    /// Each Fourier layer's `irfft2`, residual product and the next layer's `rfft2` run as one
-    /// chain; spectral_mix (tiles over modes, reading every sample) never joins one.
+    /// Each Fourier layer's `irfft2`, residual product (and in training its `gelu`, tiled per
+    /// sample) and the next layer's `rfft2` run as one chain; spectral_mix (tiles over modes,
+    /// reading every sample) never joins one.
     func testFourierLayersChainAroundTheirSpectralMix() throws {
         let config = try ModelConfig.load(TestSupport.configPath("fno-ns64"))
-        let plan = try ProgramPlanner.plan(try Programs.inference(config))
-        let graph = try Programs.inference(config)
-        let chains = (plan.chains ?? []).map { $0.map { graph.nodes[$0].op.name } }
-        XCTAssertEqual(chains, [["linear", "rfft2"]] + Array(repeating: ["irfft2", "linear_add_gelu", "rfft2"], count: 3)
-                       + [["irfft2", "linear_add", "mlp"]])
+        func chains(_ graph: Graph) throws -> [[String]] {
+            (try ProgramPlanner.plan(graph).chains ?? []).map { $0.map { graph.nodes[$0].op.name } }
+        }
+        let lift = ["append_coordinates", "linear", "rfft2"]
+        XCTAssertEqual(try chains(try Programs.inference(config)),
+                       [lift] + Array(repeating: ["irfft2", "linear_add_gelu", "rfft2"], count: 3) + [["irfft2", "linear_add", "mlp"]])
+        let training = try chains(try Programs.training(config, rollout: 1))
+        XCTAssertEqual(Array(training.prefix(5)),
+                       [lift] + Array(repeating: ["irfft2", "linear_add", "gelu", "rfft2"], count: 3) + [["irfft2", "linear_add", "mlp"]])
+        XCTAssertTrue(training.contains(["rfft2_grad", "linear_grad_input_add_gelu"]), "\(training)")
     }
 
     /// In every shipped FNO and M2M plan, the buffers a chain's nodes read, write or work in
