@@ -17,11 +17,14 @@ public protocol Kernel: AnyObject {
     func run(phase: Int, tile: Int)
 }
 
-/// A fixed set of worker threads that run each phase of a kernel with a static
-/// partition of its tiles over a worker group: the r-th thread of the group always
-/// gets the r-th contiguous share. Groups are fixed at start (one per NUMA node of
-/// the placement, each pinned to its node's CPUs); tiles are fixed by shapes, so
-/// which group runs a kernel never changes a bit. Workers hold only the pool's
+/// A fixed set of worker threads that run each phase of a kernel over a worker group:
+/// the r-th thread of the group starts on the r-th contiguous share of its tiles, in order,
+/// and a thread done with its own share then takes the unclaimed tiles of the others'
+/// shares (one atomic claim per tile), so a thread the host slows down holds the phase up
+/// by one tile, not by its whole share. Groups are fixed at start (one per NUMA node of
+/// the placement, each pinned to its node's CPUs); tiles are fixed by shapes and compute
+/// the same whichever thread runs them, so neither the group nor the thread that runs a
+/// tile ever changes a bit. Workers hold only the pool's
 /// shared state, never the pool itself, so releasing the pool stops and joins them.
 /// Thread safety: `run` is called by one thread at a time (the caller is thread 0; it blocks
 /// until every tile is done); the job is handed to the workers through the mutex, condition
@@ -118,6 +121,7 @@ public final class ThreadPool: @unchecked Sendable {
         shared.group = group
         shared.phase = 0
         shared.tiles = count
+        shared.resetClaims(tiles: count, members: members)
         shared.pending.store(threadCount - 1, ordering: .relaxed)
         shared.broadcast()
         shared.runShare(thread: 0)
@@ -147,6 +151,7 @@ public final class ThreadPool: @unchecked Sendable {
             shared.group = group
             shared.phase = p
             shared.tiles = count
+            shared.resetClaims(tiles: count, members: members)
             shared.pending.store(threadCount - 1, ordering: .relaxed)
             shared.broadcast()
             shared.runShare(thread: 0)
@@ -171,6 +176,8 @@ public final class ThreadPool: @unchecked Sendable {
         let pinFailures = Atomic<Int>(0)
         let generation = Atomic<Int>(0)
         let pending = Atomic<Int>(0)
+        /// Per rank in the running group: the next unclaimed tile of that rank's static share.
+        let claims: UnsafeMutablePointer<Atomic<Int>>
         let stopping = Atomic<Bool>(false)
         private var mutex = pthread_mutex_t()
         private var wake = pthread_cond_t()
@@ -191,11 +198,22 @@ public final class ThreadPool: @unchecked Sendable {
             for members in groups { for (r, t) in members.enumerated() { rank[t] = r } }
             rankInGroup = rank
             self.pinning = pinning
+            claims = .allocate(capacity: threadCount)
+            for r in 0..<threadCount { (claims + r).initialize(to: Atomic(0)) }
             pthread_mutex_init(&mutex, nil)
             pthread_cond_init(&wake, nil)
         }
 
+        /// Hands rank r of `members` its static share of `tiles` (before the job is published).
+        func resetClaims(tiles: Int, members: Int) {
+            for r in 0..<members {
+                claims[r].store(KernelShape.partition(tiles: tiles, threads: members, thread: r).lowerBound, ordering: .relaxed)
+            }
+        }
+
         deinit {
+            claims.deinitialize(count: threadCount)
+            claims.deallocate()
             pthread_cond_destroy(&wake)
             pthread_mutex_destroy(&mutex)
         }
@@ -225,15 +243,20 @@ public final class ThreadPool: @unchecked Sendable {
                 guard groupOfThread[thread] == group else { return }
                 (rank, members) = (rankInGroup[thread], groups[group].count)
             }
-            if let chain {
-                for t in KernelShape.partition(tiles: tiles, threads: members, thread: rank) {
-                    for k in chain.indices { chain[k].run(phase: 0, tile: t) }
-                }
-                return
-            }
             if let replicas { share = replicas[groupOfThread[thread]] } else { share = kernel }
-            for t in KernelShape.partition(tiles: tiles, threads: members, thread: rank) {
-                share.run(phase: phase, tile: t)
+            // Its own share first, in order; then what is left of the others' shares.
+            for offset in 0..<members {
+                let owner = (rank + offset) % members
+                let end = KernelShape.partition(tiles: tiles, threads: members, thread: owner).upperBound
+                while true {
+                    let t = claims[owner].add(1, ordering: .relaxed).oldValue
+                    if t >= end { break }
+                    if let chain {
+                        for k in chain.indices { chain[k].run(phase: 0, tile: t) }
+                    } else {
+                        share.run(phase: phase, tile: t)
+                    }
+                }
             }
         }
 
