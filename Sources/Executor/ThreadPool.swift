@@ -98,9 +98,9 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Runs single-phase kernels over the same tiles tile by tile (a sample chain): each
-    /// thread runs, for each tile of its static share, every kernel's tile in order, with no
-    /// barrier between the kernels. Tile t of a kernel may read what tile t of an earlier one
-    /// wrote (the same thread ran it just before). Kernels whose tile counts differ in this
+    /// thread runs, for each tile it claims, every kernel's tile in order, with no barrier
+    /// between the kernels. Tile t of a kernel may read what tile t of an earlier one wrote
+    /// (the same thread ran it just before). Kernels whose tile counts differ in this
     /// run (they never should: one extent) run one after another instead.
     public func run(chain: ContiguousArray<Kernel>, group: Int) {
         let count = chain[0].tileCount(phase: 0)
