@@ -1,7 +1,7 @@
 import GraphIR
 
 /// Sample chains: runs of consecutive nodes executed tile by tile instead of node by node.
-/// In a chain each thread runs, for each sample of its share, every member's tile in order,
+/// In a chain each thread runs, for each sample it claims, every member's tile in order,
 /// so a member reads the sample an earlier member just wrote while it is still in cache
 /// (an FNO layer's `irfft2 -> linear_add_gelu -> rfft2`: about 0.5 MB a sample at fno-ns64,
 /// in L2) instead of from memory after the whole batch. Every tile computes what it computes
