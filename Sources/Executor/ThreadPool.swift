@@ -116,21 +116,8 @@ public final class ThreadPool: @unchecked Sendable {
             for t in 0..<count { for k in chain.indices { chain[k].run(phase: 0, tile: t) } }
             return
         }
-        shared.kernel = chain[0]
         shared.chain = chain
-        shared.group = group
-        shared.phase = 0
-        shared.tiles = count
-        shared.resetClaims(tiles: count, members: members)
-        shared.pending.store(threadCount - 1, ordering: .relaxed)
-        shared.broadcast()
-        shared.runShare(thread: 0)
-        var spins = 0
-        while shared.pending.load(ordering: .acquiring) != 0 {
-            spins += 1
-            if spins > 1000 { sched_yield() }
-        }
-        shared.kernel = nil
+        runOnWorkers(chain[0], phase: 0, tiles: count, group: group, members: members)
         shared.chain = nil
     }
 
@@ -146,23 +133,29 @@ public final class ThreadPool: @unchecked Sendable {
                 for t in 0..<count { kernel.run(phase: p, tile: t) }
                 continue
             }
-            shared.kernel = kernel
             shared.replicas = replicas
-            shared.group = group
-            shared.phase = p
-            shared.tiles = count
-            shared.resetClaims(tiles: count, members: members)
-            shared.pending.store(threadCount - 1, ordering: .relaxed)
-            shared.broadcast()
-            shared.runShare(thread: 0)
-            var spins = 0
-            while shared.pending.load(ordering: .acquiring) != 0 {
-                spins += 1
-                if spins > 1000 { sched_yield() }
-            }
-            shared.kernel = nil
+            runOnWorkers(kernel, phase: p, tiles: count, group: group, members: members)
             shared.replicas = nil
         }
+    }
+
+    /// Publishes one phase (with the replicas or chain already set in `shared`), runs the
+    /// caller's part, and waits until every worker is done.
+    private func runOnWorkers(_ kernel: Kernel, phase: Int, tiles: Int, group: Int, members: Int) {
+        shared.kernel = kernel
+        shared.group = group
+        shared.phase = phase
+        shared.tiles = tiles
+        shared.resetClaims(tiles: tiles, members: members)
+        shared.pending.store(threadCount - 1, ordering: .relaxed)
+        shared.broadcast()
+        shared.runShare(thread: 0)
+        var spins = 0
+        while shared.pending.load(ordering: .acquiring) != 0 {
+            spins += 1
+            if spins > 1000 { sched_yield() }
+        }
+        shared.kernel = nil
     }
 
     /// What the caller and the workers share: the job and its synchronization.
