@@ -143,7 +143,7 @@ final class SliceFlatKernel: KernelDeclaration {
     init(_ bind: KernelBinding, start: Int) {
         (x, y) = (bind.input(0) + start, bind.output)
         let type = bind.resultType
-        rows = bind.validCount(capacity: type.shape[0])
+        rows = type.isBounded ? bind.validCount(capacity: type.shape[0]) : ValidCount(source: nil, capacity: type.shape[0])
         rowFloats = type.elementCount / type.shape[0]
     }
     var phaseCount: Int { 1 }

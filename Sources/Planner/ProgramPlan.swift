@@ -83,7 +83,8 @@ public enum ProgramPlanner {
         try graph.verify()
         let schedule = Array(graph.nodes.indices)
         let assigned = try placement.assign(graph)
-        let (owners, buffers) = bufferRequests(graph, kernels: kernels)
+        let chains = sampleChains(graph, kernels: kernels)
+        let (owners, buffers) = bufferRequests(graph, kernels: kernels, chains: chains)
         let domains = owners.map { owner -> Int in
             switch owner {
             case .value(let v): return assigned.values[v]
@@ -109,7 +110,7 @@ public enum ProgramPlanner {
         }
         return ProgramPlan(schedule: schedule, owners: owners, buffers: buffers, domains: domains, offsets: offsets,
                            arenas: arenas, nodeDomains: assigned.nodes, transforms: transforms,
-                           chains: sampleChains(graph, kernels: kernels))
+                           chains: chains)
     }
 
     /// The arena buffers of `graph` run in node order: one per arena value (inputs live
@@ -118,12 +119,18 @@ public enum ProgramPlanner {
     /// sample chain counts as running from the chain's first node to its last.
     public static func bufferRequests(_ graph: Graph, kernels: KernelRequirements)
         -> (owners: [BufferOwner], buffers: [BufferRequest]) {
+        bufferRequests(graph, kernels: kernels, chains: sampleChains(graph, kernels: kernels))
+    }
+
+    /// `bufferRequests` with the graph's sample chains already found.
+    static func bufferRequests(_ graph: Graph, kernels: KernelRequirements, chains: [[Int]])
+        -> (owners: [BufferOwner], buffers: [BufferRequest]) {
         // The schedule is the node order: step s runs node s.
         let end = max(graph.nodes.count - 1, 0)
         // Liveness of arena values: from definition to last read. Inputs are slots the
         // caller fills before a run and may read or refill after it: live throughout.
         var span = graph.nodes.indices.map { $0...$0 }   // the steps each node occupies
-        for chain in sampleChains(graph, kernels: kernels) {
+        for chain in chains {
             for n in chain { span[n] = chain.first!...chain.last! }
         }
         var first = [Int?](repeating: nil, count: graph.values.count)
