@@ -144,13 +144,18 @@ extension CompiledModel {
                     == placement else {
                 throw fail("the stored NUMA placement does not match its policy and topology")
             }
-            for p in programs where try ProgramPlanner.plan(p.graph, placement: placement) != p.plan {
+            for p in programs {
+                var derived = try ProgramPlanner.plan(p.graph, placement: placement)
+                guard derived != p.plan else { continue }
                 // Files without spectral forms predate the GEMM form, whose workspace is larger
-                // on some geometries (half the rows kept), and files without sample chains predate
-                // them (chains extend liveness): those plans changed, recompiling fixes them.
+                // on some geometries (half the rows kept), files without sample chains predate
+                // them (chains extend liveness), and files whose buffers alone sit elsewhere
+                // predate the skyline dives: those plans changed, recompiling fixes them.
                 // Otherwise the likely cause is an m2mc whose kernels declared other workspaces.
+                (derived.offsets, derived.arenas) = (p.plan.offsets, p.plan.arenas)
                 let old = payload.spectralTransform == nil ? " (written before the GEMM spectral form: recompile the model)"
                     : p.plan.chains == nil ? " (written before sample chains: recompile the model)"
+                    : derived == p.plan ? " (its buffers were placed by an older arena planner: recompile the model)"
                     : " (written by an m2mc whose kernels needed other workspaces? recompile the model)"
                 throw fail("program '\(p.name)': the stored arena plan does not match its graph" + old)
             }

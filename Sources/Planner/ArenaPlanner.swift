@@ -35,11 +35,13 @@ public enum ArenaPlanner {
 
     public static func align(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
 
-    /// Plans with each order (by size, by lifetime, by size x lifetime, by first use),
-    /// keeps the smallest arena (the earlier order on ties), and when that is above the
-    /// lower bound refines its order by a seeded local search; if the search stops above
-    /// the bound, the other orders are refined too (while the total work stays within
-    /// the budget) and the smallest result is kept. Deterministic.
+    /// Plans with each order (by size, by lifetime, by size x lifetime, by first use) and
+    /// keeps the smallest arena (the earlier order on ties). When that is above the lower
+    /// bound, skyline dives (`skyline`) look for a layout at the bound; when none finds one
+    /// within their budget, the best order is refined by a seeded
+    /// local search, and if that stops above the bound the other orders are refined too
+    /// (while the total work stays within the budget) and the smallest result is kept.
+    /// Deterministic.
     public static func plan(_ requests: [BufferRequest]) -> ArenaLayout {
         let orders = [(sortedBySize(requests), "greedy-by-size"), (sortedByLifetime(requests), "greedy-by-lifetime"),
                       (sortedByArea(requests), "greedy-by-area"), (sortedByFirstUse(requests), "greedy-by-first-use")]
@@ -47,6 +49,10 @@ public enum ArenaPlanner {
         // Stable: the earlier order wins ties.
         let ranked = placed.indices.sorted { (placed[$0].layout.arenaBytes, $0) < (placed[$1].layout.arenaBytes, $1) }
         let bound = lowerBound(requests)
+        guard placed[ranked[0]].layout.arenaBytes > bound else { return placed[ranked[0]].layout }
+        if let found = skyline(requests, capacity: bound) {
+            return ArenaLayout(offsets: found.offsets, arenaBytes: bound, strategy: "skyline-by-\(found.rule.rawValue)")
+        }
         var best = refine(requests, order: placed[ranked[0]].order, layout: placed[ranked[0]].layout)
         let n = max(requests.count, 1)
         guard n * n * 1000 * orders.count <= 200_000_000 else { return best }   // small programs only

@@ -1,26 +1,44 @@
 import Foundation
+import Executor
 import GraphIR
 import M2MModel
-import Planner
+@testable import Planner
 import XCTest
 
-/// BENCH.md: arena bytes <= 1.05 x the liveness lower bound, on the real FNO graphs
-/// (planning only: nothing is allocated).
+/// BENCH.md asks for arena bytes <= 1.05 x the liveness lower bound; on the shipped FNO and
+/// M2M programs the planner reaches the bound itself (planning only: nothing is allocated).
 final class ArenaPlanTests: XCTestCase {
     static let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../configs").standardized.path
 
-    func testShippedFNOProgramsPlanWithinFivePercentOfTheLowerBound() throws {
+    func testShippedFNOProgramsPlanAtTheLowerBound() throws {
         for name in ["fno-ns64", "fno-ns128"] {
             let config = try ModelConfig.load("\(Self.configs)/\(name).json")
             for rollout in [1, config.rolloutTrain] {
                 for graph in [try Programs.inference(config), try Programs.training(config, rollout: rollout)] {
                     let plan = try ProgramPlanner.plan(graph)
-                    let ratio = Double(plan.arenaBytes) / Double(plan.lowerBoundBytes)
-                    XCTAssertLessThanOrEqual(ratio, 1.05, "\(graph.name), rollout \(rollout)")
-                    XCTAssertGreaterThanOrEqual(ratio, 1.0, "\(graph.name): the arena cannot beat the lower bound")
+                    XCTAssertEqual(plan.arenaBytes, plan.lowerBoundBytes, "\(graph.name), rollout \(rollout)")
                 }
             }
+        }
+    }
+
+    /// Sample chains lengthen liveness in training: every greedy order then ends 3-4% above
+    /// the bound on these programs (the local search alone left m2m-ns64 0.5% above it), and
+    /// the skyline search reaches it.
+    func testTrainingProgramsWhereGreedyOrdersFragmentPlanAtTheLowerBound() throws {
+        for (name, rollout) in [("m2m-ns64", 1), ("tiny-m2m", 2), ("tiny-kno", 2)] {
+            let config = try ModelConfig.load("\(Self.configs)/\(name).json")
+            let graph = try Programs.training(config, rollout: rollout)
+            let requests = ProgramPlanner.bufferRequests(graph, kernels: KernelTable()).buffers
+            let greedy = [ArenaPlanner.sortedBySize(requests), ArenaPlanner.sortedByLifetime(requests),
+                          ArenaPlanner.sortedByArea(requests), ArenaPlanner.sortedByFirstUse(requests)]
+                .map { ArenaPlanner.place(requests, order: $0, strategy: "").arenaBytes }.min()!
+            let plan = try ProgramPlanner.plan(graph)
+            print("\(name) training, rollout \(rollout): best greedy order \(Double(greedy) / Double(plan.lowerBoundBytes)) x the bound")
+            XCTAssertGreaterThan(greedy, plan.lowerBoundBytes, "\(name): no longer a hard case")
+            XCTAssertEqual(plan.arenaBytes, plan.lowerBoundBytes, name)
+            XCTAssertTrue(plan.arenas[0].strategy.hasPrefix("skyline-by-"), "\(name): \(plan.arenas[0].strategy)")
         }
     }
 

@@ -159,7 +159,7 @@ final class CNOModelTests: XCTestCase, TinyTrainingRuns {
         for (plan, what) in [(compiled.inference.plan, "inference"), (compiled.training.plan, "training")] {
             let ratio = Double(plan.arenaBytes) / Double(plan.lowerBoundBytes)
             print("tiny-cno \(what): arena \(plan.arenaBytes) bytes, lower bound \(plan.lowerBoundBytes), ratio \(ratio)")
-            XCTAssertLessThanOrEqual(ratio, 1.05, what)
+            XCTAssertEqual(ratio, 1.0, what)
             XCTAssertGreaterThanOrEqual(ratio, 1.0, what)
         }
     }

@@ -153,20 +153,20 @@ final class M2MModelTests: XCTestCase, TinyTrainingRuns {
 
     // MARK: (d) Arena at the liveness bound
 
-    func assertNearLowerBound(_ plan: ProgramPlan, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertAtLowerBound(_ plan: ProgramPlan, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         let ratio = Double(plan.arenaBytes) / Double(plan.lowerBoundBytes)
         print("\(what): arena \(plan.arenaBytes) bytes, lower bound \(plan.lowerBoundBytes), ratio \(ratio)")
-        XCTAssertLessThanOrEqual(ratio, 1.05, "\(what): arena \(plan.arenaBytes), bound \(plan.lowerBoundBytes)",
+        XCTAssertEqual(ratio, 1.0, "\(what): arena \(plan.arenaBytes), bound \(plan.lowerBoundBytes)",
                                  file: file, line: line)
         XCTAssertGreaterThanOrEqual(ratio, 1.0, "\(what): the arena cannot beat the lower bound", file: file, line: line)
     }
 
-    func testArenaPlansWithinFivePercentOfTheLowerBound() throws {
+    func testArenaPlansAtTheLowerBound() throws {
         let compiled = try Self.compiled()
-        assertNearLowerBound(compiled.inference.plan, "tiny-m2m inference")
-        assertNearLowerBound(compiled.training.plan, "tiny-m2m training")
+        assertAtLowerBound(compiled.inference.plan, "tiny-m2m inference")
+        assertAtLowerBound(compiled.training.plan, "tiny-m2m training")
         let config = try Self.tinyConfig()
-        assertNearLowerBound(try ProgramPlanner.plan(try Programs.training(config, rollout: 1)), "tiny-m2m training, rollout 1")
+        assertAtLowerBound(try ProgramPlanner.plan(try Programs.training(config, rollout: 1)), "tiny-m2m training, rollout 1")
 
         let ns64 = try ModelConfig.load(TestSupport.repoRoot.appendingPathComponent("configs/m2m-ns64.json").path)
         let start = Date()
@@ -177,7 +177,7 @@ final class M2MModelTests: XCTestCase, TinyTrainingRuns {
         if seconds > 20 {
             print("note: m2m-ns64 inference took \(seconds) s to plan (> 20 s): its arena check is skipped")
         } else {
-            assertNearLowerBound(plan, "m2m-ns64 inference")
+            assertAtLowerBound(plan, "m2m-ns64 inference")
         }
     }
 }

@@ -75,7 +75,7 @@ final class PlacementTests: XCTestCase {
                     }
                     let arena = program.plan.arenas[d]
                     XCTAssertEqual(arena.lowerBoundBytes, ArenaPlanner.lowerBound(requests))
-                    XCTAssertLessThanOrEqual(Double(arena.arenaBytes), 1.05 * Double(arena.lowerBoundBytes) + 64,
+                    XCTAssertEqual(arena.arenaBytes, arena.lowerBoundBytes,
                                              "\(policy) \(program.name) domain \(d)")
                 }
             }

@@ -1,6 +1,6 @@
 import Foundation
 import M2MModel
-import Planner
+@testable import Planner
 import XCTest
 
 /// The per-transform spectral form stored in the `.m2m` file: round trips, old files,
@@ -113,6 +113,27 @@ final class SpectralFormFileTests: XCTestCase {
         let message = decodeError(try file(p))
         XCTAssertTrue(message.contains("program 'infer': the stored arena plan does not match its graph (written "
                                        + "before sample chains: recompile the model)"), message)
+    }
+
+    /// A file whose buffers alone sit elsewhere (an arena planner before the skyline dives
+    /// placed some programs' buffers differently) is refused with a message naming that cause.
+    func testFileFromAnOlderArenaPlannerSaysRecompile() throws {
+        let model = try CompiledModel.compile(try TestSupport.tinyConfig(), rigor: .estimate, threads: 2)
+        var p = try payload(model)
+        var programs = p["programs"] as! [[String: Any]]
+        var plan = programs[1]["plan"] as! [String: Any]
+        // The greedy schedule-order layout of the same buffers: valid, but not what the planner derives.
+        let requests = model.training.plan.buffers
+        let layout = ArenaPlanner.place(requests, order: ArenaPlanner.sortedByFirstUse(requests), strategy: "greedy-by-first-use")
+        XCTAssertNotEqual(layout.offsets, model.training.plan.offsets)
+        var arenas = plan["arenas"] as! [[String: Any]]
+        (arenas[0]["arenaBytes"], arenas[0]["strategy"]) = (layout.arenaBytes, layout.strategy)
+        (plan["offsets"], plan["arenas"]) = (layout.offsets, arenas)
+        programs[1]["plan"] = plan
+        p["programs"] = programs
+        let message = decodeError(try file(p))
+        XCTAssertTrue(message.contains("program 'train': the stored arena plan does not match its graph (its buffers "
+                                       + "were placed by an older arena planner: recompile the model)"), message)
     }
 
     func testTamperedChoicesAreRefused() throws {
