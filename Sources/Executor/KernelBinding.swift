@@ -74,6 +74,9 @@ protocol KernelDeclaration: Kernel {
     /// The samples N when it runs one phase of one tile per sample, tile i touching only
     /// sample i of its arena operands and result (nil by default; see `sampleChains`).
     static func sampleTiles(_ node: Node, in graph: Graph) -> Int?
+    /// The samples N when its first phase runs one tile per sample into per-tile partials of
+    /// its workspace and its later phases reduce them (nil by default; see `sampleChains`).
+    static func sampleReductionTiles(_ node: Node, in graph: Graph) -> Int?
 }
 
 extension KernelDeclaration {
@@ -81,6 +84,7 @@ extension KernelDeclaration {
     static func transforms(_ node: Node, in graph: Graph) -> [FFTPlanSpec] { [] }
     static func spectralTransforms(_ node: Node, in graph: Graph) -> [SpectralTransform] { [] }
     static func sampleTiles(_ node: Node, in graph: Graph) -> Int? { nil }
+    static func sampleReductionTiles(_ node: Node, in graph: Graph) -> Int? { nil }
 
     /// `sampleTiles` of a kernel whose tiles are the row tiles of input `input` (one per
     /// index of axis 0, `KernelShape.rowTiles`), when it has a sample axis.

@@ -117,6 +117,10 @@ public struct KernelTable: KernelRequirements {
         Self.entry(for: node.op).type.sampleTiles(node, in: graph)
     }
 
+    public func sampleReductionTiles(_ node: Node, in graph: Graph) -> Int? {
+        Self.entry(for: node.op).type.sampleReductionTiles(node, in: graph)
+    }
+
     /// Builds the kernel that runs one node.
     static func makeKernel(_ binding: KernelBinding) -> Kernel { entry(for: binding.node.op).make(binding) }
 }

@@ -190,6 +190,8 @@ final class LinearGradWeightKernel: KernelDeclaration {
         let x = graph.values[node.inputs[0]].type, result = graph.values[node.result!].type
         return KernelShape.rowTiles(x) * result.elementCount * 4
     }
+    /// Phase 0: one partial per sample (row tile); phase 1 sums them in tile order.
+    static func sampleReductionTiles(_ node: Node, in graph: Graph) -> Int? { rowSampleTiles(node, in: graph, input: 0) }
     var phaseCount: Int { 2 }
     func tileCount(phase: Int) -> Int {
         if phase == 0 { validTiles = tiles.value; return validTiles }
@@ -225,6 +227,8 @@ final class SumRowsKernel: KernelDeclaration {
     static func workspaceBytes(_ node: Node, in graph: Graph) -> Int {
         KernelShape.rowTiles(graph.values[node.inputs[0]].type) * graph.values[node.result!].type.elementCount * 4
     }
+    /// Phase 0: one partial per sample (row tile); phase 1 sums them in tile order.
+    static func sampleReductionTiles(_ node: Node, in graph: Graph) -> Int? { rowSampleTiles(node, in: graph, input: 0) }
     var phaseCount: Int { 2 }
     func tileCount(phase: Int) -> Int {
         if phase == 0 { validTiles = tiles.value; return validTiles }

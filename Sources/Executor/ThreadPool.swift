@@ -97,11 +97,12 @@ public final class ThreadPool: @unchecked Sendable {
         run(replicas[0], replicas: replicas, group: -1)
     }
 
-    /// Runs single-phase kernels over the same tiles tile by tile (a sample chain): each
+    /// Runs kernels' first phases over the same tiles tile by tile (a sample chain): each
     /// thread runs, for each tile it claims, every kernel's tile in order, with no barrier
     /// between the kernels. Tile t of a kernel may read what tile t of an earlier one wrote
-    /// (the same thread ran it just before). Kernels whose tile counts differ in this
-    /// run (they never should: one extent) run one after another instead.
+    /// (the same thread ran it just before). Then the later phases of the kernels that have
+    /// them (reductions of per-tile partials), kernel by kernel. Kernels whose tile counts
+    /// differ in this run (they never should: one extent) run one after another instead.
     public func run(chain: ContiguousArray<Kernel>, group: Int) {
         let count = chain[0].tileCount(phase: 0)
         var sameCount = true
@@ -114,18 +115,20 @@ public final class ThreadPool: @unchecked Sendable {
         }
         if threadCount == 1 || ((count == 1 || members == 1) && callerRuns) {
             for t in 0..<count { for k in chain.indices { chain[k].run(phase: 0, tile: t) } }
-            return
+        } else {
+            shared.chain = chain
+            runOnWorkers(chain[0], phase: 0, tiles: count, group: group, members: members)
+            shared.chain = nil
         }
-        shared.chain = chain
-        runOnWorkers(chain[0], phase: 0, tiles: count, group: group, members: members)
-        shared.chain = nil
+        for k in chain.indices where chain[k].phaseCount > 1 { run(chain[k], replicas: nil, group: group, from: 1) }
     }
 
-    private func run(_ kernel: Kernel, replicas: ContiguousArray<Kernel>?, group: Int) {
+    /// Runs phases `from ..< phaseCount` of `kernel` (with its replicas, if any).
+    private func run(_ kernel: Kernel, replicas: ContiguousArray<Kernel>?, group: Int, from first: Int = 0) {
         // No `||` here: its autoclosure allocates a context in unoptimized builds.
         var members = threadCount, callerRuns = true
         if group >= 0 { (members, callerRuns) = (groupSizes[group], callerInGroup[group]) }
-        for p in 0..<kernel.phaseCount {
+        for p in first..<kernel.phaseCount {
             let count = kernel.tileCount(phase: p)
             // A kernel may note the run's valid count when its phase starts: every copy must.
             if let replicas { for r in replicas.indices.dropFirst() { _ = replicas[r].tileCount(phase: p) } }

@@ -15,6 +15,12 @@ public protocol KernelRequirements {
     /// tile i reading and writing only sample i of its arena operands and its result (nil
     /// otherwise). Consecutive such kernels may then run tile by tile (`sampleChains`).
     func sampleTiles(_ node: Node, in graph: Graph) -> Int?
+    /// The sample count N when the kernel of `node` runs its first phase as one tile per
+    /// sample, tile i reading only sample i of its arena operands and writing only its own
+    /// part of its workspace, and its later phases reduce those parts into its result (a
+    /// weight or bias gradient); nil otherwise. Such a node may join a sample chain for its
+    /// first phase (`sampleChains`); its result is complete only after the chain.
+    func sampleReductionTiles(_ node: Node, in graph: Graph) -> Int?
 }
 
 /// Tiles fixed by shapes alone (never by the thread count), so partial results and

@@ -23,11 +23,11 @@ final class ArenaPlanTests: XCTestCase {
         }
     }
 
-    /// Sample chains lengthen liveness in training: every greedy order then ends 3-4% above
-    /// the bound on these programs (the local search alone left m2m-ns64 0.5% above it), and
-    /// the skyline search reaches it.
+    /// Sample chains lengthen liveness in training: every greedy order then ends above the
+    /// bound on these programs (by 0.0007% on fno-ns64 at rollout 10, 0.24% on m2m-ns64 at
+    /// rollout 2, 3-6% on the tiny models), and the skyline dives reach it.
     func testTrainingProgramsWhereGreedyOrdersFragmentPlanAtTheLowerBound() throws {
-        for (name, rollout) in [("m2m-ns64", 1), ("tiny-m2m", 2), ("tiny-kno", 2)] {
+        for (name, rollout) in [("fno-ns64", 10), ("m2m-ns64", 2), ("tiny-m2m", 2), ("tiny-kno", 2)] {
             let config = try ModelConfig.load("\(Self.configs)/\(name).json")
             let graph = try Programs.training(config, rollout: rollout)
             let requests = ProgramPlanner.bufferRequests(graph, kernels: KernelTable()).buffers

@@ -10,8 +10,9 @@ import XCTest
 /// of running the same program node by node (`runProfiled` runs every node alone).
 final class SampleChainTests: XCTestCase {
     /// Each Fourier layer's `irfft2`, residual product (and in training its `gelu`, tiled per
-    /// sample) and the next layer's `rfft2` run as one chain; spectral_mix (tiles over modes,
-    /// reading every sample) never joins one.
+    /// sample) and the next layer's `rfft2` run as one chain, and in training each layer's
+    /// backward pass up to its spectral path; spectral_mix (tiles over modes, reading every
+    /// sample) never joins one.
     func testFourierLayersChainAroundTheirSpectralMix() throws {
         let config = try ModelConfig.load(TestSupport.configPath("fno-ns64"))
         func chains(_ graph: Graph) throws -> [[String]] {
@@ -23,7 +24,12 @@ final class SampleChainTests: XCTestCase {
         let training = try chains(try Programs.training(config, rollout: 1))
         XCTAssertEqual(Array(training.prefix(5)),
                        [lift] + Array(repeating: ["irfft2", "linear_add", "gelu", "rfft2"], count: 3) + [["irfft2", "linear_add", "mlp"]])
-        XCTAssertTrue(training.contains(["rfft2_grad", "linear_grad_input_add_gelu"]), "\(training)")
+        // Backward: each layer's input gradient, its weight and bias gradients (per-sample
+        // partials, summed after the chain) and the spectral path's first transform.
+        XCTAssertEqual(Array(training.suffix(4)),
+                       Array(repeating: ["rfft2_grad", "linear_grad_input_add_gelu", "linear_grad_weight", "sum_rows",
+                                         "irfft2_grad"], count: 3)
+                       + [["rfft2_grad", "linear_grad_input_add", "linear_grad_weight", "sum_rows"]])
     }
 
     /// In every shipped FNO and M2M plan, the buffers a chain's nodes read, write or work in
