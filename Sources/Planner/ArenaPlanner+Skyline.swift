@@ -52,7 +52,7 @@ extension ArenaPlanner {
         guard n > 0 else { return ([], .area) }
         let steps = (requests.map(\.lastUse).max() ?? 0) + 1
         let costPerDive = n * (2 * n + steps)
-        var random = SkylineNoise(state: 0x5EED)
+        var random = PlannerRandom(state: 0x5EED)
         let rules = SkylineRule.allCases
         for dive in 0..<skylineDives where dive * costPerDive <= skylineWorkBudget {
             let rule = rules[dive % rules.count]
@@ -67,7 +67,7 @@ extension ArenaPlanner {
     /// One dive. A `noise` above 0 scales each candidate's key by 1 + noise x u, u uniform in
     /// [0, 1) drawn from `random`; at 0 the rule's exact order picks.
     static func skylineDive(_ requests: [BufferRequest], capacity: Int, steps: Int, rule: SkylineRule,
-                            noise: Double, random: inout SkylineNoise) -> [Int]? {
+                            noise: Double, random: inout PlannerRandom) -> [Int]? {
         let n = requests.count
         let sizes = requests.map { align($0.size) }
         let largest = requests.map(\.size).max() ?? 0
@@ -112,12 +112,15 @@ extension ArenaPlanner {
     }
 }
 
-/// The noisy dives' generator (a 64-bit LCG, as the local search's): seeded, so every run
-/// draws the same numbers.
-struct SkylineNoise {
+/// The arena searches' generator (a 64-bit LCG): seeded, so every run draws the same numbers.
+struct PlannerRandom {
     var state: UInt64
-    mutating func unit() -> Double {
+    private mutating func step() -> UInt64 {
         state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return Double(state >> 11) * 0x1p-53
+        return state
     }
+    /// A number in 0 ..< n (the high 31 bits of the state, modulo n).
+    mutating func index(_ n: Int) -> Int { Int(truncatingIfNeeded: step() >> 33) % n }
+    /// A number uniform in [0, 1).
+    mutating func unit() -> Double { Double(step() >> 11) * 0x1p-53 }
 }

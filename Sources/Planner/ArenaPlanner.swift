@@ -43,9 +43,7 @@ public enum ArenaPlanner {
     /// (while the total work stays within the budget) and the smallest result is kept.
     /// Deterministic.
     public static func plan(_ requests: [BufferRequest]) -> ArenaLayout {
-        let orders = [(sortedBySize(requests), "greedy-by-size"), (sortedByLifetime(requests), "greedy-by-lifetime"),
-                      (sortedByArea(requests), "greedy-by-area"), (sortedByFirstUse(requests), "greedy-by-first-use")]
-        let placed = orders.map { (order: $0.0, layout: place(requests, order: $0.0, strategy: $0.1)) }
+        let placed = greedy(requests)
         // Stable: the earlier order wins ties.
         let ranked = placed.indices.sorted { (placed[$0].layout.arenaBytes, $0) < (placed[$1].layout.arenaBytes, $1) }
         let bound = lowerBound(requests)
@@ -55,12 +53,19 @@ public enum ArenaPlanner {
         }
         var best = refine(requests, order: placed[ranked[0]].order, layout: placed[ranked[0]].layout)
         let n = max(requests.count, 1)
-        guard n * n * 1000 * orders.count <= 200_000_000 else { return best }   // small programs only
+        guard n * n * 1000 * placed.count <= 200_000_000 else { return best }   // small programs only
         for k in ranked.dropFirst() where best.arenaBytes > bound {
             let candidate = refine(requests, order: placed[k].order, layout: placed[k].layout)
             if candidate.arenaBytes < best.arenaBytes { best = candidate }
         }
         return best
+    }
+
+    /// Each greedy order (by size, by lifetime, by size x lifetime, by first use) and its layout.
+    static func greedy(_ requests: [BufferRequest]) -> [(order: [Int], layout: ArenaLayout)] {
+        [(sortedBySize(requests), "greedy-by-size"), (sortedByLifetime(requests), "greedy-by-lifetime"),
+         (sortedByArea(requests), "greedy-by-area"), (sortedByFirstUse(requests), "greedy-by-first-use")]
+            .map { (order: $0.0, layout: place(requests, order: $0.0, strategy: $0.1)) }
     }
 
     /// Hill climbing on the placement order: swap two buffers (seeded choice), keep the
@@ -71,13 +76,9 @@ public enum ArenaPlanner {
         guard n >= 2, layout.arenaBytes > bound else { return layout }
         let iterations = min(1000, 50_000_000 / (n * n))
         var order = order, best = layout
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> Int {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Int(truncatingIfNeeded: state >> 33)
-        }
+        var random = PlannerRandom(state: 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<iterations where best.arenaBytes > bound {
-            let (i, j) = (next() % n, next() % n)
+            let (i, j) = (random.index(n), random.index(n))
             order.swapAt(i, j)
             let candidate = place(requests, order: order, strategy: layout.strategy + "+local-search")
             if candidate.arenaBytes <= best.arenaBytes { best = candidate } else { order.swapAt(i, j) }

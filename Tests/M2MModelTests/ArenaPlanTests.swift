@@ -31,9 +31,7 @@ final class ArenaPlanTests: XCTestCase {
             let config = try ModelConfig.load("\(Self.configs)/\(name).json")
             let graph = try Programs.training(config, rollout: rollout)
             let requests = ProgramPlanner.bufferRequests(graph, kernels: KernelTable()).buffers
-            let greedy = [ArenaPlanner.sortedBySize(requests), ArenaPlanner.sortedByLifetime(requests),
-                          ArenaPlanner.sortedByArea(requests), ArenaPlanner.sortedByFirstUse(requests)]
-                .map { ArenaPlanner.place(requests, order: $0, strategy: "").arenaBytes }.min()!
+            let greedy = ArenaPlanner.greedy(requests).map(\.layout.arenaBytes).min()!
             let plan = try ProgramPlanner.plan(graph)
             print("\(name) training, rollout \(rollout): best greedy order \(Double(greedy) / Double(plan.lowerBoundBytes)) x the bound")
             XCTAssertGreaterThan(greedy, plan.lowerBoundBytes, "\(name): no longer a hard case")

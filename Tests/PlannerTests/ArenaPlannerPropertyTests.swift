@@ -81,15 +81,13 @@ final class ArenaPlannerSearchTests: XCTestCase {
             BufferRequest(size: 10400, firstUse: 22, lastUse: 22),
             BufferRequest(size: 640, firstUse: 25, lastUse: 25),
         ]
-        let greedy = [ArenaPlanner.sortedBySize(requests), ArenaPlanner.sortedByLifetime(requests),
-                      ArenaPlanner.sortedByArea(requests), ArenaPlanner.sortedByFirstUse(requests)]
-            .map { ArenaPlanner.place(requests, order: $0, strategy: "").arenaBytes }.min()!
+        let greedy = ArenaPlanner.greedy(requests).map(\.layout.arenaBytes).min()!
         let bound = ArenaPlanner.lowerBound(requests)
         XCTAssertGreaterThan(Double(greedy), 1.09 * Double(bound), "no longer a hard case")
         // The three plain skyline dives fail here; a noisy one reaches the bound. So does the
         // local search, the fallback when every dive fails.
         for rule in ArenaPlanner.SkylineRule.allCases {
-            var random = SkylineNoise(state: 1)
+            var random = PlannerRandom(state: 1)
             XCTAssertNil(ArenaPlanner.skylineDive(requests, capacity: bound, steps: 26, rule: rule, noise: 0,
                                                   random: &random), "\(rule)")
         }
@@ -139,9 +137,7 @@ final class ArenaPlannerSearchTests: XCTestCase {
                 assertValidLayout(requests, ArenaLayout(offsets: found.offsets, arenaBytes: bound, strategy: ""))
             }
             XCTAssertNil(ArenaPlanner.skyline(requests, capacity: bound - 64))
-            let greedy = [ArenaPlanner.sortedBySize(requests), ArenaPlanner.sortedByLifetime(requests),
-                          ArenaPlanner.sortedByArea(requests), ArenaPlanner.sortedByFirstUse(requests)]
-                .map { ArenaPlanner.place(requests, order: $0, strategy: "").arenaBytes }.min()!
+            let greedy = ArenaPlanner.greedy(requests).map(\.layout.arenaBytes).min()!
             let layout = ArenaPlanner.plan(requests)
             assertValidLayout(requests, layout)
             XCTAssertLessThanOrEqual(layout.arenaBytes, greedy)
